@@ -1,0 +1,103 @@
+"""Celery wiring shared by every worker: routes, delivery guarantees, retries, failures.
+
+Delivery is at-least-once (`acks_late`, prefetch 1, tasks of a killed worker delivered
+again), so every task handler must be idempotent, keyed by a stable id.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+
+import elastic_transport
+import redis
+import sqlalchemy.exc
+from celery import Celery, Task
+
+from hitwatch.errors import TransientError
+from hitwatch.messages import CrawledItem, _Message
+from hitwatch.settings import Settings
+from hitwatch.store.failures import FailureLog
+from hitwatch.tasks import QUEUES, TASK_QUEUES, queue_for
+
+__all__ = ["RETRYABLE", "create_celery", "register_task", "retry_delay", "send_message"]
+
+log = logging.getLogger(__name__)
+
+# Errors that may go away by themselves: a server restarting, a timeout, a lock.
+RETRYABLE: tuple[type[BaseException], ...] = (
+    TransientError,
+    ConnectionError,
+    TimeoutError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    elastic_transport.ConnectionError,
+    elastic_transport.ConnectionTimeout,
+)
+
+Handler = Callable[[dict[str, Any]], None]
+
+
+def create_celery(settings: Settings, main: str) -> Celery:
+    """A Celery app on Redis with one queue per pipeline stage."""
+    app = Celery(main, broker=settings.resolved_redis_url, set_as_current=False)
+    app.conf.update(
+        task_routes={name: {"queue": queue} for name, queue in TASK_QUEUES.items()},
+        task_queues=None,
+        task_create_missing_queues=True,
+        task_default_queue=QUEUES[0],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout},
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        timezone="Asia/Shanghai",
+    )
+    return app
+
+
+def retry_delay(retries: int, cap: int) -> float:
+    """Exponential backoff with full jitter, so a crowd of retries does not come back at once."""
+    return random.uniform(1, min(cap, 2 ** (retries + 1)))
+
+
+def register_task(
+    app: Celery,
+    name: str,
+    handler: Handler,
+    failures: FailureLog,
+    settings: Settings,
+) -> Task:  # type: ignore[type-arg]
+    """Register `handler(payload)` as task `name`: transient errors are retried with backoff,
+    anything else (or retries exhausted) is written to the failure table and acknowledged."""
+    queue_for(name)  # refuse a task that has no route
+
+    @app.task(name=name, bind=True, max_retries=settings.task_max_retries)  # type: ignore[untyped-decorator]
+    def run(self: Task, payload: dict[str, Any]) -> None:  # type: ignore[type-arg]
+        attempts = self.request.retries + 1
+        try:
+            handler(payload)
+        except RETRYABLE as exc:
+            if self.request.retries < settings.task_max_retries:
+                delay = retry_delay(self.request.retries, settings.task_retry_backoff_max)
+                log.warning("%s: %s; retry %d in %.0fs", name, exc, attempts, delay)
+                raise self.retry(exc=exc, countdown=delay) from exc
+            failures.record(name, payload, exc, attempts)
+        except Exception as exc:
+            failures.record(name, payload, exc, attempts)
+
+    return run  # type: ignore[no-any-return]
+
+
+def send_message(app: Celery, task_name: str, message: _Message | CrawledItem) -> None:
+    """Queue `message` for the service that handles `task_name`."""
+    app.send_task(task_name, args=[message.to_payload()], queue=queue_for(task_name))

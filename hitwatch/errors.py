@@ -1,0 +1,45 @@
+"""The one exception hierarchy of hitwatch.
+
+Tasks retry `TransientError` (and the infrastructure errors listed in `RETRYABLE`) with
+backoff; everything else is permanent and goes straight to the failure table.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ExtractionError",
+    "HitwatchError",
+    "PermanentError",
+    "QueryError",
+    "SchemaError",
+    "SearchBackendError",
+    "TransientError",
+]
+
+
+class HitwatchError(Exception):
+    """Base of every error hitwatch raises on purpose."""
+
+
+class TransientError(HitwatchError):
+    """A failure that may succeed later (a server down, a timeout)."""
+
+
+class PermanentError(HitwatchError):
+    """A failure that retrying cannot fix (bad input, a bug)."""
+
+
+class SchemaError(PermanentError):
+    """A message does not match its versioned schema."""
+
+
+class ExtractionError(PermanentError):
+    """A page could not be turned into an article."""
+
+
+class QueryError(PermanentError):
+    """A search query is malformed or too large; the message says where."""
+
+
+class SearchBackendError(TransientError):
+    """The search index could not be reached or refused a request."""

@@ -1,0 +1,13 @@
+"""The search index: one protocol, an embedded SQLite FTS5 implementation and Elasticsearch."""
+
+from hitwatch.search.base import SearchDocument, SearchHit, SearchIndex, SearchPage, SearchRequest
+from hitwatch.search.factory import open_search_index
+
+__all__ = [
+    "SearchDocument",
+    "SearchHit",
+    "SearchIndex",
+    "SearchPage",
+    "SearchRequest",
+    "open_search_index",
+]

@@ -1,0 +1,164 @@
+"""One typed settings object, read from the environment at each service's edge.
+
+Every field names its environment variable, has a default and a one-line description;
+`.env.example` and the README's table are checked against this class by a test.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "load_settings"]
+
+
+class Settings(BaseSettings):
+    """hitwatch configuration. Field descriptions feed `.env.example` and the README."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+    data_dir: Path = Field(
+        Path("var"),
+        validation_alias="HITWATCH_DATA_DIR",
+        description="Folder for the embedded stores (SQLite database, FTS5 index, Redis).",
+    )
+    database_url: str = Field(
+        "",
+        validation_alias="DATABASE_URL",
+        description="SQLAlchemy URL of the store of record; empty means SQLite in the data dir.",
+    )
+    redis_url: str = Field(
+        "",
+        validation_alias="REDIS_URL",
+        description="Redis for queues, crawl state and dedupe; empty starts an embedded Redis.",
+    )
+    embedded_redis_port: int = Field(
+        6390,
+        validation_alias="EMBEDDED_REDIS_PORT",
+        description="Port of the embedded Redis started when REDIS_URL is empty.",
+    )
+    elasticsearch_url: str = Field(
+        "",
+        validation_alias="ELASTICSEARCH_URL",
+        description="Elasticsearch node(s), comma-separated; empty uses the embedded FTS5 index.",
+    )
+    elasticsearch_index: str = Field(
+        "hitwatch-documents",
+        validation_alias="ELASTICSEARCH_INDEX",
+        description="Alias that the Elasticsearch search index is reached through.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", validation_alias="LOG_LEVEL", description="Log level of every service."
+    )
+    task_max_retries: int = Field(
+        5,
+        validation_alias="TASK_MAX_RETRIES",
+        description="Retries of a task after a transient error before it is recorded as failed.",
+    )
+    task_retry_backoff_max: int = Field(
+        300,
+        validation_alias="TASK_RETRY_BACKOFF_MAX",
+        description="Longest wait between two retries of a task, in seconds.",
+    )
+    broker_visibility_timeout: int = Field(
+        3600,
+        validation_alias="BROKER_VISIBILITY_TIMEOUT",
+        description="Seconds after which a task taken by a worker that died is delivered again.",
+    )
+    worker_concurrency: int = Field(
+        2,
+        validation_alias="WORKER_CONCURRENCY",
+        description="Processes per Celery worker; add workers on more machines to scale out.",
+    )
+    web_host: str = Field(
+        "127.0.0.1", validation_alias="WEB_HOST", description="Address the web app listens on."
+    )
+    web_port: int = Field(8000, validation_alias="WEB_PORT", description="Port of the web app.")
+    public_base_url: str = Field(
+        "",
+        validation_alias="PUBLIC_BASE_URL",
+        description="Base URL used in links sent by e-mail; empty means http://WEB_HOST:WEB_PORT.",
+    )
+    secret_key: SecretStr = Field(
+        SecretStr("dev-only-change-me"),
+        validation_alias="SECRET_KEY",
+        description="Signs sessions and subscription tokens; set a long random value in production.",
+    )
+    crawl_mode: Literal["demo", "live"] = Field(
+        "demo",
+        validation_alias="CRAWL_MODE",
+        description="demo crawls the bundled mirror site; live crawls the real sources.",
+    )
+    mirror_port: int = Field(
+        8765,
+        validation_alias="MIRROR_PORT",
+        description="Port of the bundled mirror site served in demo mode.",
+    )
+    crawler_contact: str = Field(
+        "hitwatch-crawler@example.org",
+        validation_alias="CRAWLER_CONTACT",
+        description="Contact put in the crawler's User-Agent so site owners can reach us.",
+    )
+    max_page_bytes: int = Field(
+        5_000_000,
+        validation_alias="MAX_PAGE_BYTES",
+        description="Pages larger than this are refused and recorded as failures.",
+    )
+    smtp_host: str = Field(
+        "127.0.0.1", validation_alias="SMTP_HOST", description="SMTP server for digests and alerts."
+    )
+    smtp_port: int = Field(1025, validation_alias="SMTP_PORT", description="SMTP server port.")
+    smtp_user: str = Field("", validation_alias="SMTP_USER", description="SMTP login; empty: none.")
+    smtp_password: SecretStr = Field(
+        SecretStr(""), validation_alias="SMTP_PASSWORD", description="SMTP password."
+    )
+    smtp_starttls: bool = Field(
+        False, validation_alias="SMTP_STARTTLS", description="Use STARTTLS on the SMTP connection."
+    )
+    mail_from: str = Field(
+        "hitwatch <digest@localhost>",
+        validation_alias="MAIL_FROM",
+        description="From address of digests and alerts.",
+    )
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'hitwatch.db'}"
+
+    @property
+    def resolved_redis_url(self) -> str:
+        return self.redis_url or f"redis://127.0.0.1:{self.embedded_redis_port}/0"
+
+    @property
+    def fts_path(self) -> Path:
+        return self.data_dir / "search.db"
+
+    @property
+    def resolved_public_base_url(self) -> str:
+        return (self.public_base_url or f"http://{self.web_host}:{self.web_port}").rstrip("/")
+
+    def masked(self) -> dict[str, str]:
+        """Settings as printable strings, with secrets and URL passwords hidden."""
+        out: dict[str, str] = {}
+        for name, info in type(self).model_fields.items():
+            value = getattr(self, name)
+            text = "********" if isinstance(value, SecretStr) and value else str(value)
+            if "://" in text and "@" in text:
+                scheme, rest = text.split("://", 1)
+                creds, host = rest.rsplit("@", 1)
+                text = f"{scheme}://{creds.split(':', 1)[0]}:********@{host}"
+            out[str(info.validation_alias)] = text
+        return out
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment; keyword overrides win (tests, CLI flags)."""
+    return Settings(**overrides)

@@ -1,0 +1,86 @@
+"""Shared fixtures. Servers come from `scripts/services` through TEST_* variables.
+
+Without a server a test that needs it is skipped with the reason, except under CI=true,
+where a missing server fails the run: CI must never pass by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hitwatch.settings import Settings, load_settings
+from hitwatch.store import Database, open_database
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+CORPUS = SHARED / "corpus"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_service(env_name: str, what: str) -> str:
+    url = os.environ.get(env_name, "")
+    if not url:
+        message = f"{what} not available: set {env_name} (scripts/services up && eval $(scripts/services env))"
+        if IN_CI:
+            pytest.fail(f"CI=true: {message}")
+        pytest.skip(message)
+    return url
+
+
+def require_corpus() -> Path:
+    if not CORPUS.is_dir():
+        pytest.skip(f"real-world corpus not found at {CORPUS}; evaluation needs ../shared beside the checkout")
+    return CORPUS
+
+
+@pytest.fixture
+def corpus() -> Path:
+    return require_corpus()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return require_service("TEST_REDIS_URL", "Redis")
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    return require_service("TEST_DATABASE_URL", "PostgreSQL")
+
+
+@pytest.fixture
+def elasticsearch_url() -> str:
+    return require_service("TEST_ELASTICSEARCH_URL", "Elasticsearch")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings isolated in a temporary data dir (embedded SQLite + FTS5)."""
+    return load_settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def database(settings: Settings) -> Iterator[Database]:
+    db = open_database(settings.resolved_database_url)
+    db.migrate()
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def unique_name() -> str:
+    """A name for test-owned server resources (indices, keys, databases) that tests clean up."""
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test by its directory: tests/unit, tests/integration, tests/e2e."""
+    for item in items:
+        kind = Path(str(item.fspath)).relative_to(REPO / "tests").parts[0]
+        if kind in {"unit", "integration", "e2e"}:
+            item.add_marker(kind)
