@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "settings": "hitwatch.operations:settings_command",
     "failures": "hitwatch.operations:failures_group",
     "worker": "hitwatch.operations:worker_command",
+    "scheduler": "hitwatch.operations:scheduler_command",
 }
 
 # Short help shown by `hitwatch --help` without importing the command's module.
@@ -29,6 +30,7 @@ HELP: dict[str, str] = {
     "settings": "Print the effective settings (secrets masked).",
     "failures": "List and replay items that failed in the pipeline.",
     "worker": "Run one Celery worker for a pipeline stage.",
+    "scheduler": "Run the periodic scheduler (source crawls by interval).",
 }
 
 

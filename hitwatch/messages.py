@@ -143,6 +143,7 @@ class StoryIndexed(_Message):
     schema_: Literal["story_indexed/1"] = Field("story_indexed/1", alias="schema")
     doc_id: str
     story_id: str
+    version: int = Field(1, description="article version; (doc_id, version) keys the event")
     new_story: bool = Field(description="false when the document joined an existing story")
     updated: bool = Field(description="true when a known URL came back with new content")
     title: str

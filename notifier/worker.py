@@ -1,0 +1,54 @@
+"""The `notifier.handle_story_indexed` task: record each event once, however often delivered."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from celery import Celery
+
+from hitwatch.broker import create_celery, register_task
+from hitwatch.messages import StoryIndexed, parse_message
+from hitwatch.settings import Settings
+from hitwatch.store import Database, StoryEvent, open_database
+from hitwatch.store.failures import FailureLog
+from hitwatch.tasks import HANDLE_STORY_INDEXED
+
+__all__ = ["Notifier", "create_worker"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Notifier:
+    database: Database
+
+    def handle(self, payload: dict[str, object]) -> None:
+        event = parse_message(StoryIndexed, payload)
+        key = f"{event.doc_id}:{event.version}"
+        with self.database.session() as session:
+            if session.get(StoryEvent, key) is not None:
+                return
+            session.add(
+                StoryEvent(
+                    key=key,
+                    doc_id=event.doc_id,
+                    story_id=event.story_id,
+                    new_story=event.new_story,
+                    updated=event.updated,
+                )
+            )
+        log.info(
+            "%s story %s: %s (%s)",
+            "new" if event.new_story else "updated" if event.updated else "copy in",
+            event.story_id,
+            event.title,
+            event.source_name,
+        )
+
+
+def create_worker(settings: Settings) -> Celery:
+    app = create_celery(settings, "notifier")
+    database = open_database(settings.resolved_database_url)
+    register_task(app, HANDLE_STORY_INDEXED, Notifier(database).handle, FailureLog(database), settings)
+    return app
