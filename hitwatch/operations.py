@@ -11,6 +11,7 @@ import click
 import redis
 
 from hitwatch.broker import create_celery
+from hitwatch import settings as settings_module
 from hitwatch.settings import Settings, load_settings
 from hitwatch.store import open_database
 from hitwatch.store.failures import FailureLog
@@ -57,8 +58,12 @@ def migrate_command() -> None:
 
 @click.command("settings")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def settings_command(as_json: bool) -> None:
+@click.option("--env-example", is_flag=True, help="Print every setting documented, as .env.example.")
+def settings_command(as_json: bool, env_example: bool) -> None:
     """Print the effective settings (secrets masked)."""
+    if env_example:
+        click.echo(settings_module.env_example(), nl=False)
+        return
     values = load_settings().masked()
     if as_json:
         click.echo(json.dumps(values, ensure_ascii=False, indent=2))

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["Settings", "env_example", "load_settings"]
 
 
 class Settings(BaseSettings):
@@ -162,3 +162,25 @@ class Settings(BaseSettings):
 def load_settings(**overrides: Any) -> Settings:
     """Read settings from the environment; keyword overrides win (tests, CLI flags)."""
     return Settings(**overrides)
+
+
+def env_example() -> str:
+    """The text of `.env.example`: every setting with its description and default."""
+    lines = [
+        "# hitwatch settings. Every variable is optional: the defaults run the embedded product.",
+        "# Regenerate with `hitwatch settings --env-example > .env.example`.",
+        "",
+    ]
+    for info in Settings.model_fields.values():
+        default = info.default
+        if isinstance(default, SecretStr):
+            default = default.get_secret_value()
+        elif isinstance(default, Path):
+            default = default.as_posix()
+        elif isinstance(default, bool):
+            default = str(default).lower()
+        text = str(default)
+        if any(char in text for char in " <>#'"):
+            text = f'"{text}"'
+        lines += [f"# {info.description}", f"{info.validation_alias}={text}", ""]
+    return "\n".join(lines)

@@ -1,0 +1,23 @@
+# One image for every hitwatch service; the compose file picks the role by command.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 UV_COMPILE_BYTECODE=1 \
+    UV_PROJECT_ENVIRONMENT=/opt/venv PATH=/opt/venv/bin:$PATH \
+    HITWATCH_DATA_DIR=/var/lib/hitwatch
+
+RUN pip install --no-cache-dir uv && useradd --system --create-home hitwatch \
+    && mkdir -p /var/lib/hitwatch && chown hitwatch /var/lib/hitwatch
+WORKDIR /app
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --frozen --no-dev --no-install-project
+COPY hitwatch hitwatch
+COPY crawler crawler
+COPY classifier classifier
+COPY indexer indexer
+COPY notifier notifier
+COPY webapp webapp
+RUN uv sync --frozen --no-dev
+
+USER hitwatch
+ENTRYPOINT ["hitwatch"]
+CMD ["--help"]

@@ -1,0 +1,82 @@
+"""Retry and failure policy of every task, run eagerly (no broker needed)."""
+
+import pytest
+from sqlalchemy import select
+
+from hitwatch.broker import create_celery, register_task, retry_delay
+from hitwatch.errors import ExtractionError, TransientError
+from hitwatch.settings import load_settings
+from hitwatch.store import Failure
+from hitwatch.store.failures import FailureLog
+from hitwatch.tasks import CLASSIFY_ITEM
+
+
+@pytest.fixture
+def eager(settings, database):
+    settings = load_settings(data_dir=settings.data_dir, task_max_retries=2)
+    app = create_celery(settings, "test")
+    app.conf.task_always_eager = True
+    return app, settings, FailureLog(database)
+
+
+def _failures(database):
+    with database.session() as session:
+        return session.scalars(select(Failure)).all()
+
+
+def test_permanent_error_is_recorded_once_without_retry(eager, database):
+    app, settings, failures = eager
+    calls = []
+
+    def handler(payload):
+        calls.append(payload)
+        raise ExtractionError("no article body found")
+
+    task = register_task(app, CLASSIFY_ITEM, handler, failures, settings)
+    task.apply(args=[{"url": "https://www.nhc.gov.cn/a.shtml"}])
+    assert len(calls) == 1
+    [row] = _failures(database)
+    assert row.error_type == "ExtractionError"
+    assert row.item_key == "https://www.nhc.gov.cn/a.shtml"
+    assert row.payload == {"url": "https://www.nhc.gov.cn/a.shtml"}
+    assert row.attempts == 1
+
+
+def test_transient_error_is_retried_then_recorded(eager, database, monkeypatch):
+    app, settings, failures = eager
+    monkeypatch.setattr("hitwatch.broker.retry_delay", lambda retries, cap: 0)
+    calls = []
+
+    def handler(payload):
+        calls.append(payload)
+        raise TransientError("elasticsearch is restarting")
+
+    task = register_task(app, CLASSIFY_ITEM, handler, failures, settings)
+    task.apply(args=[{"doc_id": "d1"}])
+    assert len(calls) == 3  # first try + 2 retries
+    [row] = _failures(database)
+    assert row.attempts == 3 and row.error_type == "TransientError"
+
+
+def test_transient_error_that_clears_records_nothing(eager, database, monkeypatch):
+    app, settings, failures = eager
+    monkeypatch.setattr("hitwatch.broker.retry_delay", lambda retries, cap: 0)
+    outcomes = [ConnectionError("refused"), None]
+
+    def handler(payload):
+        if (error := outcomes.pop(0)) is not None:
+            raise error
+
+    register_task(app, CLASSIFY_ITEM, handler, failures, settings).apply(args=[{}])
+    assert _failures(database) == []
+
+
+def test_a_task_without_a_route_is_refused(eager):
+    app, settings, failures = eager
+    with pytest.raises(KeyError, match="has no queue"):
+        register_task(app, "nowhere.do_thing", lambda p: None, failures, settings)
+
+
+def test_retry_delay_grows_and_is_capped():
+    assert all(1 <= retry_delay(0, 300) <= 2 for _ in range(50))
+    assert all(retry_delay(20, 30) <= 30 for _ in range(50))
