@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "failures": "hitwatch.operations:failures_group",
     "worker": "hitwatch.operations:worker_command",
     "scheduler": "hitwatch.operations:scheduler_command",
+    "bench": "hitwatch.bench.cli:bench_group",
 }
 
 # Short help shown by `hitwatch --help` without importing the command's module.
@@ -31,6 +32,7 @@ HELP: dict[str, str] = {
     "failures": "List and replay items that failed in the pipeline.",
     "worker": "Run one Celery worker for a pipeline stage.",
     "scheduler": "Run the periodic scheduler (source crawls by interval).",
+    "bench": "Speed and memory figures: pipeline, crawl, classify, search, digest.",
 }
 
 

@@ -1,0 +1,86 @@
+"""`hitwatch bench`: speed and memory figures. Each benchmark prints a table."""
+
+from __future__ import annotations
+
+import importlib
+import socket
+import tempfile
+from pathlib import Path
+
+import click
+
+from hitwatch.settings import load_settings
+
+__all__ = ["bench_group"]
+
+# Benchmarks that live with the service they measure: name -> "module:click command".
+SERVICE_BENCHMARKS: dict[str, str] = {}
+
+
+class _BenchGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *SERVICE_BENCHMARKS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in SERVICE_BENCHMARKS:
+            module, attribute = SERVICE_BENCHMARKS[cmd_name].split(":")
+            command: click.Command = getattr(importlib.import_module(module), attribute)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group("bench", cls=_BenchGroup)
+def bench_group() -> None:
+    """Speed and memory figures: pipeline, crawl, classify, search, digest."""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@bench_group.command("pipeline")
+@click.option("--docs", default=1000, show_default=True, help="Synthetic pages to push through.")
+@click.option(
+    "--backend",
+    type=click.Choice(["fts5", "elasticsearch", "both"]),
+    default="both",
+    show_default=True,
+    help="Search index to measure; Elasticsearch needs ELASTICSEARCH_URL.",
+)
+def pipeline_command(docs: int, backend: str) -> None:
+    """Documents per second through classify -> index -> notify, and workers' peak memory.
+
+    Runs on its own embedded Redis and SQLite store in a temporary folder.
+    """
+    from hitwatch.bench.pipeline import bench_settings, run_pipeline_bench
+    from hitwatch.launcher import EmbeddedRedis
+
+    es_url = load_settings().elasticsearch_url
+    backends = ["fts5", "elasticsearch"] if backend == "both" else [backend]
+    if "elasticsearch" in backends and not es_url:
+        if backend == "elasticsearch":
+            raise click.UsageError("set ELASTICSEARCH_URL to benchmark Elasticsearch")
+        click.echo("Elasticsearch: not measured (ELASTICSEARCH_URL is empty)")
+        backends.remove("elasticsearch")
+    results = []
+    for name in backends:
+        with tempfile.TemporaryDirectory(prefix="hitwatch-bench-") as folder:
+            workdir = Path(folder)
+            server = EmbeddedRedis(workdir, _free_port())
+            server.start()
+            try:
+                settings = bench_settings(
+                    workdir, server.url, es_url if name == "elasticsearch" else ""
+                )
+                results.append(run_pipeline_bench(settings, docs, echo=click.echo))
+            finally:
+                server.stop()
+    click.echo(f"\n{'backend':<14}{'docs':>7}{'seconds':>10}{'docs/s':>10}{'failed':>8}{'peak RSS MB':>13}")
+    for r in results:
+        click.echo(
+            f"{r.backend:<14}{r.documents:>7}{r.seconds:>10.1f}{r.per_second:>10.1f}"
+            f"{r.failures:>8}{r.peak_rss_mb:>13.0f}"
+        )
+    click.echo("(one worker process per stage; 2-core machine figures scale with workers)")
