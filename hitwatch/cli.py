@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "worker": "hitwatch.operations:worker_command",
     "scheduler": "hitwatch.operations:scheduler_command",
     "bench": "hitwatch.bench.cli:bench_group",
+    "eval": "hitwatch.bench.cli:eval_group",
 }
 
 # Short help shown by `hitwatch --help` without importing the command's module.
@@ -33,23 +34,45 @@ HELP: dict[str, str] = {
     "worker": "Run one Celery worker for a pipeline stage.",
     "scheduler": "Run the periodic scheduler (source crawls by interval).",
     "bench": "Speed and memory figures: pipeline, crawl, classify, search, digest.",
+    "eval": "Quality figures on labelled data: extraction, classification, dedupe.",
 }
 
 
 class LazyGroup(click.Group):
+    """A group whose subcommands are imported from "module:attribute" only when used."""
+
+    def __init__(
+        self,
+        *args: Any,
+        lazy: dict[str, str] | None = None,
+        lazy_help: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy if lazy is not None else COMMANDS
+        self.lazy_help = lazy_help if lazy_help is not None else HELP
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        return sorted({*super().list_commands(ctx), *self.lazy})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = COMMANDS.get(cmd_name)
+        target = self.lazy.get(cmd_name)
         if target is None:
-            return None
+            return super().get_command(ctx, cmd_name)
         module_name, attribute = target.split(":")
         command: click.Command = getattr(importlib.import_module(module_name), attribute)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: Any) -> None:
-        rows = [(name, HELP.get(name, "")) for name in self.list_commands(ctx)]
+        rows = []
+        for name in self.list_commands(ctx):
+            text = self.lazy_help.get(name)
+            if text is None:
+                command = super().get_command(ctx, name)
+                text = command.get_short_help_str(70) if command else ""
+            rows.append((name, text))
+        if not rows:
+            return
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 

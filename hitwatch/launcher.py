@@ -237,7 +237,9 @@ def run_command(live: bool, no_crawl: bool, exit_after_crawl: bool) -> None:
                 supervisor.start("mirror", "mirror", "--port", str(settings.mirror_port))
             supervisor.start("web", "web")
             backend = "Elasticsearch" if settings.elasticsearch_url else "SQLite FTS5"
-            click.echo(f"workers, scheduler and web app started (logs in {log_dir}); index: {backend}")
+            click.echo(
+                f"workers, scheduler and web app started (logs in {log_dir}); index: {backend}"
+            )
             click.secho(f"web app: {settings.resolved_public_base_url}/", bold=True)
             crawl = None
             if not no_crawl:
@@ -254,7 +256,9 @@ def run_command(live: bool, no_crawl: bool, exit_after_crawl: bool) -> None:
         click.echo("stopped.")
 
 
-def _watch(settings: Settings, supervisor: Supervisor, crawl: Child | None, exit_after: bool) -> None:
+def _watch(
+    settings: Settings, supervisor: Supervisor, crawl: Child | None, exit_after: bool
+) -> None:
     progress = Progress(settings)
     announced = False
     last = ""

@@ -53,12 +53,16 @@ def migrate_command() -> None:
     settings = load_settings()
     database = open_database(settings.resolved_database_url)
     database.migrate()
-    click.echo(f"database is up to date: {settings.masked()['DATABASE_URL'] or 'SQLite in ' + str(settings.data_dir)}")
+    click.echo(
+        f"database is up to date: {settings.masked()['DATABASE_URL'] or 'SQLite in ' + str(settings.data_dir)}"
+    )
 
 
 @click.command("settings")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-@click.option("--env-example", is_flag=True, help="Print every setting documented, as .env.example.")
+@click.option(
+    "--env-example", is_flag=True, help="Print every setting documented, as .env.example."
+)
 def settings_command(as_json: bool, env_example: bool) -> None:
     """Print the effective settings (secrets masked)."""
     if env_example:

@@ -1,37 +1,31 @@
-"""`hitwatch bench`: speed and memory figures. Each benchmark prints a table."""
+"""`hitwatch bench` and `hitwatch eval`: speed, memory and quality figures, printed as tables."""
 
 from __future__ import annotations
 
-import importlib
 import socket
 import tempfile
 from pathlib import Path
 
 import click
 
+from hitwatch.cli import LazyGroup
 from hitwatch.settings import load_settings
 
-__all__ = ["bench_group"]
+__all__ = ["bench_group", "eval_group"]
 
-# Benchmarks that live with the service they measure: name -> "module:click command".
+# Benchmarks and evaluations that live with the service they measure.
 SERVICE_BENCHMARKS: dict[str, str] = {}
+EVALUATIONS: dict[str, str] = {}
 
 
-class _BenchGroup(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *SERVICE_BENCHMARKS})
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in SERVICE_BENCHMARKS:
-            module, attribute = SERVICE_BENCHMARKS[cmd_name].split(":")
-            command: click.Command = getattr(importlib.import_module(module), attribute)
-            return command
-        return super().get_command(ctx, cmd_name)
-
-
-@click.group("bench", cls=_BenchGroup)
+@click.group("bench", cls=LazyGroup, lazy=SERVICE_BENCHMARKS, lazy_help={})
 def bench_group() -> None:
     """Speed and memory figures: pipeline, crawl, classify, search, digest."""
+
+
+@click.group("eval", cls=LazyGroup, lazy=EVALUATIONS, lazy_help={})
+def eval_group() -> None:
+    """Quality figures on labelled data: extraction, classification, dedupe."""
 
 
 def _free_port() -> int:
@@ -77,7 +71,9 @@ def pipeline_command(docs: int, backend: str) -> None:
                 results.append(run_pipeline_bench(settings, docs, echo=click.echo))
             finally:
                 server.stop()
-    click.echo(f"\n{'backend':<14}{'docs':>7}{'seconds':>10}{'docs/s':>10}{'failed':>8}{'peak RSS MB':>13}")
+    click.echo(
+        f"\n{'backend':<14}{'docs':>7}{'seconds':>10}{'docs/s':>10}{'failed':>8}{'peak RSS MB':>13}"
+    )
     for r in results:
         click.echo(
             f"{r.backend:<14}{r.documents:>7}{r.seconds:>10.1f}{r.per_second:>10.1f}"

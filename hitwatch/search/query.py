@@ -157,7 +157,9 @@ class _Build(Transformer[Token, Node]):
     def phrase(self, token: Token) -> Node:
         text = str(token)[1:-1].strip()
         if not text:
-            raise QueryError(f'empty quotes at position {token.column}: write a phrase inside "..."')
+            raise QueryError(
+                f'empty quotes at position {token.column}: write a phrase inside "..."'
+            )
         return Term(text, phrase=True)
 
     def field(self, name: Token, value: Token) -> Node:

@@ -102,7 +102,9 @@ def load_sources(folder: Path = DEFINITIONS) -> tuple[SourceDefinition, ...]:
     return tuple(sources)
 
 
-def find_source(url: str, sources: tuple[SourceDefinition, ...] | None = None) -> SourceDefinition | None:
+def find_source(
+    url: str, sources: tuple[SourceDefinition, ...] | None = None
+) -> SourceDefinition | None:
     """The definition whose domains cover `url`, if any."""
     for source in sources if sources is not None else load_sources():
         if source.matches(url):
