@@ -21,8 +21,14 @@ COMMANDS: dict[str, str] = {
     "failures": "hitwatch.operations:failures_group",
     "worker": "hitwatch.operations:worker_command",
     "scheduler": "hitwatch.operations:scheduler_command",
+    "digest": "webapp.digests.cli:digest_group",
     "bench": "hitwatch.bench.cli:bench_group",
     "eval": "hitwatch.bench.cli:eval_group",
+    "web": "webapp.cli:web_command",
+    "extract": "classifier.extraction.cli:extract_command",
+    "crawl": "crawler.cli:crawl_command",
+    "sources": "crawler.cli:sources_command",
+    "mirror": "crawler.cli:mirror_command",
 }
 
 # Short help shown by `hitwatch --help` without importing the command's module.
@@ -33,8 +39,14 @@ HELP: dict[str, str] = {
     "failures": "List and replay items that failed in the pipeline.",
     "worker": "Run one Celery worker for a pipeline stage.",
     "scheduler": "Run the periodic scheduler (source crawls by interval).",
+    "digest": "Build, show, publish and correct digest issues (月报/周报).",
     "bench": "Speed and memory figures: pipeline, crawl, classify, search, digest.",
     "eval": "Quality figures on labelled data: extraction, classification, dedupe.",
+    "extract": "Extract the article of a saved page and print it as JSON (FILE [URL]).",
+    "crawl": "Crawl the sources (demo mirror or live) and queue new articles for classification.",
+    "sources": "Show every source definition and its health (state, last success, items, errors).",
+    "mirror": "Serve the bundled offline mirror of the watched sites (demo mode).",
+    "web": "Serve the web app (latest items, search, digests, sources, failures).",
 }
 
 

@@ -15,7 +15,9 @@ __all__ = ["bench_group", "eval_group"]
 
 # Benchmarks and evaluations that live with the service they measure.
 SERVICE_BENCHMARKS: dict[str, str] = {}
-EVALUATIONS: dict[str, str] = {}
+EVALUATIONS: dict[str, str] = {
+    "extract": "classifier.extraction.cli:eval_extract_command",
+}
 
 
 @click.group("bench", cls=LazyGroup, lazy=SERVICE_BENCHMARKS, lazy_help={})

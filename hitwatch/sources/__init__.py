@@ -79,15 +79,16 @@ class SourceDefinition(_Strict):
     domains: list[str] = Field(description="hosts whose pages this definition extracts")
     interval_minutes: int = 60
     enabled: bool = True
-    politeness: Politeness = Field(default_factory=Politeness)
+    politeness: Politeness = Field(default_factory=lambda: Politeness())
     lists: list[ListEndpoint] = Field(default_factory=list)
-    detail: DetailRules = Field(default_factory=DetailRules)
+    detail: DetailRules = Field(default_factory=lambda: DetailRules())
     anti_bot: Literal["", "cookie_412"] = ""
     demo: bool = Field(False, description="has a page set in the bundled mirror site")
 
-    def matches(self, url: str) -> bool:
+    def match_length(self, url: str) -> int:
+        """Length of the longest of our domains that covers `url`'s host; 0 if none does."""
         host = (urlsplit(url).hostname or "").lower()
-        return any(host == d or host.endswith("." + d) for d in self.domains)
+        return max((len(d) for d in self.domains if host == d or host.endswith("." + d)), default=0)
 
 
 @lru_cache(maxsize=4)
@@ -105,8 +106,10 @@ def load_sources(folder: Path = DEFINITIONS) -> tuple[SourceDefinition, ...]:
 def find_source(
     url: str, sources: tuple[SourceDefinition, ...] | None = None
 ) -> SourceDefinition | None:
-    """The definition whose domains cover `url`, if any."""
+    """The definition whose domain covers `url` most narrowly (www.nhc.gov.cn beats gov.cn)."""
+    best, best_length = None, 0
     for source in sources if sources is not None else load_sources():
-        if source.matches(url):
-            return source
-    return None
+        length = source.match_length(url)
+        if length > best_length:
+            best, best_length = source, length
+    return best

@@ -1,0 +1,157 @@
+"""Paragraph text out of HTML elements, and the line-level cleanup every body gets.
+
+A paragraph is the text of one block element with its whitespace collapsed. Chinese is
+written without spaces, so the spaces that HTML source indentation puts between two CJK
+characters are removed, while spaces between Latin words stay.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from lxml.html import HtmlElement
+
+__all__ = [
+    "BLOCK_TAGS",
+    "Vocabulary",
+    "clean_paragraphs",
+    "collapse",
+    "drop_elements",
+    "element_blocks",
+    "element_paragraphs",
+    "element_text",
+    "iter_links",
+    "vocabulary",
+]
+
+_BLOCK_TAG_NAMES = (
+    "address article aside blockquote center dd details dialog div dl dt fieldset "
+    "figcaption figure footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre "
+    "section summary table tbody thead tfoot tr td th ul br"
+)
+BLOCK_TAGS = frozenset(_BLOCK_TAG_NAMES.split())
+_SKIP_TAG_NAMES = (
+    "script style noscript iframe template svg canvas video audio object embed map head title"
+)
+_SKIP_TAGS = frozenset(_SKIP_TAG_NAMES.split())
+# Form controls: their own text is a label, not prose, but broken markup (`<button />`)
+# makes the parser nest the rest of the page inside them, so their children are walked.
+_SILENT_TAGS = frozenset(["button", "select", "option", "input", "textarea"])
+
+_CJK = r"\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
+_SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
+_SPACES = re.compile(r"[\s\u00a0\u3000\u200b\ufeff]+")
+
+
+class Vocabulary:
+    """The data file `vocabulary.yaml`, compiled once."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.outlets: dict[str, str] = dict(data["outlets"])
+        self.outlet_aliases: dict[str, str] = dict(data["outlet_aliases"])
+        self.policy_labels: dict[str, str] = dict(data["policy_labels"])
+        self.origin_patterns = [re.compile(p) for p in data["origin_patterns"]]
+        self.author_patterns = [re.compile(p) for p in data["author_patterns"]]
+        self.date_label = re.compile(data["date_labels"])
+        self.furniture = re.compile("|".join(f"(?:{p})" for p in data["furniture_lines"]))
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> Vocabulary:
+    path = Path(__file__).with_name("vocabulary.yaml")
+    return Vocabulary(yaml.safe_load(path.read_text("utf-8")))
+
+
+def collapse(text: str) -> str:
+    """Collapse whitespace runs to one space, drop it between CJK characters, strip."""
+    text = _SPACES.sub(" ", text).strip()
+    return _SPACE_BETWEEN_CJK.sub("", text)
+
+
+def _piece(text: str) -> str:
+    """A text node with line-wrap spaces between CJK characters removed.
+
+    Whitespace between two elements (`<a>甲</a> <a>乙</a>`) is kept as one space: it
+    separates items on screen, while a line break inside one text node does not.
+    """
+    return _SPACE_BETWEEN_CJK.sub("", text)
+
+
+def _walk(element: HtmlElement, out: list[list[tuple[str, bool]]], in_link: bool = False) -> None:
+    tag = element.tag if isinstance(element.tag, str) else ""
+    if tag in _SKIP_TAGS or not isinstance(element.tag, str):
+        if element.tail:
+            out[-1].append((_piece(element.tail), in_link))
+        return
+    block = tag in BLOCK_TAGS
+    link = in_link or tag == "a"
+    if block:
+        out.append([])
+    if element.text and tag not in _SILENT_TAGS:
+        out[-1].append((_piece(element.text), link))
+    for child in element:
+        _walk(child, out, link)
+    if block:
+        out.append([])
+    if element.tail:
+        out[-1].append((_piece(element.tail), in_link))
+
+
+def element_blocks(element: HtmlElement) -> list[tuple[str, float]]:
+    """(text, share of it inside links) of every non-empty block inside `element`."""
+    chunks: list[list[tuple[str, bool]]] = [[]]
+    _walk(element, chunks)
+    blocks: list[tuple[str, float]] = []
+    for chunk in chunks:
+        text = _SPACES.sub(" ", "".join(piece for piece, _ in chunk)).strip()
+        if text:
+            linked = sum(len(piece.strip()) for piece, link in chunk if link)
+            blocks.append((text, min(linked / len(text), 1.0)))
+    return blocks
+
+
+def element_paragraphs(element: HtmlElement) -> list[str]:
+    """The non-empty block texts inside `element`, in reading order."""
+    return [text for text, _ in element_blocks(element)]
+
+
+def element_text(element: HtmlElement) -> str:
+    """All text of `element` on one line (a title, a table cell)."""
+    return " ".join(element_paragraphs(element))
+
+
+def drop_elements(root: HtmlElement, selectors: Iterable[str]) -> None:
+    """Remove every element matching one of the CSS `selectors` (their tails stay)."""
+    for selector in selectors:
+        for element in root.cssselect(selector):
+            element.drop_tree()
+
+
+def clean_paragraphs(paragraphs: Iterable[str], *, drop_lines: Iterable[str] = ()) -> list[str]:
+    """Drop furniture lines, exact repeats and lines listed in `drop_lines` (e.g. the title)."""
+    furniture = vocabulary().furniture
+    skip = {collapse(line) for line in drop_lines if line}
+    seen: set[str] = set()
+    kept: list[str] = []
+    for paragraph in paragraphs:
+        line = paragraph.strip()
+        if not line or line in skip or furniture.search(line):
+            continue
+        if line in seen and len(line) > 1:
+            continue
+        seen.add(line)
+        kept.append(line)
+    return kept
+
+
+def iter_links(root: HtmlElement) -> Iterator[tuple[HtmlElement, str]]:
+    """(anchor, href) of every link under `root` that has an href."""
+    for anchor in root.iter("a"):
+        href = anchor.get("href")
+        if href and not href.startswith(("javascript:", "#", "mailto:")):
+            yield anchor, href.strip()

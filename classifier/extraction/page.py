@@ -1,0 +1,465 @@
+"""`extract_page`: one fetched page in, one clean article out.
+
+Site rules (CSS selectors from the source definition) are tried first, field by field; a
+field they do not yield comes from the generic extractor (trafilatura for the body plus our
+own cleanup, and our own title, date, origin and author heuristics).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
+
+import lxml.etree
+import lxml.html
+import trafilatura
+from htmldate import find_date
+from lxml.html import HtmlElement
+from trafilatura.settings import Document
+
+from classifier.extraction.blocks import (
+    clean_paragraphs,
+    collapse,
+    drop_elements,
+    element_paragraphs,
+    element_text,
+    iter_links,
+    vocabulary,
+)
+from classifier.extraction.content import main_content, prose_blocks
+from classifier.extraction.dates import BEIJING, parse_date, url_date
+from classifier.extraction.encoding import decode_page, sniff_binary
+from classifier.extraction.policy import policy_from_body, policy_from_table
+from hitwatch.errors import ExtractionError
+from hitwatch.messages import Attachment, PolicyMeta
+from hitwatch.sources import DetailRules, SourceDefinition, find_source
+
+__all__ = ["ATTACHMENT_EXTENSIONS", "Extraction", "extract_page"]
+
+ATTACHMENT_EXTENSIONS = (".pdf", ".doc", ".docx", ".xls", ".xlsx", ".wps", ".zip", ".et", ".ofd")
+_NOT_HTML_TYPES = (
+    "application/pdf",
+    "image/",
+    "audio/",
+    "video/",
+    "application/zip",
+    "application/msword",
+)
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+_TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|--|—|－|\s-\s)\s*")
+_META_DATES = (
+    "firstpublishedtime",
+    "publishdate",
+    "pubdate",
+    "publish_date",
+    "publishtime",
+    "publish-date",
+    "article:published_time",
+    "og:release_date",
+    "datepublished",
+    "ptime",
+    "dc.date.issued",
+    "dc.date",
+    "created",
+)
+_META_TITLES = ("articletitle", "og:title", "twitter:title", "title")
+# Share of trafilatura's text that must lie in the voted container for the two to agree.
+_AGREEMENT = 0.5
+_LIST_MARK = re.compile(r"^[-*•]\s+")
+# Pages with less article text than this after extraction are furniture, not articles.
+_MIN_BODY_CHARS = 10
+# How many lines after the title the date/source/author line may sit.
+_HEADER_LINES = 8
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """The article found on one page."""
+
+    url: str
+    title: str
+    published_at: datetime | None
+    source_name: str
+    origin_name: str
+    author: str
+    paragraphs: list[str]
+    attachments: list[Attachment] = field(default_factory=list)
+    policy: PolicyMeta | None = None
+    encoding: str = "utf-8"
+    method: Literal["site", "fallback"] = "fallback"
+
+    @property
+    def body(self) -> str:
+        return "\n".join(self.paragraphs)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "published_at": self.published_at.isoformat() if self.published_at else None,
+            "source_name": self.source_name,
+            "origin_name": self.origin_name,
+            "author": self.author,
+            "body": self.body,
+            "attachments": [a.model_dump() for a in self.attachments],
+            "policy": self.policy.model_dump() if self.policy else None,
+            "encoding": self.encoding,
+            "method": self.method,
+        }
+
+
+def _check_bytes(raw: bytes, content_type: str) -> None:
+    if not raw or not raw.strip():
+        raise ExtractionError(
+            "empty response body: nothing to extract (was the page fetched completely?)"
+        )
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if kind and kind.startswith(_NOT_HTML_TYPES):
+        raise ExtractionError(
+            f"not HTML: content type {kind}; attachments are read with attach_pdf_text"
+        )
+    binary = sniff_binary(raw)
+    if binary is not None:
+        raise ExtractionError(f"not HTML: the body is {binary}")
+
+
+def _parse(text: str, url: str) -> HtmlElement:
+    text = _XML_DECLARATION.sub("", text, count=1)
+    if not text.strip():
+        raise ExtractionError("empty page after decoding")
+    try:
+        root = lxml.html.document_fromstring(text)
+    except (lxml.etree.ParserError, ValueError) as exc:
+        raise ExtractionError(f"not parseable as HTML: {exc}") from exc
+    if url:
+        root.make_links_absolute(url, resolve_base_href=True, handle_failures="ignore")
+    return root
+
+
+def _first(root: HtmlElement, selectors: Sequence[str]) -> HtmlElement | None:
+    for selector in selectors:
+        for element in root.cssselect(selector):
+            if element_text(element) or element.tag == "meta":
+                return element
+    return None
+
+
+def _meta(root: HtmlElement, names: Sequence[str]) -> str:
+    wanted = {name.lower(): rank for rank, name in enumerate(names)}
+    best: tuple[int, str] | None = None
+    for meta in root.iter("meta"):
+        key = (meta.get("name") or meta.get("property") or meta.get("itemprop") or "").lower()
+        content = (meta.get("content") or "").strip()
+        if key in wanted and content and (best is None or wanted[key] < best[0]):
+            best = (wanted[key], content)
+    return best[1] if best else ""
+
+
+def source_name_for(url: str, source: SourceDefinition | None) -> str:
+    """The outlet's display name: the definition's, the vocabulary's, or the bare host."""
+    if source is not None:
+        return source.name
+    host = (urlsplit(url).hostname or "").lower()
+    outlets = vocabulary().outlets
+    parts = host.split(".")
+    for start in range(len(parts) - 1):
+        name = outlets.get(".".join(parts[start:]))
+        if name:
+            return name
+    return host.removeprefix("www.")
+
+
+def _clean_title(title: str) -> str:
+    return collapse(title).strip("　 ")
+
+
+def _generic_title(root: HtmlElement) -> str:
+    page_title = _clean_title(root.findtext(".//title") or "")
+    meta_title = _clean_title(_meta(root, _META_TITLES))
+    headings = [element_text(h) for h in root.iter("h1", "h2")]
+    headings = [h for h in headings if 4 <= len(h) <= 120]
+    reference = meta_title or page_title
+    for heading in headings:
+        if reference and (heading in reference or reference in heading):
+            return heading
+    if meta_title:
+        return meta_title
+    if page_title:
+        parts = [p for p in _TITLE_SEPARATORS.split(page_title) if p]
+        return max(parts, key=len) if parts else page_title
+    return headings[0] if headings else ""
+
+
+def _date_from_text(lines: Sequence[str], year: int | None, reference: datetime) -> datetime | None:
+    """A labelled date (发布时间：…) first, then any full date, then dates without a year."""
+    label = vocabulary().date_label
+    for context in ({}, {"year": year, "reference": reference}):
+        for line in lines:
+            match = label.search(line)
+            found = parse_date(line[match.end() :], **context) if match else None  # type: ignore[arg-type]
+            if found:
+                return found
+        for line in lines:
+            found = parse_date(line, **context)  # type: ignore[arg-type]
+            if found:
+                return found
+    return None
+
+
+def _strip_meta_lines(
+    paragraphs: list[str], outlet_patterns: Sequence[re.Pattern[str]]
+) -> list[str]:
+    """Drop the date / 来源 line that generic extraction keeps above the first paragraph."""
+    head = 0
+    while head < min(3, len(paragraphs) - 1):
+        line = paragraphs[head]
+        meta = parse_date(line) is not None or any(p.search(line) for p in outlet_patterns)
+        if not meta or len(line) > 60 or "。" in line:
+            break
+        head += 1
+    return paragraphs[head:]
+
+
+def _named(lines: Sequence[str], patterns: Sequence[re.Pattern[str]]) -> str:
+    for line in lines:
+        for pattern in patterns:
+            match = pattern.search(line)
+            if match:
+                return match["name"].strip()
+    return ""
+
+
+def _normalise_origin(text: str, outlet: str) -> str:
+    name = re.sub(r"^(?:文章|信息|本文)?来源\s*[:：]?", "", collapse(text)).strip(" :：|｜")
+    name = re.split(r"\s|　|作者|编辑|时间|发布", name, maxsplit=1)[0]
+    if vocabulary().outlet_aliases.get(name) == outlet:
+        return ""
+    return "" if not name or name == outlet or outlet.startswith(name) else name
+
+
+def _attachments(scope: HtmlElement) -> list[Attachment]:
+    found: dict[str, Attachment] = {}
+    for anchor, href in iter_links(scope):
+        path = unquote(urlsplit(href).path).lower()
+        if not path.endswith(ATTACHMENT_EXTENSIONS) or href in found:
+            continue
+        title = element_text(anchor) or anchor.get("title", "") or path.rsplit("/", 1)[-1]
+        found[href] = Attachment(url=href, title=title)
+    return list(found.values())
+
+
+def _header_lines(page_lines: Sequence[str], title: str, first_paragraph: str) -> list[str]:
+    """The lines between the title and the body: where dates, 来源 and bylines are printed."""
+    start = None
+    if title:
+        for index, line in enumerate(page_lines):
+            if line == title or (len(line) < 2 * len(title) and title in line):
+                start = index
+                break
+    if start is None and first_paragraph:
+        for index, line in enumerate(page_lines):
+            if line == first_paragraph:
+                start = max(index - _HEADER_LINES, 0)
+                break
+    if start is None:
+        return []
+    header: list[str] = []
+    for line in page_lines[start : start + _HEADER_LINES + 1]:
+        if line == first_paragraph and header:
+            break
+        header.append(line)
+    return header
+
+
+def trafilatura_document(
+    page: str | bytes, url: str = "", *, metadata: bool = True
+) -> Document | None:
+    """trafilatura's article (and metadata) for `page` (text, or bytes it decodes itself)."""
+    document = trafilatura.bare_extraction(
+        page, url=url or None, with_metadata=metadata, include_comments=False, include_tables=True
+    )
+    return document if isinstance(document, Document) else None
+
+
+def _trafilatura_body(text: str, url: str) -> tuple[list[str], str, str]:
+    """(paragraphs, title, ISO date) as trafilatura finds them."""
+    # Its metadata pass (htmldate + dateparser) costs three quarters of the time and our
+    # own title and date heuristics run anyway; htmldate is asked below only when needed.
+    document = trafilatura_document(text, url, metadata=False)
+    if document is None:
+        return [], "", ""
+    lines = [_LIST_MARK.sub("", collapse(line)) for line in (document.text or "").splitlines()]
+    return [line for line in lines if line], document.title or "", document.date or ""
+
+
+def _table_cells(lines: Sequence[str]) -> list[str]:
+    """trafilatura renders tables as `| a | b |` rows: one line per cell, rules dropped."""
+    cells: list[str] = []
+    for line in lines:
+        parts = line.strip("|").split("|") if line.startswith("|") else [line]
+        cells.extend(p.strip() for p in parts if p.strip() and not set(p.strip()) <= set("-: "))
+    return cells
+
+
+def _fallback_body(text: str, url: str, root: HtmlElement) -> tuple[list[str], str, str]:
+    """Body lines trafilatura keeps that also lie inside the container our prose vote found.
+
+    trafilatura is good at dropping boilerplate but takes whole layout tables (old
+    portals, NetEase 2015) with their navigation; the prose vote finds the right container
+    but keeps its furniture. Their intersection beats both on the corpus.
+    """
+    lines, title, date = _trafilatura_body(text, url)
+    cells = _table_cells(lines)
+    container = main_content(root)
+    if container is None:
+        return cells, title, date
+    own = prose_blocks(container)
+    inside_text = "".join("".join(own).split())
+    inside = [c for c in cells if "".join(c.split()) in inside_text]
+    if not cells:
+        return own, title, date
+    # When the two disagree wholesale, the vote picked a wrong block: trust trafilatura.
+    if sum(map(len, inside)) < _AGREEMENT * sum(map(len, cells)):
+        return cells, title, date
+    return inside, title, date
+
+
+def extract_page(
+    raw: bytes,
+    url: str,
+    *,
+    content_type: str = "",
+    hints: Mapping[str, str] | None = None,
+    source: SourceDefinition | None = None,
+    now: datetime | None = None,
+    sources: tuple[SourceDefinition, ...] | None = None,
+) -> Extraction:
+    """Extract the article of one page; raises ExtractionError saying why it cannot.
+
+    `source=None` looks the definition up by URL; an unknown host gets the generic
+    extractor only; `sources` replaces the shipped definitions for that look-up. `hints`
+    are what the list page said (title, date); `now` anchors dates printed without a year
+    (defaults to the current time).
+    """
+    hints = hints or {}
+    if source is None:
+        source = find_source(url, sources)
+    rules = source.detail if source is not None else DetailRules.model_validate({})
+    _check_bytes(raw, content_type)
+    decoded = decode_page(raw, content_type, rules.encoding)
+    root = _parse(decoded.text, url)
+    reference = now or datetime.now(BEIJING)
+    outlet = source_name_for(url, source)
+
+    # Fields the site rules read before furniture is dropped (dates sit in share bars).
+    rule_title = _first(root, rules.title)
+    rule_date = _first(root, rules.published_at)
+    rule_origin = _first(root, rules.origin)
+    rule_author = _first(root, rules.author)
+    table = policy_from_table(root, rules.policy_table)
+    title = element_text(rule_title) if rule_title is not None else ""
+    rule_date_text = (
+        (rule_date.get("content", "") if rule_date.tag == "meta" else element_text(rule_date))
+        if rule_date is not None
+        else ""
+    )
+    origin_text = element_text(rule_origin) if rule_origin is not None else ""
+    author_text = element_text(rule_author) if rule_author is not None else ""
+    drop_elements(root, rules.drop)
+
+    body_element = _first(root, rules.body)
+    method: Literal["site", "fallback"] = "fallback"
+    traf_title = traf_date = ""
+    if body_element is not None:
+        for nested in (
+            body_element.cssselect(", ".join(rules.policy_table)) if rules.policy_table else []
+        ):
+            nested.drop_tree()
+        paragraphs = element_paragraphs(body_element)
+        method = "site"
+    else:
+        paragraphs, traf_title, traf_date = _fallback_body(decoded.text, url, root)
+    if not title and table is not None:
+        title = table.title
+    if not title:
+        title = _generic_title(root) or traf_title or hints.get("title", "")
+    paragraphs = clean_paragraphs(paragraphs, drop_lines=[title])
+    if method == "fallback":
+        paragraphs = _strip_meta_lines(paragraphs, vocabulary().origin_patterns)
+    if sum(len(p) for p in paragraphs) < _MIN_BODY_CHARS:
+        raise ExtractionError(
+            f"no article text found on {url or 'the page'} ({method} extraction); "
+            "if this is an article page, check the source definition's detail.body selectors"
+        )
+    if not title:
+        raise ExtractionError(
+            f"no title found on {url or 'the page'}; set detail.title in the source definition"
+        )
+
+    page_lines = element_paragraphs(root.body) if root.body is not None else []
+    header = _header_lines(page_lines, title, paragraphs[0])
+    header_after_title = header[1:] if header and title in header[0] else header
+
+    from_url = url_date(url)
+    hint_date = parse_date(hints.get("date", ""), reference=reference)
+    year = from_url.year if from_url else hint_date.year if hint_date else None
+    published_at = parse_date(rule_date_text, year=year, reference=reference) or parse_date(
+        _meta(root, _META_DATES), year=year, reference=reference
+    )
+    in_text = _date_from_text(header_after_title, year, reference)
+    # Meta tags often carry the day only; the printed line under the title has the time.
+    if published_at is None or (
+        in_text is not None
+        and in_text.date() == published_at.date()
+        and published_at.time() == time(0)
+    ):
+        published_at = in_text or published_at
+    if published_at is None and table is not None and table.meta.publish_date:
+        published_at = parse_date(table.meta.publish_date)
+    if published_at is None:
+        iso = (
+            traf_date
+            or find_date(root, extensive_search=False, original_date=True, url=url or None)
+            or ""
+        )
+        published_at = parse_date(iso)
+    if published_at is None and from_url is not None and from_url.day is not None:
+        published_at = datetime(from_url.year, from_url.month, from_url.day, tzinfo=BEIJING)
+    if published_at is None:
+        published_at = hint_date
+
+    voc = vocabulary()
+    origin_name = _normalise_origin(origin_text, outlet) if origin_text else ""
+    if not origin_text:
+        tail = paragraphs[-3:]
+        origin_name = _normalise_origin(_named([*header, *tail], voc.origin_patterns), outlet)
+    author = _named([author_text], voc.author_patterns) or author_text
+    if not author:
+        author = _named(header, voc.author_patterns)
+
+    scope = body_element if body_element is not None else root
+    attachments = _attachments(scope)
+    host = urlsplit(url).hostname or ""
+    official = (source.kind == "government") if source is not None else host.endswith(".gov.cn")
+    policy = (
+        table.meta
+        if table is not None
+        else policy_from_body(title, paragraphs, published_at, official=official)
+    )
+
+    return Extraction(
+        url=url,
+        title=title,
+        published_at=published_at,
+        source_name=outlet,
+        origin_name=origin_name,
+        author=author,
+        paragraphs=paragraphs,
+        attachments=attachments,
+        policy=policy,
+        encoding=decoded.encoding,
+        method=method,
+    )

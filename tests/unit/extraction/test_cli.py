@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from classifier.extraction.cli import eval_extract_command, extract_command
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "extraction"
+
+
+def test_extract_prints_the_article_as_json() -> None:
+    page = FIXTURES / "province_policy_no_table.html"
+    result = CliRunner().invoke(
+        extract_command, [str(page), "http://xxgk.jl.gov.cn/szf/gkml/202203/t20220315_1.html"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["policy"]["doc_number"] == "吉政办发〔2022〕8号"
+    assert "吉政办发〔2022〕8号" in result.output  # ensure_ascii=False
+
+
+def test_extract_reports_a_non_page_clearly(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.html"
+    empty.write_bytes(b"")
+    result = CliRunner().invoke(extract_command, [str(empty)])
+    assert result.exit_code == 1
+    assert "empty response body" in result.output
+
+
+def test_eval_extract_without_corpus_says_what_to_pass(tmp_path: Path) -> None:
+    result = CliRunner().invoke(eval_extract_command, ["--corpus", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "--corpus PATH" in result.output
