@@ -198,7 +198,10 @@ def _interrupt_as_exit() -> Iterator[None]:
 def _line(counts: dict[str, int], crawling: bool) -> str:
     queued = ", ".join(f"{q} {counts[q]}" for q in QUEUES)
     state = "crawling" if crawling else "crawl done"
-    return f"  {state:<10} | queued: {queued} | working {counts['in_flight']} | indexed {counts['indexed']} | failed {counts['failed']}"
+    return (
+        f"  {state:<10} | queued: {queued} | working {counts['in_flight']}"
+        f" | indexed {counts['indexed']} | failed {counts['failed']}"
+    )
 
 
 @click.command("run")

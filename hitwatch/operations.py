@@ -6,12 +6,13 @@ import importlib
 import json
 import logging
 import sys
+from contextlib import suppress
 
 import click
 import redis
 
-from hitwatch.broker import create_celery
 from hitwatch import settings as settings_module
+from hitwatch.broker import create_celery
 from hitwatch.settings import Settings, load_settings
 from hitwatch.store import open_database
 from hitwatch.store.failures import FailureLog
@@ -53,9 +54,8 @@ def migrate_command() -> None:
     settings = load_settings()
     database = open_database(settings.resolved_database_url)
     database.migrate()
-    click.echo(
-        f"database is up to date: {settings.masked()['DATABASE_URL'] or 'SQLite in ' + str(settings.data_dir)}"
-    )
+    where = settings.masked()["DATABASE_URL"] or f"SQLite in {settings.data_dir}"
+    click.echo(f"database is up to date: {where}")
 
 
 @click.command("settings")
@@ -88,10 +88,9 @@ def failures_group() -> None:
 def failures_list(include_resolved: bool, limit: int) -> None:
     """List failures, newest first."""
     log = _failure_log(load_settings())
-    try:
+    # With Redis down, failures parked there are listed once it is back.
+    with suppress(redis.exceptions.ConnectionError):
         log.drain_pending()
-    except redis.exceptions.ConnectionError:
-        pass  # Redis down: failures parked there are listed once it is back
     rows = log.list(include_resolved=include_resolved, limit=limit)
     if not rows:
         click.echo("no failures" + ("" if include_resolved else " waiting for replay"))
