@@ -41,7 +41,9 @@ def test_every_application_service_runs_an_existing_hitwatch_command():
     for name in app_services:
         command = services[name]["command"]
         result = runner.invoke(main, [*command, "--help"])
-        assert result.exit_code == 0, f"service {name}: `hitwatch {' '.join(command)}` failed\n{result.output}"
+        assert result.exit_code == 0, (
+            f"service {name}: `hitwatch {' '.join(command)}` failed\n{result.output}"
+        )
 
 
 def test_stores_persist_and_elasticsearch_matches_the_tested_version():

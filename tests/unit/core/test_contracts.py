@@ -32,7 +32,9 @@ def test_every_task_has_a_route_on_a_known_queue():
     assert names, "no task names found"
     for name in names:
         assert app.conf.task_routes[name]["queue"] in tasks.QUEUES
-        assert re.fullmatch(r"[a-z]+\.[a-z]+(_[a-z]+)+", name), f"{name} is not <service>.<verb_noun>"
+        assert re.fullmatch(r"[a-z]+\.[a-z]+(_[a-z]+)+", name), (
+            f"{name} is not <service>.<verb_noun>"
+        )
 
 
 def test_every_cli_command_is_documented_and_loads():

@@ -23,7 +23,9 @@ class BrokenDatabase:
 
 def test_failure_waits_in_redis_while_the_database_is_down_then_drains(database):
     fake = FakeRedis()
-    FailureLog(BrokenDatabase(), fake).record("indexer.index_document", {"doc_id": "x1"}, ValueError("bad"))
+    FailureLog(BrokenDatabase(), fake).record(
+        "indexer.index_document", {"doc_id": "x1"}, ValueError("bad")
+    )
     assert len(fake.lists["hitwatch:failures:pending"]) == 1
 
     log = FailureLog(database, fake)

@@ -1,0 +1,186 @@
+"""The JSON API (`/api/v1`): items, search, and a health check for monitors."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis
+from flask import Blueprint, abort, request
+
+from hitwatch.errors import QueryError, SearchBackendError
+from hitwatch.search import SearchRequest
+from hitwatch.store import Article
+from webapp import queries
+from webapp.dependencies import dependencies
+from webapp.pagination import MAX_PER_PAGE, Pagination, page_number
+from webapp.results import ResultRow, highlight_terms, parse_form, result_rows
+
+__all__ = ["bp"]
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+DEFAULT_PER_PAGE = 20
+
+Json = dict[str, Any]
+
+
+def _per_page() -> int:
+    try:
+        value = int(request.args.get("per_page", DEFAULT_PER_PAGE))
+    except ValueError:
+        value = DEFAULT_PER_PAGE
+    return min(max(1, value), MAX_PER_PAGE)
+
+
+def _time(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def item_summary(article: Article, story_size: int) -> Json:
+    return {
+        "doc_id": article.id,
+        "story_id": article.story_id,
+        "story_size": story_size,
+        "title": article.title,
+        "url": article.url,
+        "source_id": article.source_id,
+        "source_name": article.source_name,
+        "origin_name": article.origin_name,
+        "published_at": _time(article.published_at),
+        "doc_type": article.doc_type,
+        "topics": article.topics,
+        "region": article.region,
+        "relevant": article.relevant,
+    }
+
+
+def item_detail(article: Article, siblings: list[Article], story_size: int) -> Json:
+    return {
+        **item_summary(article, story_size),
+        "canonical_url": article.canonical_url,
+        "source_kind": article.source_kind,
+        "author": article.author,
+        "body": article.body,
+        "attachments": article.attachments,
+        "policy": article.policy,
+        "relevance": article.relevance,
+        "entities": article.entities,
+        "evidence": article.evidence,
+        "fetched_at": _time(article.fetched_at),
+        "indexed_at": _time(article.indexed_at),
+        "also_published_by": [
+            {"doc_id": s.id, "source_name": s.source_name, "url": s.url} for s in siblings
+        ],
+    }
+
+
+def result_json(row: ResultRow) -> Json:
+    return {
+        "doc_id": row.doc_id,
+        "story_id": row.story_id,
+        "story_size": row.story_size,
+        "url": row.url,
+        "title_html": str(row.title_html),
+        "snippet_html": str(row.snippet_html),
+        "source_name": row.source_name,
+        "published_at": _time(row.published_at),
+        "doc_type": row.doc_type,
+        "topics": list(row.topics),
+        "score": row.score,
+        "also": [{"doc_id": doc_id, "source_name": name} for doc_id, name in row.also],
+    }
+
+
+@bp.get("/items")
+def items() -> Json:
+    page, per_page = page_number(request.args.get("page")), _per_page()
+    relevant_only = request.args.get("all") != "1"
+    with dependencies().database.session() as session:
+        rows, total = queries.latest_articles(
+            session, offset=(page - 1) * per_page, limit=per_page, relevant_only=relevant_only
+        )
+        sizes = queries.story_sizes(session, (a.story_id for a in rows))
+    return {
+        "items": [item_summary(a, sizes.get(a.story_id, 1)) for a in rows],
+        "pagination": Pagination(page, per_page, total).as_json(),
+    }
+
+
+@bp.get("/items/<doc_id>")
+def item(doc_id: str) -> Json:
+    with dependencies().database.session() as session:
+        article = queries.article_by_id(session, doc_id)
+        if article is None:
+            abort(404)
+        siblings = list(queries.story_members(session, article))
+    return item_detail(article, siblings, len(siblings) + 1)
+
+
+@bp.get("/search")
+def search() -> tuple[Json, int]:
+    form = parse_form(request.args)
+    if form.error:
+        return {"error": form.error, "status": 400}, 400
+    page, per_page = page_number(request.args.get("page")), _per_page()
+    deps = dependencies()
+    try:
+        found = deps.search_index.search(form.request((page - 1) * per_page, per_page))
+    except QueryError as exc:
+        return {"error": f"查询语句有误：{exc}", "status": 400}, 400
+    except SearchBackendError as exc:
+        log.error("search failed: %s", exc)
+        return {"error": "搜索索引暂时不可用，请稍后重试。", "status": 503}, 503
+    with deps.database.session() as session:
+        sizes = queries.story_sizes(session, (hit.document.story_id for hit in found.hits))
+    return {
+        "query": {
+            "q": form.q,
+            "source": form.source,
+            "from": form.date_from,
+            "to": form.date_to,
+            "sort": form.sort,
+        },
+        "results": [result_json(row) for row in result_rows(found, highlight_terms(form.q), sizes)],
+        "pagination": Pagination(page, per_page, found.total).as_json(),
+    }, 200
+
+
+def _check_database() -> Json:
+    try:
+        with dependencies().database.session() as session:
+            articles = queries.count_articles(session)
+    except Exception as exc:
+        return {"status": "error", "error": f"{type(exc).__name__}: {exc}"[:500]}
+    return {"status": "ok", "articles": articles}
+
+
+def _check_search() -> Json:
+    deps = dependencies()
+    try:
+        documents = deps.search_index.count(SearchRequest())
+    except Exception as exc:
+        return {"status": "error", "error": f"{type(exc).__name__}: {exc}"[:500]}
+    return {"status": "ok", "backend": type(deps.search_index).__name__, "documents": documents}
+
+
+def _check_redis() -> Json:
+    url = dependencies().settings.resolved_redis_url
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        client.ping()
+    except redis.exceptions.RedisError as exc:
+        # Optional for the web app: pages work without it; only failure replay needs it.
+        return {"status": "unavailable", "error": str(exc)[:500]}
+    finally:
+        client.close()
+    return {"status": "ok"}
+
+
+@bp.get("/health")
+def health() -> tuple[Json, int]:
+    checks = {"database": _check_database(), "search": _check_search(), "redis": _check_redis()}
+    healthy = checks["database"]["status"] == "ok" and checks["search"]["status"] == "ok"
+    return {"status": "ok" if healthy else "error", "checks": checks}, 200 if healthy else 503

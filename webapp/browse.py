@@ -1,0 +1,65 @@
+"""Latest items (the home page) and the item view."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+
+from webapp import queries
+from webapp.dependencies import dependencies
+from webapp.display import SOURCE_KINDS, plain_value
+from webapp.pagination import Pagination, page_number
+
+__all__ = ["PER_PAGE", "bp"]
+
+bp = Blueprint("browse", __name__)
+
+PER_PAGE = 20
+
+# PolicyMeta field -> label of the 信息公开 table it comes from, in the table's order.
+POLICY_LABELS: tuple[tuple[str, str], ...] = (
+    ("index_number", "索引号"),
+    ("topic", "主题分类"),
+    ("issuer", "发文机关"),
+    ("written_date", "成文日期"),
+    ("doc_number", "发文字号"),
+    ("publish_date", "发布日期"),
+)
+
+
+@bp.get("/")
+def index() -> str:
+    show_all = request.args.get("all") == "1"
+    page = page_number(request.args.get("page"))
+    with dependencies().database.session() as session:
+        articles, total = queries.latest_articles(
+            session, offset=(page - 1) * PER_PAGE, limit=PER_PAGE, relevant_only=not show_all
+        )
+        sizes = queries.story_sizes(session, (a.story_id for a in articles))
+    return render_template(
+        "browse/index.html",
+        articles=articles,
+        sizes=sizes,
+        pagination=Pagination(page, PER_PAGE, total),
+        show_all=show_all,
+    )
+
+
+@bp.get("/items/<doc_id>")
+def item(doc_id: str) -> str:
+    with dependencies().database.session() as session:
+        article = queries.article_by_id(session, doc_id)
+        if article is None:
+            abort(404)
+        siblings = queries.story_members(session, article)
+    policy = article.policy or {}
+    policy_rows = [(label, policy[key]) for key, label in POLICY_LABELS if policy.get(key)]
+    evidence = [(str(key), plain_value(value)) for key, value in (article.evidence or {}).items()]
+    return render_template(
+        "browse/item.html",
+        article=article,
+        siblings=siblings,
+        policy_rows=policy_rows,
+        evidence=evidence,
+        source_kind=SOURCE_KINDS.get(article.source_kind, article.source_kind),
+        topics=sorted(article.topics or [], key=lambda t: -float(t.get("score", 0))),
+    )

@@ -1,0 +1,397 @@
+"""Digest pages: the archive, an issue, the editor's controls on a draft, downloads, Atom.
+
+Thin views over `hitwatch.digest.workflow`; every POST redirects back to the issue with a
+flashed message, so a reload never repeats an action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response as BaseResponse
+
+from hitwatch.digest import (
+    Digest,
+    month_period,
+    render_atom,
+    render_html,
+    render_markdown,
+    render_text,
+)
+from hitwatch.digest.build import DigestKind
+from hitwatch.digest.delivery import (
+    confirm_subscriber,
+    open_transport,
+    request_subscription,
+    unsubscribe,
+)
+from hitwatch.digest.mail import (
+    CONFIRM,
+    CONFIRM_MAX_AGE,
+    UNSUBSCRIBE,
+    UNSUBSCRIBE_MAX_AGE,
+    SubscriberLinks,
+    TokenError,
+    read_token,
+)
+from hitwatch.digest.render import render_html_fragment, snapshot_body
+from hitwatch.digest.workflow import (
+    DigestError,
+    add_story,
+    build_draft,
+    correct_issue,
+    edit_entry,
+    issue_digest,
+    issue_entries,
+    list_issues,
+    move_entry,
+    publish_issue,
+    set_editor_note,
+    set_included,
+)
+from hitwatch.settings import Settings
+from hitwatch.store.models import Article, DigestIssue
+from webapp.dependencies import dependencies
+
+__all__ = ["bp", "subscriber_links"]
+
+bp = Blueprint("digests", __name__, template_folder="templates")
+
+KIND_LABELS = {"monthly": "月报", "weekly": "周报", "custom": "专题"}
+STATUS_LABELS = {"draft": "草稿", "published": "已发布"}
+
+# extension -> (renderer, snapshot column, MIME type)
+DOWNLOADS: dict[str, tuple[Callable[[Digest], str], str, str]] = {
+    "txt": (render_text, "text_snapshot", "text/plain; charset=utf-8"),
+    "md": (render_markdown, "markdown_snapshot", "text/markdown; charset=utf-8"),
+    "html": (render_html, "html_snapshot", "text/html; charset=utf-8"),
+}
+
+
+def _load(session: Session, issue_id: int) -> DigestIssue:
+    issue = session.get(DigestIssue, issue_id)
+    if issue is None:
+        abort(404)
+    return issue
+
+
+def _back(issue_id: int) -> BaseResponse:
+    return redirect(url_for("digests.issue", issue_id=issue_id))
+
+
+@bp.get("/digests")
+def index() -> str:
+    with dependencies().database.session() as session:
+        issues = list_issues(session)
+    periods: dict[str, list[DigestIssue]] = {}
+    for issue in issues:
+        periods.setdefault(f"{issue.period_start:%Y年%m月}", []).append(issue)
+    return render_template(
+        "digests/index.html",
+        periods=periods,
+        kinds=KIND_LABELS,
+        statuses=STATUS_LABELS,
+        this_month=f"{date.today():%Y-%m}",
+    )
+
+
+@bp.post("/digests/build")
+def build() -> BaseResponse:
+    form = request.form
+    kind: DigestKind
+    try:
+        if form.get("month"):
+            start, end = month_period(form["month"])
+            kind = "monthly"
+        else:
+            start, end = date.fromisoformat(form["from"]), date.fromisoformat(form["to"])
+            kind = "weekly" if (end - start).days == 6 and start.weekday() == 0 else "custom"
+    except (KeyError, ValueError):
+        flash("请选择月份，或填写开始和结束日期（YYYY-MM-DD）。", "error")
+        return redirect(url_for("digests.index"))
+    deps = dependencies()
+    try:
+        with deps.database.session() as session:
+            issue = build_draft(session, deps.settings, start, end, kind)
+            issue_id = issue.id
+    except DigestError as error:
+        flash(f"无法生成草稿：{error}", "error")
+        return redirect(url_for("digests.index"))
+    flash(f"已生成草稿（{start} 至 {end}）。", "success")
+    return _back(issue_id)
+
+
+@bp.get("/digests/<int:issue_id>")
+def issue(issue_id: int) -> str:
+    deps = dependencies()
+    with deps.database.session() as session:
+        issue = _load(session, issue_id)
+        entries = issue_entries(session, issue) if issue.status == "draft" else []
+        if issue.status == "published" and issue.html_snapshot:
+            body = snapshot_body(issue.html_snapshot)
+        else:
+            body = render_html_fragment(issue_digest(session, issue, deps.settings))
+        revisions = [
+            other
+            for other in list_issues(session)
+            if (other.kind, other.period_start, other.period_end)
+            == (issue.kind, issue.period_start, issue.period_end)
+        ]
+    return render_template(
+        "digests/issue.html",
+        issue=issue,
+        entries=entries,
+        body=body,
+        revisions=revisions,
+        kinds=KIND_LABELS,
+        statuses=STATUS_LABELS,
+        downloads=sorted(DOWNLOADS),
+    )
+
+
+def _edit(issue_id: int, action: Callable[[Session, DigestIssue, Settings], str]) -> BaseResponse:
+    deps = dependencies()
+    try:
+        with deps.database.session() as session:
+            message = action(session, _load(session, issue_id), deps.settings)
+    except DigestError as error:
+        flash(f"操作未完成：{error}", "error")
+    else:
+        flash(message, "success")
+    return _back(issue_id)
+
+
+@bp.post("/digests/<int:issue_id>/entries/<int:entry_id>/<action>")
+def entry(issue_id: int, entry_id: int, action: str) -> BaseResponse:
+    def apply(session: Session, issue: DigestIssue, settings: Settings) -> str:
+        if action in {"include", "drop"}:
+            set_included(session, issue, entry_id, action == "include")
+            return "已收录该条。" if action == "include" else "已从本期删去该条（可恢复）。"
+        if action in {"up", "down"}:
+            move_entry(session, issue, entry_id, -1 if action == "up" else 1, settings)
+            return "已调整顺序；本期此后按编辑的顺序排列。"
+        if action == "edit":
+            form = request.form
+            edit_entry(
+                session,
+                issue,
+                entry_id,
+                title=form.get("title"),
+                source_name=form.get("source_name"),
+                body=form.get("body"),
+            )
+            return "已保存修改；留空的字段恢复为原文。"
+        abort(404)
+
+    return _edit(issue_id, apply)
+
+
+@bp.post("/digests/<int:issue_id>/note")
+def note(issue_id: int) -> BaseResponse:
+    def apply(session: Session, issue: DigestIssue, _: Settings) -> str:
+        set_editor_note(session, issue, request.form.get("editor_note", ""))
+        return "已保存编者按。"
+
+    return _edit(issue_id, apply)
+
+
+@bp.post("/digests/<int:issue_id>/add")
+def add(issue_id: int) -> BaseResponse:
+    """Add a story by the item's id or link (/items/<id>) found with search."""
+    wanted = request.form.get("item", "").strip().rstrip("/").rsplit("/", 1)[-1]
+
+    def apply(session: Session, issue: DigestIssue, settings: Settings) -> str:
+        article = session.get(Article, wanted)
+        add_story(session, issue, article.story_id if article else wanted, settings)
+        return "已加入本期。"
+
+    return _edit(issue_id, apply)
+
+
+@bp.post("/digests/<int:issue_id>/refresh")
+def refresh(issue_id: int) -> BaseResponse:
+    def apply(session: Session, issue: DigestIssue, settings: Settings) -> str:
+        build_draft(session, settings, issue.period_start, issue.period_end, issue.kind)  # type: ignore[arg-type]
+        return "已按最新数据刷新草稿，编辑过的内容保持不变。"
+
+    return _edit(issue_id, apply)
+
+
+@bp.post("/digests/<int:issue_id>/publish")
+def publish(issue_id: int) -> BaseResponse:
+    def apply(session: Session, issue: DigestIssue, settings: Settings) -> str:
+        publish_issue(session, issue, settings)
+        return f"已发布：第{issue.number}期。已发布的内容不能再修改，如需更正请使用“更正”。"
+
+    return _edit(issue_id, apply)
+
+
+@bp.post("/digests/<int:issue_id>/correct")
+def correct(issue_id: int) -> BaseResponse:
+    deps = dependencies()
+    try:
+        with deps.database.session() as session:
+            draft = correct_issue(session, _load(session, issue_id), request.form.get("note", ""))
+            draft_id = draft.id
+    except DigestError as error:
+        flash(f"无法更正：{error}", "error")
+        return _back(issue_id)
+    flash("已建立更正稿：修改后发布，读者会看到更正说明。", "success")
+    return _back(draft_id)
+
+
+@bp.get("/digests/<int:issue_id>.<ext>")
+def download(issue_id: int, ext: str) -> Response:
+    if ext not in DOWNLOADS:
+        abort(404)
+    renderer, column, mimetype = DOWNLOADS[ext]
+    deps = dependencies()
+    with deps.database.session() as session:
+        issue = _load(session, issue_id)
+        snapshot = getattr(issue, column)
+        if issue.status == "published" and snapshot:
+            content = snapshot
+        else:
+            content = renderer(issue_digest(session, issue, deps.settings))
+        name = f"digest-{issue.period_start}-{issue.period_end}-r{issue.revision}.{ext}"
+    return Response(
+        content, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={name}"}
+    )
+
+
+@bp.get("/digests.atom")
+def feed() -> Response:
+    """The latest revision of every published issue, newest first."""
+    deps = dependencies()
+    entries = []
+    seen: set[tuple[str, date, date]] = set()
+    with deps.database.session() as session:
+        for issue in list_issues(session):
+            key = (issue.kind, issue.period_start, issue.period_end)
+            if issue.status != "published" or key in seen:
+                continue
+            seen.add(key)
+            url = url_for("digests.issue", issue_id=issue.id, _external=True)
+            digest = issue_digest(session, issue, deps.settings)
+            content = snapshot_body(issue.html_snapshot or render_html(digest))
+            entries.append((digest, url, str(content)))
+    body = render_atom(
+        entries,
+        feed_url=url_for("digests.feed", _external=True),
+        site_url=url_for("digests.index", _external=True),
+        title=f"{deps.settings.digest_publisher}{deps.settings.digest_monthly_word}",
+    )
+    return Response(body, mimetype="application/atom+xml")
+
+
+# ---- subscriptions -----------------------------------------------------------------------
+
+
+def subscriber_links(base_url: str) -> Callable[[DigestIssue, int, str], SubscriberLinks]:
+    """Absolute links for one subscriber's copy; `base_url` is PUBLIC_BASE_URL."""
+    base = base_url.rstrip("/")
+
+    def build(issue: DigestIssue, subscriber_id: int, token: str) -> SubscriberLinks:
+        return SubscriberLinks(
+            web=f"{base}/digests/{issue.id}",
+            unsubscribe=f"{base}/digests/unsubscribe/{token}",
+            one_click=f"{base}/digests/unsubscribe/{token}/one-click",
+        )
+
+    return build
+
+
+def _choices(session: Session) -> tuple[list[str], list[str]]:
+    """Topics and document types that occur in recent relevant articles."""
+    rows = session.execute(
+        select(Article.topics, Article.doc_type)
+        .where(Article.relevant.is_(True))
+        .order_by(Article.indexed_at.desc())
+        .limit(2000)
+    ).all()
+    topics = {str(t.get("name")) for row in rows for t in (row[0] or []) if isinstance(t, dict)}
+    doc_types = {row[1] for row in rows if row[1]}
+    return sorted(topics - {"None"}), sorted(doc_types)
+
+
+@bp.route("/digests/subscribe", methods=["GET", "POST"])
+def subscribe() -> str | BaseResponse:
+    deps = dependencies()
+    with deps.database.session() as session:
+        topics, doc_types = _choices(session)
+    if request.method == "GET":
+        return render_template("digests/subscribe.html", topics=topics, doc_types=doc_types)
+    form = request.form
+    kind: DigestKind = "weekly" if form.get("kind") == "weekly" else "monthly"
+    try:
+        request_subscription(
+            deps.database,
+            deps.settings,
+            open_transport(deps.settings),
+            form.get("email", ""),
+            kind=kind,
+            topics=tuple(form.getlist("topics")),
+            doc_types=tuple(form.getlist("doc_types")),
+            confirm_url=lambda token: url_for("digests.confirm", token=token, _external=True),
+        )
+    except DigestError:
+        flash("请填写正确的邮箱地址。", "error")
+        return redirect(url_for("digests.subscribe"))
+    except OSError:
+        flash(
+            "确认邮件暂时发不出去，请稍后再试；若一直失败，请联系管理员检查邮件服务器设置。",
+            "error",
+        )
+        return redirect(url_for("digests.subscribe"))
+    flash("确认邮件已发出：请打开邮件中的链接完成订阅（7 天内有效）。", "success")
+    return redirect(url_for("digests.index"))
+
+
+def _token_subscriber(token: str, purpose: str, max_age: int) -> int:
+    try:
+        return read_token(
+            dependencies().settings.secret_key.get_secret_value(), purpose, token, max_age
+        )
+    except TokenError:
+        abort(400, description="链接无效或已过期：请从邮件中复制完整链接，或重新订阅。")
+
+
+@bp.get("/digests/confirm/<token>")
+def confirm(token: str) -> str:
+    subscriber_id = _token_subscriber(token, CONFIRM, CONFIRM_MAX_AGE)
+    try:
+        confirm_subscriber(dependencies().database, subscriber_id)
+    except DigestError:
+        abort(400, description="这个订阅已不存在，请重新订阅。")
+    return render_template("digests/subscription.html", state="confirmed")
+
+
+@bp.route("/digests/unsubscribe/<token>", methods=["GET", "POST"])
+def unsubscribe_page(token: str) -> str:
+    """GET asks (mail scanners open links); the button POSTs and unsubscribes."""
+    subscriber_id = _token_subscriber(token, UNSUBSCRIBE, UNSUBSCRIBE_MAX_AGE)
+    if request.method == "POST":
+        unsubscribe(dependencies().database, subscriber_id)
+        return render_template("digests/subscription.html", state="unsubscribed")
+    return render_template("digests/subscription.html", state="ask", token=token)
+
+
+@bp.post("/digests/unsubscribe/<token>/one-click")
+def one_click_unsubscribe(token: str) -> tuple[str, int]:
+    """RFC 8058 one-click unsubscribe, POSTed by the mail client (no form, no cookie)."""
+    subscriber_id = _token_subscriber(token, UNSUBSCRIBE, UNSUBSCRIBE_MAX_AGE)
+    unsubscribe(dependencies().database, subscriber_id)
+    return "unsubscribed", 200

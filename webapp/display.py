@@ -1,0 +1,73 @@
+"""Pure functions turning stored values into what a reader sees (dates, paragraphs)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Any
+
+__all__ = [
+    "ENTITY_LABELS",
+    "SHANGHAI",
+    "SOURCE_KINDS",
+    "day_range",
+    "local_time",
+    "paragraphs",
+    "parse_day",
+    "plain_value",
+]
+
+SOURCE_KINDS = {"government": "政府网站", "media": "媒体", "aggregator": "聚合平台"}
+
+# Entity kinds the classifier may emit -> their label; unknown kinds are shown as given.
+ENTITY_LABELS = {
+    "companies": "企业",
+    "organizations": "机构",
+    "hospitals": "医院",
+    "products": "产品",
+    "people": "人物",
+    "places": "地点",
+    "issuers": "发文机关",
+}
+
+# China has kept UTC+8 without daylight saving since 1991; a fixed offset needs no tzdata.
+SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A UTC (or zoned) datetime as Asia/Shanghai wall time; empty for unknown dates."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(SHANGHAI).strftime(fmt)
+
+
+def parse_day(text: str | None) -> date | None:
+    """A YYYY-MM-DD form field; None when empty. Raises ValueError on anything else."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    return date.fromisoformat(text)
+
+
+def day_range(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
+    """Inclusive Shanghai calendar days -> [start, end) instants for a search request."""
+    start = datetime.combine(first, time(), SHANGHAI) if first else None
+    end = datetime.combine(last + timedelta(days=1), time(), SHANGHAI) if last else None
+    return start, end
+
+
+def paragraphs(body: str) -> list[str]:
+    """The cleaned body's paragraphs (one per line), blank lines dropped."""
+    return [line.strip() for line in body.splitlines() if line.strip()]
+
+
+def plain_value(value: Any) -> str:
+    """A JSON value from the classifier's evidence, as one readable line."""
+    if isinstance(value, dict):
+        return "；".join(f"{key}: {plain_value(item)}" for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return "、".join(plain_value(item) for item in value)
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)

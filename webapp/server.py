@@ -1,0 +1,28 @@
+"""Serving the web app in production: waitress, a pure-Python multi-threaded WSGI server."""
+
+from __future__ import annotations
+
+import logging
+
+from hitwatch.settings import Settings
+
+__all__ = ["serve"]
+
+log = logging.getLogger(__name__)
+
+
+def serve(settings: Settings, *, threads: int = 8) -> None:
+    """Open the store and the search index from `settings`, then serve until stopped."""
+    import waitress
+
+    from webapp import create_app
+
+    app = create_app(settings)
+    log.info("web app on http://%s:%d/", settings.web_host, settings.web_port)
+    waitress.serve(
+        app,
+        host=settings.web_host,
+        port=settings.web_port,
+        threads=threads,
+        ident="hitwatch",
+    )
