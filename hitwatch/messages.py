@@ -21,6 +21,8 @@ __all__ = [
     "Attachment",
     "ClassifiedDocument",
     "CrawledItem",
+    "DigestDue",
+    "DigestPublished",
     "PolicyMeta",
     "StoryIndexed",
     "TopicScore",
@@ -152,6 +154,30 @@ class StoryIndexed(_Message):
     relevant: bool = True
     topics: list[str] = Field(default_factory=list)
     doc_type: str = ""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def to_payload(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class DigestDue(_Message):
+    """Command: build (or refresh) the draft digest of the period that just closed."""
+
+    schema_: Literal["digest_due/1"] = Field("digest_due/1", alias="schema")
+    kind: Literal["monthly", "weekly"] = "monthly"
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def to_payload(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class DigestPublished(_Message):
+    """Event: an editor published a digest issue; deliver it to its subscribers."""
+
+    schema_: Literal["digest_published/1"] = Field("digest_published/1", alias="schema")
+    issue_id: int
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr = Field(
         SecretStr("dev-only-change-me"),
         validation_alias="SECRET_KEY",
-        description="Signs sessions and subscription tokens; set a long random value in production.",
+        description="Signs sessions and subscription tokens; a long random value in production.",
     )
     crawl_mode: Literal["demo", "live"] = Field(
         "demo",
@@ -122,6 +122,42 @@ class Settings(BaseSettings):
         "hitwatch <digest@localhost>",
         validation_alias="MAIL_FROM",
         description="From address of digests and alerts.",
+    )
+    digest_publisher: str = Field(
+        "卫生信息化监测",
+        validation_alias="DIGEST_PUBLISHER",
+        description="Publisher named in the digest masthead; empty leaves the masthead out.",
+    )
+    digest_monthly_word: str = Field(
+        "月报",
+        validation_alias="DIGEST_MONTHLY_WORD",
+        description="What the digest calls itself for a calendar month (July 2024 said 周报).",
+    )
+    digest_weekly_word: str = Field(
+        "周报",
+        validation_alias="DIGEST_WEEKLY_WORD",
+        description="What the digest calls itself for a week or a custom period.",
+    )
+    digest_topic_scope: str = Field(
+        "卫生信息化相关信息",
+        validation_alias="DIGEST_TOPIC_SCOPE",
+        description="What the digest lead says was collected (本期…共收集 N篇<this>).",
+    )
+    digest_monitoring_scope: str = Field(
+        "全国主流媒体及政府网站等",
+        validation_alias="DIGEST_MONITORING_SCOPE",
+        description="What the digest lead says was monitored (监测范围包括<this>).",
+    )
+    digest_first_number: int = Field(
+        1,
+        validation_alias="DIGEST_FIRST_NUMBER",
+        description="Number of the first published digest of each kind (continue a paper series).",
+    )
+    digest_sections: str = Field(
+        "",
+        validation_alias="DIGEST_SECTIONS",
+        description="Digest sections by document type, e.g. 政策动态=政策文件,政策解读;行业动态=*; "
+        "empty: one list.",
     )
 
     @field_validator("data_dir")

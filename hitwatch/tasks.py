@@ -7,8 +7,10 @@ and never imports the service that runs it. Names are `<service>.<verb_noun>`.
 from __future__ import annotations
 
 __all__ = [
+    "BUILD_DIGEST",
     "CLASSIFY_ITEM",
     "CRAWL_SOURCE",
+    "DELIVER_DIGEST",
     "HANDLE_STORY_INDEXED",
     "INDEX_DOCUMENT",
     "QUEUES",
@@ -20,6 +22,8 @@ CRAWL_SOURCE = "crawler.crawl_source"
 CLASSIFY_ITEM = "classifier.classify_item"
 INDEX_DOCUMENT = "indexer.index_document"
 HANDLE_STORY_INDEXED = "notifier.handle_story_indexed"
+BUILD_DIGEST = "notifier.build_digest"
+DELIVER_DIGEST = "notifier.deliver_digest"
 
 # Every task name and the queue it travels on; one queue per pipeline stage so that each
 # stage scales by adding workers that listen to its queue only.
@@ -28,6 +32,8 @@ TASK_QUEUES: dict[str, str] = {
     CLASSIFY_ITEM: "classify",
     INDEX_DOCUMENT: "index",
     HANDLE_STORY_INDEXED: "notify",
+    BUILD_DIGEST: "notify",
+    DELIVER_DIGEST: "notify",
 }
 
 QUEUES: tuple[str, ...] = ("crawl", "classify", "index", "notify")

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-__all__ = ["QueryTokens", "index_tokens", "normalize", "query_tokens"]
+__all__ = ["QueryTokens", "index_tokens", "is_cjk", "normalize", "query_tokens", "token_runs"]
 
 _CJK = (
     r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # CJK unified ideographs, ext. A, compatibility
@@ -32,6 +32,19 @@ def normalize(text: str) -> str:
 
 def _runs(text: str) -> list[str]:
     return _TOKEN_RUN.findall(normalize(text))
+
+
+def token_runs(normalized: str) -> list[tuple[int, str]]:
+    """(offset, run) of each CJK run, Latin word and number of already normalised text.
+
+    The runs tokens are made from; highlighting uses the offsets to find what matched.
+    """
+    return [(match.start(), match.group()) for match in _TOKEN_RUN.finditer(normalized)]
+
+
+def is_cjk(run: str) -> bool:
+    """Whether a run (from `token_runs`) is Chinese text rather than a word or number."""
+    return bool(_IS_CJK.match(run))
 
 
 def index_tokens(text: str) -> str:

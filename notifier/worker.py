@@ -12,7 +12,8 @@ from hitwatch.messages import StoryIndexed, parse_message
 from hitwatch.settings import Settings
 from hitwatch.store import Database, StoryEvent, open_database
 from hitwatch.store.failures import FailureLog
-from hitwatch.tasks import HANDLE_STORY_INDEXED
+from hitwatch.tasks import BUILD_DIGEST, DELIVER_DIGEST, HANDLE_STORY_INDEXED
+from notifier.digests import DigestTasks
 
 __all__ = ["Notifier", "create_worker"]
 
@@ -50,5 +51,7 @@ class Notifier:
 def create_worker(settings: Settings) -> Celery:
     app = create_celery(settings, "notifier")
     database = open_database(settings.resolved_database_url)
-    register_task(app, HANDLE_STORY_INDEXED, Notifier(database).handle, FailureLog(database), settings)
+    register_task(
+        app, HANDLE_STORY_INDEXED, Notifier(database).handle, FailureLog(database), settings
+    )
     return app

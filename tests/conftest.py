@@ -34,7 +34,9 @@ def require_service(env_name: str, what: str) -> str:
 
 def require_corpus() -> Path:
     if not CORPUS.is_dir():
-        pytest.skip(f"real-world corpus not found at {CORPUS}; evaluation needs ../shared beside the checkout")
+        pytest.skip(
+            f"real-world corpus not found at {CORPUS}; evaluation needs ../shared beside the checkout"
+        )
     return CORPUS
 
 

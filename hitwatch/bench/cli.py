@@ -14,7 +14,9 @@ from hitwatch.settings import load_settings
 __all__ = ["bench_group", "eval_group"]
 
 # Benchmarks and evaluations that live with the service they measure.
-SERVICE_BENCHMARKS: dict[str, str] = {}
+SERVICE_BENCHMARKS: dict[str, str] = {
+    "digest": "hitwatch.digest.bench:bench_command",
+}
 EVALUATIONS: dict[str, str] = {
     "extract": "classifier.extraction.cli:eval_extract_command",
 }

@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Article", "Base", "Failure", "Source", "Story", "StoryEvent", "UTCDateTime", "utcnow"]
+__all__ = [
+    "Article",
+    "Base",
+    "DigestDelivery",
+    "DigestEntry",
+    "DigestIssue",
+    "DigestSubscriber",
+    "Failure",
+    "Source",
+    "Story",
+    "StoryEvent",
+    "UTCDateTime",
+    "utcnow",
+]
 
 
 def utcnow() -> datetime:
@@ -37,7 +62,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
 
 
 class Source(Base):
@@ -142,3 +171,95 @@ class StoryEvent(Base):
     new_story: Mapped[bool] = mapped_column(Boolean)
     updated: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DigestIssue(Base):
+    """One revision of a digest issue: a draft being edited, or published and frozen.
+
+    A correction is a new revision of a published issue (same kind, period and number)
+    carrying a correction note; published revisions keep the rendered texts readers got.
+    """
+
+    __tablename__ = "digest_issues"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    editor_note: Mapped[str] = mapped_column(Text, default="")
+    correction_note: Mapped[str] = mapped_column(Text, default="")
+    custom_order: Mapped[bool] = mapped_column(Boolean, default=False)
+    published_at: Mapped[datetime | None]
+    text_snapshot: Mapped[str | None] = mapped_column(Text, nullable=True)
+    html_snapshot: Mapped[str | None] = mapped_column(Text, nullable=True)
+    markdown_snapshot: Mapped[str | None] = mapped_column(Text, nullable=True)
+    items_snapshot: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("kind", "period_start", "period_end", "revision", name="uq_digest_issue"),
+        Index("ix_digest_issues_period", "period_start", "period_end"),
+    )
+
+
+class DigestEntry(Base):
+    """A story in an issue, with the editor's choices (kept across rebuilds of a draft)."""
+
+    __tablename__ = "digest_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("digest_issues.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    story_id: Mapped[str] = mapped_column(String(40))
+    doc_id: Mapped[str] = mapped_column(String(40))
+    title_override: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source_override: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    body_override: Mapped[str | None] = mapped_column(Text, nullable=True)
+    included: Mapped[bool] = mapped_column(Boolean, default=True)
+    manual: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        UniqueConstraint("issue_id", "story_id", name="uq_digest_entry_story"),
+        Index("ix_digest_entries_issue", "issue_id", "position"),
+    )
+
+
+class DigestSubscriber(Base):
+    """Someone who asked for the digest by e-mail (double opt-in), with their filters."""
+
+    __tablename__ = "digest_subscribers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    kind: Mapped[str] = mapped_column(String(16), default="monthly")
+    topics: Mapped[list[Any]] = mapped_column(default=list)
+    doc_types: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]
+    unsubscribed_at: Mapped[datetime | None]
+
+
+class DigestDelivery(Base):
+    """One issue revision sent (or being sent) to one subscriber: the key makes it once."""
+
+    __tablename__ = "digest_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("digest_issues.id"))
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("digest_subscribers.id"))
+    status: Mapped[str] = mapped_column(String(16), default="sending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str] = mapped_column(String(255), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("issue_id", "subscriber_id", name="uq_digest_delivery"),
+        Index("ix_digest_deliveries_status", "status"),
+    )

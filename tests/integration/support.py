@@ -56,7 +56,9 @@ class Workers:
         )
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str, logs: Callable[[], str]) -> None:
+def wait_for(
+    condition: Callable[[], bool], timeout: float, what: str, logs: Callable[[], str]
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():

@@ -9,18 +9,22 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
+from hitwatch.search.elastic import ElasticsearchIndex
 from sqlalchemy import func, select
 
 from hitwatch.broker import create_celery, send_message
 from hitwatch.messages import ClassifiedDocument, stable_id
 from hitwatch.search import SearchRequest
-from hitwatch.search.elastic import ElasticsearchIndex
 from hitwatch.settings import load_settings
 from hitwatch.store import Article, Failure, StoryEvent, open_database
 from hitwatch.tasks import INDEX_DOCUMENT
 from tests.integration.support import wait_for
 
-pytestmark = [pytest.mark.requires_redis, pytest.mark.requires_postgres, pytest.mark.requires_elasticsearch]
+pytestmark = [
+    pytest.mark.requires_redis,
+    pytest.mark.requires_postgres,
+    pytest.mark.requires_elasticsearch,
+]
 
 
 def _document(n: int) -> ClassifiedDocument:
@@ -42,7 +46,9 @@ def _document(n: int) -> ClassifiedDocument:
 
 
 @pytest.fixture
-def stack(isolated_redis_url, fresh_postgres_url, elasticsearch_url, unique_name, tmp_path, workers):
+def stack(
+    isolated_redis_url, fresh_postgres_url, elasticsearch_url, unique_name, tmp_path, workers
+):
     env = {
         "REDIS_URL": isolated_redis_url,
         "DATABASE_URL": fresh_postgres_url,

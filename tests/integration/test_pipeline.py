@@ -109,7 +109,9 @@ def test_pages_become_stored_searchable_stories(stack):
     reprint = "https://www.163.com/dy/article/J6TQ2K9D0514R9P4.html"
     policy = "https://www.nhsa.gov.cn/art/2024/7/5/art_104_13001.html"
     send_message(app, CLASSIFY_ITEM, _item(original, _news_page("首页 | 社会 | 健康"), "chinanews"))
-    send_message(app, CLASSIFY_ITEM, _item(reprint, _news_page("网易首页 | 网易号 | 登录 分享到"), "netease"))
+    send_message(
+        app, CLASSIFY_ITEM, _item(reprint, _news_page("网易首页 | 网易号 | 登录 分享到"), "netease")
+    )
     send_message(app, CLASSIFY_ITEM, _item(policy, POLICY_PAGE, "nhsa"))
     # A redelivered message must change nothing.
     send_message(app, CLASSIFY_ITEM, _item(policy, POLICY_PAGE, "nhsa"))

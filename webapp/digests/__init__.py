@@ -38,6 +38,7 @@ from hitwatch.digest.delivery import (
     request_subscription,
     unsubscribe,
 )
+from hitwatch.digest.document import render_docx
 from hitwatch.digest.mail import (
     CONFIRM,
     CONFIRM_MAX_AGE,
@@ -62,11 +63,13 @@ from hitwatch.digest.workflow import (
     set_editor_note,
     set_included,
 )
+from hitwatch.messages import DigestPublished
 from hitwatch.settings import Settings
 from hitwatch.store.models import Article, DigestIssue
+from hitwatch.tasks import DELIVER_DIGEST, queue_for
 from webapp.dependencies import dependencies
 
-__all__ = ["bp", "subscriber_links"]
+__all__ = ["bp"]
 
 bp = Blueprint("digests", __name__, template_folder="templates")
 
@@ -158,7 +161,7 @@ def issue(issue_id: int) -> str:
         revisions=revisions,
         kinds=KIND_LABELS,
         statuses=STATUS_LABELS,
-        downloads=sorted(DOWNLOADS),
+        downloads=[*sorted(DOWNLOADS), "docx"],
     )
 
 
@@ -236,7 +239,30 @@ def publish(issue_id: int) -> BaseResponse:
         publish_issue(session, issue, settings)
         return f"已发布：第{issue.number}期。已发布的内容不能再修改，如需更正请使用“更正”。"
 
-    return _edit(issue_id, apply)
+    response = _edit(issue_id, apply)
+    _queue_delivery(issue_id)
+    return response
+
+
+def _queue_delivery(issue_id: int) -> None:
+    """Hand the published issue to the notifier, which mails it to each subscriber once."""
+    deps = dependencies()
+    with deps.database.session() as session:
+        issue = session.get(DigestIssue, issue_id)
+        if issue is None or issue.status != "published":
+            return
+    try:
+        deps.celery().send_task(
+            DELIVER_DIGEST,
+            args=[DigestPublished(issue_id=issue_id).to_payload()],
+            queue=queue_for(DELIVER_DIGEST),
+        )
+        flash("已加入发送队列：确认订阅的读者将收到本期。", "success")
+    except Exception as error:  # the broker is down: publishing stands, sending can follow
+        flash(
+            f"本期已发布，但发送队列不可用（{error}）；稍后运行 hitwatch digest deliver {issue_id}。",
+            "error",
+        )
 
 
 @bp.post("/digests/<int:issue_id>/correct")
@@ -253,19 +279,26 @@ def correct(issue_id: int) -> BaseResponse:
     return _back(draft_id)
 
 
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
 @bp.get("/digests/<int:issue_id>.<ext>")
 def download(issue_id: int, ext: str) -> Response:
-    if ext not in DOWNLOADS:
+    """A file of the issue: a published one's frozen text, or rendered from frozen items."""
+    if ext not in DOWNLOADS and ext != "docx":
         abort(404)
-    renderer, column, mimetype = DOWNLOADS[ext]
     deps = dependencies()
+    content: str | bytes
     with deps.database.session() as session:
         issue = _load(session, issue_id)
-        snapshot = getattr(issue, column)
-        if issue.status == "published" and snapshot:
-            content = snapshot
+        digest = issue_digest(session, issue, deps.settings)
+        if ext == "docx":
+            content, mimetype = render_docx(digest), DOCX
         else:
-            content = renderer(issue_digest(session, issue, deps.settings))
+            renderer, column, mimetype = DOWNLOADS[ext]
+            snapshot = getattr(issue, column)
+            published = issue.status == "published" and snapshot
+            content = snapshot if published else renderer(digest)
         name = f"digest-{issue.period_start}-{issue.period_end}-r{issue.revision}.{ext}"
     return Response(
         content, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={name}"}
@@ -298,20 +331,6 @@ def feed() -> Response:
 
 
 # ---- subscriptions -----------------------------------------------------------------------
-
-
-def subscriber_links(base_url: str) -> Callable[[DigestIssue, int, str], SubscriberLinks]:
-    """Absolute links for one subscriber's copy; `base_url` is PUBLIC_BASE_URL."""
-    base = base_url.rstrip("/")
-
-    def build(issue: DigestIssue, subscriber_id: int, token: str) -> SubscriberLinks:
-        return SubscriberLinks(
-            web=f"{base}/digests/{issue.id}",
-            unsubscribe=f"{base}/digests/unsubscribe/{token}",
-            one_click=f"{base}/digests/unsubscribe/{token}/one-click",
-        )
-
-    return build
 
 
 def _choices(session: Session) -> tuple[list[str], list[str]]:

@@ -141,7 +141,7 @@ def publish_command(issue_id: int) -> None:
 def deliver_command(issue_id: int) -> None:
     """Mail a published issue to its subscribers; each gets it once, however often run."""
     from hitwatch.digest.delivery import deliver_issue, open_transport
-    from webapp.digests import subscriber_links
+    from hitwatch.digest.delivery import subscriber_links
 
     settings = load_settings()
     database = open_database(settings.resolved_database_url)

@@ -5,7 +5,17 @@ from datetime import date
 import pytest
 
 from hitwatch.errors import QueryError
-from hitwatch.search.query import MAX_LENGTH, And, DateRange, Field, MatchAll, Not, Or, Term, parse_query
+from hitwatch.search.query import (
+    MAX_LENGTH,
+    And,
+    DateRange,
+    Field,
+    MatchAll,
+    Not,
+    Or,
+    Term,
+    parse_query,
+)
 from hitwatch.search.synonyms import expand_synonyms
 
 

@@ -1,0 +1,189 @@
+"""Commands `hitwatch crawl`, `hitwatch sources` and `hitwatch mirror`."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+import unicodedata
+from pathlib import Path
+
+import click
+import sqlalchemy.exc
+
+from hitwatch.settings import Settings, load_settings
+from hitwatch.sources import SourceDefinition, load_sources
+from hitwatch.store.db import open_database
+
+__all__ = ["crawl_command", "mirror_command", "sources_command"]
+
+
+def _select(settings: Settings, ids: tuple[str, ...], demo: bool) -> list[SourceDefinition]:
+    sources = list(load_sources())
+    known = {s.id: s for s in sources}
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown source(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}",
+            param_hint="--source",
+        )
+    if ids:
+        return [known[i] for i in ids]
+    chosen = [s for s in sources if s.enabled and (s.demo or not demo)]
+    if not chosen:
+        raise click.UsageError("no enabled source definitions; add one in hitwatch/sources/")
+    return chosen
+
+
+def _pad(text: str, width: int) -> str:
+    """Left-align `text` in `width` terminal columns (Chinese characters take two)."""
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(0, width - used)
+
+
+def _progress_line(runs: list) -> str:  # type: ignore[type-arg]
+    pages = sum(r.list_pages + r.articles_fetched for r in runs)
+    sent = sum(r.items_sent for r in runs)
+    errors = sum(r.errors for r in runs)
+    return f"  crawling: {pages} pages fetched, {sent} items sent, {errors} errors"
+
+
+@click.command("crawl")
+@click.option(
+    "--source",
+    "source_ids",
+    multiple=True,
+    metavar="ID",
+    help="Crawl only this source (repeatable).",
+)
+@click.option(
+    "--demo/--live",
+    "demo",
+    default=None,
+    help="Crawl the bundled mirror site or the real sites (default: CRAWL_MODE).",
+)
+@click.option(
+    "--once", is_flag=True, help="Crawl once and exit (default: repeat at the sources' intervals)."
+)
+@click.option(
+    "--recheck",
+    is_flag=True,
+    help="Fetch known articles again and re-send those whose content changed.",
+)
+@click.option(
+    "--run-id", default="", help="Join a run shared with other crawler processes (same id on each)."
+)
+def crawl_command(
+    source_ids: tuple[str, ...], demo: bool | None, once: bool, recheck: bool, run_id: str
+) -> None:
+    """Crawl the configured sources and hand new articles to the classify queue."""
+    settings = load_settings()
+    demo = settings.crawl_mode == "demo" if demo is None else demo
+    sources = _select(settings, source_ids, demo)
+    if not once:
+        _repeat(settings, sources, demo, recheck)
+        return
+    from crawler.run import CrawlError, mirror_base, run_crawl
+
+    where = f"the mirror at {mirror_base(settings)}" if demo else "the real sites"
+    click.echo(f"crawling {len(sources)} source(s) from {where} ...")
+    started = time.monotonic()
+    try:
+        runs = run_crawl(
+            settings,
+            sources,
+            demo=demo,
+            run_id=run_id,
+            recheck=recheck,
+            progress=lambda r: click.echo(_progress_line(r)),
+        )
+    except CrawlError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except sqlalchemy.exc.OperationalError as exc:
+        raise click.ClickException(
+            f"the database is not ready ({exc.orig}); run `hitwatch migrate` first"
+        ) from exc
+    names = {s.id: s.name for s in sources}
+    click.echo(
+        f"{'source':<14} {_pad('name', 16)}{'lists':>5} {'links':>5} {'fetched':>7} {'sent':>5} {'upd':>4} {'err':>4}"
+    )
+    for r in runs:
+        click.echo(
+            f"{r.source_id:<14} {_pad(names[r.source_id], 16)}{r.list_pages:>5} {r.links_found:>5} "
+            f"{r.articles_fetched:>7} {r.items_sent:>5} {r.items_updated:>4} {r.errors:>4}"
+        )
+        for problem in r.problems:
+            click.secho(f"    ! {problem}", fg="yellow")
+    total = sum(r.items_sent for r in runs)
+    errors = sum(r.errors for r in runs)
+    click.echo(
+        f"done in {time.monotonic() - started:.1f}s: {total} items sent to classify, {errors} errors"
+    )
+    if errors:
+        click.echo("failed pages are kept: `hitwatch failures list`")
+
+
+def _repeat(settings: Settings, sources: list[SourceDefinition], demo: bool, recheck: bool) -> None:
+    """Crawl again and again; each round is a child process (Twisted cannot restart)."""
+    hitwatch = shutil.which("hitwatch", path=str(Path(sys.executable).parent)) or "hitwatch"
+    interval = min(s.interval_minutes for s in sources) * 60
+    args = [hitwatch, "crawl", "--once", "--demo" if demo else "--live"]
+    args += [f"--source={s.id}" for s in sources] + (["--recheck"] if recheck else [])
+    try:
+        while True:
+            subprocess.run(args, check=False)
+            click.echo(f"next crawl in {interval // 60} min (Ctrl-C to stop)")
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        click.echo("stopped.")
+
+
+@click.command("sources")
+def sources_command() -> None:
+    """Show every source definition and its health after the latest crawls."""
+    from crawler.health import list_health, upsert_sources
+
+    settings = load_settings()
+    database = open_database(settings.resolved_database_url)
+    try:
+        upsert_sources(database, load_sources())
+        rows = list_health(database)
+    except sqlalchemy.exc.OperationalError as exc:
+        raise click.ClickException(
+            f"the database is not ready ({exc.orig}); run `hitwatch migrate` first"
+        ) from exc
+    finally:
+        database.dispose()
+    click.echo(
+        f"{'id':<14} {_pad('名称', 16)}{'kind':<11} {'state':<7} {'last success':<17} {'items':>5} {'errors':>6}  note"
+    )
+    for row in rows:
+        success = f"{row.last_success_at:%Y-%m-%d %H:%M}" if row.last_success_at else "never"
+        name = _pad(row.name, 16)
+        color = {"broken": "red", "ok": "green"}.get(row.state)
+        state = click.style(f"{row.state:<7}", fg=color) if color else f"{row.state:<7}"
+        click.echo(
+            f"{row.id:<14} {name}{row.kind:<11} {state} {success:<17} {row.last_items:>5} {row.last_errors:>6}  {row.state_reason}"
+        )
+    broken = sum(1 for row in rows if row.state == "broken")
+    if broken:
+        click.secho(
+            f"{broken} source(s) broken: check their list selectors in hitwatch/sources/<id>.yaml",
+            fg="red",
+        )
+
+
+@click.command("mirror")
+@click.option("--port", type=int, help="Port (default MIRROR_PORT).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+def mirror_command(port: int | None, host: str) -> None:
+    """Serve the bundled mirror of the watched sites (demo mode crawls it)."""
+    from waitress import serve
+
+    from crawler.mirror.app import create_app
+
+    settings = load_settings()
+    port = port or settings.mirror_port
+    click.echo(f"mirror site on http://{host}:{port}/ (e.g. /www.gov.cn/zhengce/zuixin/)")
+    serve(create_app(), host=host, port=port, threads=8, _quiet=True)

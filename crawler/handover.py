@@ -1,0 +1,52 @@
+"""What the crawler hands to the classifier: a fetched page as a `CrawledItem`."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from w3lib.url import canonicalize_url
+
+from hitwatch.messages import CrawledItem, stable_id
+
+__all__ = ["FetchedPage", "build_item", "content_hash"]
+
+
+@dataclass(frozen=True)
+class FetchedPage:
+    """An article page as fetched; `real_url` is the site's URL even when the mirror served it."""
+
+    url: str
+    final_url: str
+    real_url: str
+    source_id: str
+    status: int
+    content_type: str
+    body: bytes
+    hints: dict[str, str] = field(default_factory=dict)
+    mirrored: bool = False
+
+
+def content_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def build_item(page: FetchedPage, fetched_at: datetime, *, updated: bool = False) -> CrawledItem:
+    """The `classify` message for `page`; its id is the stable id of the canonical real URL."""
+    hints = {k: v for k, v in page.hints.items() if v}
+    if page.mirrored:
+        hints["original_url"] = page.real_url
+    if updated:
+        hints["update"] = "1"
+    return CrawledItem(
+        item_id=stable_id(canonicalize_url(page.real_url)),
+        url=page.url,
+        final_url=page.final_url,
+        source_id=page.source_id,
+        fetched_at=fetched_at,
+        status=page.status,
+        content_type=page.content_type,
+        body_z64=CrawledItem.pack_body(page.body),
+        hints=hints,
+    )

@@ -1,0 +1,60 @@
+"""The mirror's made-up articles, read from `articles.yaml`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+__all__ = ["MirrorArticle", "load_articles"]
+
+ARTICLES = Path(__file__).with_name("articles.yaml")
+
+
+@dataclass(frozen=True)
+class MirrorArticle:
+    source: str
+    list: str
+    url: str
+    title: str
+    date: str
+    paragraphs: tuple[str, ...]
+    origin: str = ""
+    author: str = ""
+    doc_number: str = ""
+    issuer: str = ""
+    index_number: str = ""
+    lying_charset: str = ""
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path
+
+    @property
+    def day(self) -> str:
+        return self.date[:10]
+
+    @property
+    def number(self) -> str:
+        """The trailing digits/hex of the URL: the site's own article id."""
+        stem = self.path.rstrip("/").rsplit("/", 1)[-1].split(".")[0]
+        return stem.rsplit("_", 1)[-1].rsplit("-", 1)[-1]
+
+
+@lru_cache(maxsize=2)
+def load_articles(path: Path = ARTICLES) -> tuple[MirrorArticle, ...]:
+    data: dict[str, Any] = yaml.safe_load(path.read_text("utf-8"))
+    texts: dict[str, list[str]] = data["texts"]
+    articles = []
+    for entry in data["articles"]:
+        fields = {k: str(v) for k, v in entry.items() if k != "text"}
+        articles.append(MirrorArticle(paragraphs=tuple(texts[entry["text"]]), **fields))
+    return tuple(sorted(articles, key=lambda a: a.date, reverse=True))

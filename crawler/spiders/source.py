@@ -1,0 +1,236 @@
+"""`SourceSpider`: reads the lists of one source definition and fetches new articles.
+
+Everything site-specific is data (`hitwatch/sources/<id>.yaml`); this spider only knows
+the list types. In demo mode every real URL is fetched from the mirror site, while links
+are still resolved against the real URL so the handed-over item names the real page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
+from scrapy.http import FormRequest, Request, Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from crawler.handover import FetchedPage
+from crawler.listing import ListedLink, buildstatic_call, parse_list
+from crawler.mirror.mapping import mirror_url
+from crawler.services import CrawlServices
+from crawler.state import Validators
+from hitwatch.sources import ListEndpoint, SourceDefinition
+
+__all__ = ["SourceSpider"]
+
+FETCH_TASK = "crawler.fetch_page"
+
+
+def page_url(endpoint: ListEndpoint, page: int) -> str:
+    """The real URL of page `page` (1-based) of a list."""
+    if page == 1:
+        base = endpoint.url
+    else:
+        size = int(endpoint.params.get("perpage", 0) or 0)
+        base = endpoint.next_page.format(page=page, start=(page - 1) * size + 1, end=page * size)
+    if endpoint.params and endpoint.method == "GET":
+        base += ("&" if "?" in base else "?") + urlencode(endpoint.params)
+    return base
+
+
+def _header(response: Response, name: str) -> str:
+    return (response.headers.get(name) or b"").decode("latin-1")
+
+
+class SourceSpider(scrapy.Spider):
+    name = "source"
+
+    def __init__(self, source: SourceDefinition, services: CrawlServices, **kwargs: Any) -> None:
+        super().__init__(name=source.id, **kwargs)
+        self.source = source
+        self.services = services
+        self.problems: list[str] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourceSpider:
+        spider: SourceSpider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        return spider
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def _fetch_url(self, real_url: str) -> str:
+        base = self.services.mirror_base
+        return mirror_url(base, real_url) if base else real_url
+
+    def _meta(self, real_url: str, **extra: Any) -> dict[str, Any]:
+        meta = {"real_url": real_url, **extra}
+        if not self.source.politeness.obey_robots:
+            meta["dont_obey_robotstxt"] = True
+        return meta
+
+    def list_request(self, index: int, page: int) -> Request:
+        endpoint = self.source.lists[index]
+        real = page_url(endpoint, page)
+        meta = self._meta(
+            real, kind="list", endpoint=index, page=page, handle_httpstatus_list=[304]
+        )
+        headers: dict[str, str] = {}
+        known = None if self.services.recheck else self.services.validators.get(real)
+        if known is not None:
+            if known.etag:
+                headers["If-None-Match"] = known.etag
+            if known.last_modified:
+                headers["If-Modified-Since"] = known.last_modified
+        if endpoint.method == "POST":
+            return FormRequest(
+                self._fetch_url(real),
+                formdata=endpoint.form,
+                callback=self.parse_list_page,
+                errback=self.on_error,
+                meta=meta,
+                headers=headers,
+            )
+        return Request(
+            self._fetch_url(real),
+            callback=self.parse_list_page,
+            errback=self.on_error,
+            meta=meta,
+            headers=headers,
+        )
+
+    async def start(self) -> AsyncIterator[Request]:
+        for index in range(len(self.source.lists)):
+            yield self.list_request(index, 1)
+
+    def article_request(self, link: ListedLink, list_url: str, validator_key: str) -> Request:
+        hints = {"title": link.title, "date": link.date, "list_url": list_url}
+        meta = self._meta(link.url, kind="article", hints=hints, validator_key=validator_key)
+        return Request(
+            self._fetch_url(link.url), callback=self.parse_article, errback=self.on_error, meta=meta
+        )
+
+    # -- responses --------------------------------------------------------------------------
+
+    def _count(self, key: str, value: int = 1) -> None:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(f"hitwatch/{key}", value)
+
+    def parse_list_page(self, response: Response) -> Iterator[Request]:
+        meta = response.meta
+        index, number, real = meta["endpoint"], meta["page"], meta["real_url"]
+        endpoint = self.source.lists[index]
+        self._count("list_pages")
+        if response.status == 304:
+            known = self.services.validators.get(real)
+            self._count("links_found", known.links if known else 0)
+            self._count("lists_unchanged")
+            return
+        if not isinstance(response, TextResponse):
+            kind = _header(response, "Content-Type")
+            self._problem(f"{endpoint.label or real}: list answer is not text ({kind!r})")
+            return
+        if endpoint.type == "js_json" and meta["kind"] == "list":
+            call = buildstatic_call(response.text, real)
+            if call is None:
+                self._problem(
+                    f"{endpoint.label or real}: no script[parseType=buildstatic] on the page"
+                )
+                return
+            data_real = f"{call.url}?{urlencode(call.params)}"
+            yield Request(
+                self._fetch_url(data_real),
+                callback=self.parse_list_page,
+                errback=self.on_error,
+                headers={"Referer": response.url},
+                meta=self._meta(
+                    data_real, kind="list_data", endpoint=index, page=number, list_url=real
+                ),
+            )
+            return
+        list_url = meta.get("list_url", real)
+        try:
+            page = parse_list(endpoint, response.text, list_url)
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            self._problem(f"{endpoint.label or real}: cannot read the list ({exc})")
+            return
+        for problem in page.problems():
+            self._problem(f"{endpoint.label or real}: {problem}")
+        self._count("links_found", len(page.links))
+        etag, modified = _header(response, "ETag"), _header(response, "Last-Modified")
+        if etag or modified:
+            self.services.validators.put(real, Validators(etag, modified, len(page.links)))
+        known = (
+            set()
+            if self.services.recheck
+            else self.services.seen.known([x.url for x in page.links])
+        )
+        fresh = [link for link in page.links if link.url not in known]
+        for link in fresh:
+            yield self.article_request(link, list_url, real)
+        # Stop paging once a page holds only links handed over in earlier runs.
+        if endpoint.next_page and fresh and number < endpoint.max_pages:
+            yield self.list_request(index, number + 1)
+
+    def parse_article(self, response: Response) -> Iterator[FetchedPage]:
+        self._count("articles_fetched")
+        request_url = response.request.url if response.request else response.url
+        yield FetchedPage(
+            url=request_url,
+            final_url=response.url,
+            real_url=response.meta["real_url"],
+            source_id=self.source.id,
+            status=response.status,
+            content_type=_header(response, "Content-Type"),
+            body=response.body,
+            hints={**response.meta.get("hints", {}), "source_id": self.source.id},
+            mirrored=bool(self.services.mirror_base),
+        )
+
+    def _problem(self, text: str) -> None:
+        self.logger.warning("%s: %s", self.source.id, text)
+        self.problems.append(text)
+
+    def on_error(self, failure: Failure) -> None:
+        """A page that could not be fetched is kept as a failure, never dropped."""
+        request: Request = failure.request  # type: ignore[attr-defined]
+        exc = failure.value
+        kind = request.meta.get("kind", "")
+        if isinstance(exc, HttpError):
+            if exc.response.status == 404 and kind == "list" and request.meta.get("page", 1) > 1:
+                return  # paged past the last page: the end of the list, not an error
+            reason = f"HTTP {exc.response.status}"
+        else:
+            reason = f"{type(exc).__name__}: {exc}"
+        self._count("errors")
+        if kind == "article" and request.meta.get("validator_key"):
+            # Its list may answer 304 next time; forget the validators so the list is read
+            # again and the article retried, besides the failure kept for replay.
+            self.services.validators.forget(request.meta["validator_key"])
+        if kind != "article":
+            self._problem(f"list {request.meta.get('real_url', request.url)} failed: {reason}")
+        payload = {
+            "url": request.meta.get("real_url", request.url),
+            "fetch_url": request.url,
+            "source_id": self.source.id,
+            "kind": kind,
+            "hints": request.meta.get("hints", {}),
+        }
+        self.services.failures.record(
+            FETCH_TASK, payload, exc if isinstance(exc, Exception) else RuntimeError(reason)
+        )
+
+    # -- sharing a run with other processes --------------------------------------------------
+
+    def on_idle(self) -> None:
+        """Stay open while another process on the same run may still queue requests."""
+        # Scrapy calls this only when the shared queue is empty and nothing is in flight here.
+        registry = self.services.registry(self.name)
+        registry.idle()
+        if registry.others_busy():
+            raise DontCloseSpider

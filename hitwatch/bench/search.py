@@ -1,0 +1,199 @@
+"""`hitwatch bench search`: indexing speed and query latency of the search backends.
+
+Synthetic Chinese articles (~1,500 characters) are made from words of the real seed
+pages in ../shared/seeds (word frequencies as found there; skipped when absent), with
+one planted rare term. Each backend indexes them in batches, then answers a rare term,
+a common term and a two-term AND repeatedly; latencies are of whole `search()` calls
+(20 hits, relevance order, total counted).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import statistics
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from hitwatch.search.base import SearchDocument, SearchIndex, SearchRequest
+from hitwatch.settings import Settings
+
+__all__ = ["SEEDS", "run_search_bench", "synthetic_documents", "vocabulary"]
+
+SEEDS = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
+BATCH = 500
+REPEATS = 40
+BODY_CHARS = 1500
+# Planted in one document in RARE_EVERY; made of characters that are unlikely neighbours.
+RARE_TERM = "鲲鹏量子病案"
+RARE_EVERY = 1000
+_CJK_WORD = re.compile(r"[\u4e00-\u9fff]{2,6}")
+
+
+def vocabulary(seeds: Path = SEEDS) -> Counter[str]:
+    """Chinese words of the seed pages (jieba's cut) with how often each occurs."""
+    import jieba  # imported here: loading its dictionary takes a second
+
+    jieba.setLogLevel(60)  # silence its "Building prefix dict" chatter
+    words: Counter[str] = Counter()
+    for page in sorted(seeds.glob("*.txt")):
+        for word in jieba.cut(page.read_text("utf-8", errors="replace")):
+            if _CJK_WORD.fullmatch(word):
+                words[word] += 1
+    return words
+
+
+def synthetic_documents(words: Counter[str], count: int, seed: int = 7) -> list[SearchDocument]:
+    """`count` articles drawn from the word frequencies; every RARE_EVERY-th has RARE_TERM."""
+    rng = random.Random(seed)
+    population, weights = list(words), list(words.values())
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    documents = []
+    for n in range(count):
+        title = "".join(rng.choices(population, weights, k=8))
+        parts: list[str] = []
+        length = 0
+        while length < BODY_CHARS:
+            sentence = "".join(rng.choices(population, weights, k=rng.randint(4, 12)))
+            parts.append(sentence + rng.choice("，，，。；"))
+            length += len(parts[-1])
+        if n % RARE_EVERY == 0:
+            parts.insert(rng.randrange(len(parts)), RARE_TERM + "。")
+        documents.append(
+            SearchDocument(
+                doc_id=f"bench-{n}",
+                story_id=f"bench-story-{n}",
+                url=f"https://bench.invalid/{n}",
+                title=title,
+                body="".join(parts),
+                source_id=f"source-{n % 12}",
+                source_name=f"来源{n % 12}",
+                published_at=start + timedelta(minutes=37 * n),
+                topics=("G",),
+            )
+        )
+    return documents
+
+
+def _latencies(index: SearchIndex, text: str) -> tuple[float, float, int]:
+    request = SearchRequest(text=text, limit=20)
+    total = index.search(request).total  # warm caches once
+    samples = []
+    for _ in range(REPEATS):
+        began = time.perf_counter()
+        index.search(request)
+        samples.append((time.perf_counter() - began) * 1000)
+    cuts = statistics.quantiles(samples, n=20)
+    return statistics.median(samples), cuts[18], total
+
+
+@contextmanager
+def _backends_from(settings: Settings) -> Iterator[dict[str, SearchIndex]]:
+    """A scratch FTS5 file, and a scratch Elasticsearch index when one is configured."""
+    from hitwatch.search.fts5 import Fts5Index
+
+    with tempfile.TemporaryDirectory(prefix="hitwatch-bench-search-") as folder:
+        backends: dict[str, SearchIndex] = {"fts5": Fts5Index(Path(folder) / "search.db")}
+        if settings.elasticsearch_url:
+            from hitwatch.search.elastic import ElasticsearchIndex
+
+            hosts = [url.strip() for url in settings.elasticsearch_url.split(",") if url.strip()]
+            alias = f"bench-search-{random.randrange(16**8):08x}"
+            backends["elasticsearch"] = ElasticsearchIndex(hosts, alias)
+        yield backends
+
+
+def _measure(
+    index: SearchIndex, documents: list[SearchDocument], queries: dict[str, str]
+) -> dict[str, Any]:
+    index.drop()
+    index.ensure()
+    began = time.perf_counter()
+    for first in range(0, len(documents), BATCH):
+        index.index(documents[first : first + BATCH])
+    index.refresh()
+    seconds = time.perf_counter() - began
+    result: dict[str, Any] = {
+        "docs": len(documents),
+        "index_seconds": seconds,
+        "docs_per_second": len(documents) / seconds,
+    }
+    for name, text in queries.items():
+        p50, p95, hits = _latencies(index, text)
+        result[name] = {"text": text, "hits": hits, "p50_ms": p50, "p95_ms": p95}
+    return result
+
+
+def run_search_bench(
+    settings_or_backends: Settings | Mapping[str, SearchIndex],
+    docs: int,
+    *,
+    echo: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Index `docs` synthetic articles into each backend and time three queries.
+
+    With `Settings`: a scratch FTS5 file, plus Elasticsearch when ELASTICSEARCH_URL is
+    set. With backends by name: those are used, and dropped, so they must be scratch
+    indexes. Returns {"queries": ..., "<backend>": {...}} or {"skipped": reason}.
+    """
+    if not any(SEEDS.glob("*.txt")):
+        reason = f"no seed pages in {SEEDS}: the word list comes from them"
+        echo(f"search bench skipped: {reason}")
+        return {"skipped": reason}
+    words = vocabulary()
+    words.pop(RARE_TERM, None)
+    common = [word for word, _ in words.most_common(40) if len(word) >= 2]
+    queries = {
+        "rare": RARE_TERM,
+        "common": common[0],
+        "and": f"{common[0]} {common[min(25, len(common) - 1)]}",
+    }
+    echo(f"making {docs} documents from {len(words)} seed words ...")
+    documents = synthetic_documents(words, docs)
+    results: dict[str, Any] = {"queries": queries}
+    if isinstance(settings_or_backends, Settings):
+        with _backends_from(settings_or_backends) as backends:
+            _run_all(backends, documents, queries, results, echo)
+    else:
+        _run_all(settings_or_backends, documents, queries, results, echo)
+    _print_table(results, echo)
+    return results
+
+
+def _run_all(
+    backends: Mapping[str, SearchIndex],
+    documents: list[SearchDocument],
+    queries: dict[str, str],
+    results: dict[str, Any],
+    echo: Callable[[str], None],
+) -> None:
+    for name, index in backends.items():
+        echo(f"{name}: indexing and querying ...")
+        try:
+            results[name] = _measure(index, documents, queries)
+        finally:
+            index.drop()
+            index.close()
+
+
+def _print_table(results: dict[str, Any], echo: Callable[[str], None]) -> None:
+    queries: dict[str, str] = results["queries"]
+    echo("\nqueries: " + ", ".join(f"{name} = {text!r}" for name, text in queries.items()))
+    header = f"{'backend':<14}{'docs':>7}{'docs/s':>9}"
+    for name in queries:
+        header += f"{name + ' hits':>13}{'p50 ms':>8}{'p95 ms':>8}"
+    echo(header)
+    for backend, figures in results.items():
+        if backend == "queries":
+            continue
+        line = f"{backend:<14}{figures['docs']:>7}{figures['docs_per_second']:>9.0f}"
+        for name in queries:
+            q = figures[name]
+            line += f"{q['hits']:>13}{q['p50_ms']:>8.1f}{q['p95_ms']:>8.1f}"
+        echo(line)

@@ -1,0 +1,231 @@
+"""The search index in Elasticsearch, for installs that need more than one host.
+
+Elasticsearch's core analyzers have no Chinese support (and we assume no plugins), so
+like FTS5 it receives the token strings of `hitwatch.text` in `title_tokens` and
+`body_tokens`, analysed with `whitespace`; a query term is a phrase over those tokens.
+The index is `<alias>-v1` behind the alias `<alias>`, so a reindex can build `-v2` and
+swap the alias without downtime. Title and body are kept only for display.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import datetime
+from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
+
+from hitwatch.errors import SearchBackendError
+from hitwatch.search.base import SearchDocument, SearchHit, SearchPage, SearchRequest
+from hitwatch.search.terms import request_terms, utc
+from hitwatch.text import QueryTokens, index_tokens
+
+__all__ = ["MAPPINGS", "ElasticsearchIndex", "build_query"]
+
+VERSION = 1
+TITLE_BOOST = 3.0
+# A term ending in a lone CJK character is a phrase whose last token is a prefix; every
+# bigram starting with that character is an expansion, and dropping any would lose hits.
+MAX_EXPANSIONS = 10_000
+REQUEST_TIMEOUT = 30.0
+
+MAPPINGS: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {
+        "doc_id": {"type": "keyword"},
+        "story_id": {"type": "keyword"},
+        "url": {"type": "keyword", "index": False},
+        "title": {"type": "text", "index": False},
+        "body": {"type": "text", "index": False},
+        "title_tokens": {"type": "text", "analyzer": "whitespace"},
+        "body_tokens": {"type": "text", "analyzer": "whitespace"},
+        "source_id": {"type": "keyword"},
+        "source_name": {"type": "keyword"},
+        "published_at": {"type": "date"},
+        "doc_type": {"type": "keyword"},
+        "topics": {"type": "keyword"},
+        "region": {"type": "keyword"},
+        "relevant": {"type": "boolean"},
+    },
+}
+
+
+def _term_query(term: QueryTokens) -> dict[str, Any]:
+    """Title or body holds the term's tokens in a row."""
+    phrase = " ".join(term.tokens)
+    should: list[dict[str, Any]] = []
+    for field, boost in (("title_tokens", TITLE_BOOST), ("body_tokens", 1.0)):
+        if term.prefix and len(term.tokens) == 1:
+            # A plain prefix query has no expansion limit at all.
+            should.append({"prefix": {field: {"value": phrase, "boost": boost}}})
+        elif term.prefix:
+            should.append(
+                {
+                    "match_phrase_prefix": {
+                        field: {"query": phrase, "max_expansions": MAX_EXPANSIONS, "boost": boost}
+                    }
+                }
+            )
+        else:
+            should.append({"match_phrase": {field: {"query": phrase, "boost": boost}}})
+    return {"bool": {"should": should, "minimum_should_match": 1}}
+
+
+def build_query(request: SearchRequest) -> dict[str, Any]:
+    """The query DSL for the request's terms and filters (no sort, no paging)."""
+    filters: list[dict[str, Any]] = []
+    if request.source_ids:
+        filters.append({"terms": {"source_id": list(request.source_ids)}})
+    if request.published_from is not None or request.published_before is not None:
+        bounds: dict[str, str] = {}
+        start, end = utc(request.published_from), utc(request.published_before)
+        if start is not None:
+            bounds["gte"] = start.isoformat()
+        if end is not None:
+            bounds["lt"] = end.isoformat()
+        filters.append({"range": {"published_at": bounds}})
+    if request.relevant_only:
+        filters.append({"term": {"relevant": True}})
+    must = [_term_query(term) for term in request_terms(request.text)]
+    if not must:
+        must = [{"match_all": {}}]
+    return {"bool": {"must": must, "filter": filters}}
+
+
+_NEWEST_FIRST: list[dict[str, Any]] = [
+    {"published_at": {"order": "desc", "missing": "_last"}},
+    {"doc_id": {"order": "asc"}},
+]
+
+
+def _source(document: SearchDocument) -> dict[str, Any]:
+    published = utc(document.published_at)
+    return {
+        "doc_id": document.doc_id,
+        "story_id": document.story_id,
+        "url": document.url,
+        "title": document.title,
+        "body": document.body,
+        "title_tokens": index_tokens(document.title),
+        "body_tokens": index_tokens(document.body),
+        "source_id": document.source_id,
+        "source_name": document.source_name,
+        "published_at": published.isoformat() if published else None,
+        "doc_type": document.doc_type,
+        "topics": list(document.topics),
+        "region": document.region,
+        "relevant": document.relevant,
+    }
+
+
+def _document(source: dict[str, Any]) -> SearchDocument:
+    published = source.get("published_at")
+    return SearchDocument(
+        doc_id=source["doc_id"],
+        story_id=source["story_id"],
+        url=source["url"],
+        title=source["title"],
+        body=source["body"],
+        source_id=source["source_id"],
+        source_name=source["source_name"],
+        published_at=utc(datetime.fromisoformat(published)) if published else None,
+        doc_type=source["doc_type"],
+        topics=tuple(source["topics"]),
+        region=source["region"],
+        relevant=source["relevant"],
+    )
+
+
+class ElasticsearchIndex:
+    """`SearchIndex` on an Elasticsearch 8 cluster, through the alias `alias`."""
+
+    def __init__(self, hosts: list[str], alias: str) -> None:
+        self.hosts = hosts
+        self.alias = alias
+        self.index_name = f"{alias}-v{VERSION}"
+        self._client = Elasticsearch(hosts, request_timeout=REQUEST_TIMEOUT)
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except (ApiError, TransportError, helpers.BulkIndexError) as exc:
+            if isinstance(exc, TransportError) and not isinstance(exc, ApiError):
+                raise SearchBackendError(
+                    f"Elasticsearch at {', '.join(self.hosts)} is unreachable while trying to"
+                    f" {action}: {exc}. Is Elasticsearch running? scripts/services up elasticsearch"
+                ) from exc
+            raise SearchBackendError(
+                f"Elasticsearch at {', '.join(self.hosts)} refused to {action}"
+                f" (index {self.alias!r}): {exc}"
+            ) from exc
+
+    def ensure(self) -> None:
+        with self._errors("create the index"):
+            if self._client.indices.exists_alias(name=self.alias):
+                return
+            if not self._client.indices.exists(index=self.index_name):
+                self._client.indices.create(
+                    index=self.index_name,
+                    mappings=MAPPINGS,
+                    aliases={self.alias: {"is_write_index": True}},
+                )
+            else:
+                self._client.indices.put_alias(
+                    index=self.index_name, name=self.alias, is_write_index=True
+                )
+
+    def index(self, documents: Sequence[SearchDocument]) -> None:
+        actions = (
+            {"_op_type": "index", "_index": self.alias, "_id": doc.doc_id, "_source": _source(doc)}
+            for doc in documents
+        )
+        with self._errors(f"index {len(documents)} documents"):
+            helpers.bulk(self._client, actions, chunk_size=500, max_chunk_bytes=20_000_000)
+
+    def delete(self, doc_id: str) -> None:
+        with self._errors(f"delete document {doc_id!r}"), suppress(NotFoundError):
+            self._client.delete(index=self.alias, id=doc_id)
+
+    def search(self, request: SearchRequest) -> SearchPage:
+        scored = bool(request_terms(request.text))
+        sort: list[Any] = list(_NEWEST_FIRST)
+        if request.sort == "relevance" and scored:
+            sort.insert(0, "_score")
+        with self._errors("search"):
+            response = self._client.search(
+                index=self.alias,
+                query=build_query(request),
+                sort=sort,
+                from_=request.offset,
+                size=request.limit,
+                track_total_hits=True,
+                track_scores=True,
+            )
+        hits = [
+            SearchHit(hit["_id"], float(hit.get("_score") or 0.0), _document(hit["_source"]))
+            for hit in response["hits"]["hits"]
+        ]
+        return SearchPage(int(response["hits"]["total"]["value"]), hits)
+
+    def count(self, request: SearchRequest) -> int:
+        with self._errors("count documents"):
+            response = self._client.count(index=self.alias, query=build_query(request))
+        return int(response["count"])
+
+    def refresh(self) -> None:
+        with self._errors("refresh the index"):
+            self._client.indices.refresh(index=self.alias)
+
+    def drop(self) -> None:
+        with self._errors("delete the index"):
+            try:
+                behind = list(self._client.indices.get_alias(name=self.alias))
+            except NotFoundError:
+                behind = []
+            for name in {*behind, self.index_name}:
+                self._client.indices.delete(index=name, ignore_unavailable=True)
+
+    def close(self) -> None:
+        self._client.close()

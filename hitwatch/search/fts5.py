@@ -1,0 +1,283 @@
+"""The embedded search index: one SQLite file with an FTS5 table, for single-host installs.
+
+FTS5 has no Chinese tokenizer, so it indexes the token strings of `hitwatch.text`
+(CJK bigrams, Latin words) and splits them on whitespace; `unicode61` does exactly that
+for these strings. The FTS table keeps its own copy of the token strings (a regular,
+not contentless, FTS5 table) so that an upsert can delete the old row without
+re-tokenising the old text, which would corrupt the index whenever the tokeniser changes.
+
+The indexer writes while the web app reads, from other processes: WAL journal (readers
+never block the writer) and a busy timeout (writers wait for each other).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from hitwatch.errors import SearchBackendError
+from hitwatch.search.base import SearchDocument, SearchHit, SearchPage, SearchRequest
+from hitwatch.search.terms import request_terms, utc
+from hitwatch.text import QueryTokens, index_tokens
+
+__all__ = ["Fts5Index", "match_expression"]
+
+BUSY_TIMEOUT_SECONDS = 30.0
+# bm25 column weights, in the FTS table's column order: a title match counts 3 bodies.
+TITLE_WEIGHT, BODY_WEIGHT = 3.0, 1.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY,
+    doc_id TEXT NOT NULL UNIQUE,
+    story_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    source_id TEXT NOT NULL,
+    source_name TEXT NOT NULL,
+    published_at TEXT,  -- ISO 8601 in UTC, fixed width, so text order is time order
+    doc_type TEXT NOT NULL,
+    topics TEXT NOT NULL,  -- JSON list
+    region TEXT NOT NULL,
+    relevant INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_published_at ON documents (published_at);
+CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5 (
+    title_tokens, body_tokens, tokenize = 'unicode61 remove_diacritics 0'
+);
+"""
+
+_COLUMNS = (
+    "d.doc_id, d.story_id, d.url, d.title, d.body, d.source_id, d.source_name,"
+    " d.published_at, d.doc_type, d.topics, d.region, d.relevant"
+)
+_NEWEST_FIRST = "d.published_at IS NULL, d.published_at DESC, d.doc_id"
+
+
+def _phrase(term: QueryTokens) -> str:
+    quoted = '"' + " ".join(term.tokens).replace('"', '""') + '"'
+    return quoted + " *" if term.prefix else quoted
+
+
+def match_expression(terms: Sequence[QueryTokens]) -> str:
+    """The FTS5 MATCH expression requiring every term as a phrase."""
+    return " AND ".join(_phrase(term) for term in terms)
+
+
+def _timestamp(moment: datetime | None) -> str | None:
+    moment = utc(moment)
+    return moment.isoformat(timespec="microseconds") if moment else None
+
+
+def _row(document: SearchDocument) -> tuple[Any, ...]:
+    return (
+        document.doc_id,
+        document.story_id,
+        document.url,
+        document.title,
+        document.body,
+        document.source_id,
+        document.source_name,
+        _timestamp(document.published_at),
+        document.doc_type,
+        json.dumps(list(document.topics), ensure_ascii=False),
+        document.region,
+        int(document.relevant),
+    )
+
+
+def _document(row: sqlite3.Row) -> SearchDocument:
+    published = row["published_at"]
+    return SearchDocument(
+        doc_id=row["doc_id"],
+        story_id=row["story_id"],
+        url=row["url"],
+        title=row["title"],
+        body=row["body"],
+        source_id=row["source_id"],
+        source_name=row["source_name"],
+        published_at=datetime.fromisoformat(published) if published else None,
+        doc_type=row["doc_type"],
+        topics=tuple(json.loads(row["topics"])),
+        region=row["region"],
+        relevant=bool(row["relevant"]),
+    )
+
+
+def _filters(request: SearchRequest) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if request.source_ids:
+        clauses.append(f"d.source_id IN ({', '.join('?' * len(request.source_ids))})")
+        params.extend(request.source_ids)
+    if request.published_from is not None:
+        clauses.append("d.published_at >= ?")
+        params.append(_timestamp(request.published_from))
+    if request.published_before is not None:
+        clauses.append("d.published_at < ?")
+        params.append(_timestamp(request.published_before))
+    if request.relevant_only:
+        clauses.append("d.relevant = 1")
+    return clauses, params
+
+
+def _query(request: SearchRequest, select: str) -> tuple[str, list[Any]]:
+    """`SELECT <select> FROM ...` for the request, without ORDER BY or LIMIT.
+
+    Only fixed SQL fragments are pasted together; every value is a bound parameter.
+    """
+    clauses, params = _filters(request)
+    terms = request_terms(request.text)
+    if terms:
+        tables = "documents_fts JOIN documents d ON d.id = documents_fts.rowid"
+        clauses.insert(0, "documents_fts MATCH ?")
+        params.insert(0, match_expression(terms))
+    else:
+        tables = "documents d"
+    where = " WHERE " + " AND ".join(clauses) if clauses else ""
+    return f"SELECT {select} FROM {tables}{where}", params  # noqa: S608
+
+
+class Fts5Index:
+    """`SearchIndex` in one SQLite file; one connection per thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                connection = sqlite3.connect(
+                    self.path,
+                    timeout=BUSY_TIMEOUT_SECONDS,
+                    isolation_level=None,  # transactions are explicit: BEGIN IMMEDIATE
+                    check_same_thread=False,  # close() may run on another thread
+                )
+                connection.row_factory = sqlite3.Row
+                connection.execute("PRAGMA journal_mode = WAL")
+                connection.execute("PRAGMA synchronous = NORMAL")
+            except (OSError, sqlite3.Error) as exc:
+                raise SearchBackendError(
+                    f"cannot open the search index {self.path}: {exc}"
+                ) from exc
+            self._local.connection = connection
+            with self._lock:
+                self._opened.append(connection)
+        return connection
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            hint = (
+                " (run `ensure()`: the web app and indexer do at start)"
+                if "no such" in str(exc)
+                else ""
+            )
+            raise SearchBackendError(f"search index {self.path}: {exc}{hint}") from exc
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        connection = self._connection()
+        with self._errors():
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    def ensure(self) -> None:
+        with self._transaction() as connection:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    connection.execute(statement)
+
+    def index(self, documents: Sequence[SearchDocument]) -> None:
+        rows = [(_row(doc), index_tokens(doc.title), index_tokens(doc.body)) for doc in documents]
+        with self._transaction() as connection:
+            for row, title_tokens, body_tokens in rows:
+                (rowid,) = connection.execute(
+                    "INSERT INTO documents (doc_id, story_id, url, title, body, source_id,"
+                    " source_name, published_at, doc_type, topics, region, relevant)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (doc_id) DO UPDATE SET story_id = excluded.story_id,"
+                    " url = excluded.url, title = excluded.title, body = excluded.body,"
+                    " source_id = excluded.source_id, source_name = excluded.source_name,"
+                    " published_at = excluded.published_at, doc_type = excluded.doc_type,"
+                    " topics = excluded.topics, region = excluded.region,"
+                    " relevant = excluded.relevant"
+                    " RETURNING id",
+                    row,
+                ).fetchone()
+                connection.execute("DELETE FROM documents_fts WHERE rowid = ?", (rowid,))
+                connection.execute(
+                    "INSERT INTO documents_fts (rowid, title_tokens, body_tokens) VALUES (?, ?, ?)",
+                    (rowid, title_tokens, body_tokens),
+                )
+
+    def delete(self, doc_id: str) -> None:
+        with self._transaction() as connection:
+            found = connection.execute(
+                "DELETE FROM documents WHERE doc_id = ? RETURNING id", (doc_id,)
+            ).fetchone()
+            if found is not None:
+                connection.execute("DELETE FROM documents_fts WHERE rowid = ?", (found[0],))
+
+    def search(self, request: SearchRequest) -> SearchPage:
+        scored = bool(request_terms(request.text))
+        rank = f"bm25(documents_fts, {TITLE_WEIGHT}, {BODY_WEIGHT})" if scored else "0.0"
+        sql, params = _query(request, f"{_COLUMNS}, {rank} AS rank")
+        order = _NEWEST_FIRST if request.sort == "date" else f"rank, {_NEWEST_FIRST}"
+        sql += f" ORDER BY {order} LIMIT ? OFFSET ?"
+        connection = self._connection()
+        with self._errors():
+            # One read transaction: the page and the total come from the same snapshot.
+            connection.execute("BEGIN")
+            try:
+                rows = connection.execute(sql, [*params, request.limit, request.offset]).fetchall()
+                total = self._count(connection, request) if rows or request.offset else 0
+            finally:
+                connection.execute("COMMIT")
+        # bm25() is lower for better matches; scores are higher-is-better everywhere.
+        hits = [SearchHit(row["doc_id"], -float(row["rank"]), _document(row)) for row in rows]
+        return SearchPage(total, hits)
+
+    def count(self, request: SearchRequest) -> int:
+        with self._errors():
+            return self._count(self._connection(), request)
+
+    @staticmethod
+    def _count(connection: sqlite3.Connection, request: SearchRequest) -> int:
+        sql, params = _query(request, "count(*)")
+        (total,) = connection.execute(sql, params).fetchone()
+        return int(total)
+
+    def refresh(self) -> None:
+        """Committed writes are visible at once."""
+
+    def drop(self) -> None:
+        with self._transaction() as connection:
+            connection.execute("DROP TABLE IF EXISTS documents_fts")
+            connection.execute("DROP TABLE IF EXISTS documents")
+
+    def close(self) -> None:
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            connection.close()
+        self._local = threading.local()

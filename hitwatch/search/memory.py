@@ -1,0 +1,147 @@
+"""A search index held in a dict: the unit-test fake and the matcher behind alerts.
+
+Its semantics are the reference the other backends are tested against: a term matches
+when its query tokens occur in a row among a field's index tokens (the last one as a
+prefix when the term ends in a lone CJK character), which for Chinese is substring
+search on the normalised text.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from hitwatch.search.base import SearchDocument, SearchHit, SearchPage, SearchRequest
+from hitwatch.search.terms import request_terms, utc
+from hitwatch.text import QueryTokens, index_tokens
+
+__all__ = ["InMemoryIndex", "TokenizedDocument", "matches", "tokenize_document"]
+
+# Matching the title counts this many times more than matching the body (as in FTS5/ES).
+TITLE_WEIGHT = 3.0
+
+
+@dataclass(frozen=True)
+class TokenizedDocument:
+    """A document with its title and body turned into index tokens once."""
+
+    document: SearchDocument
+    title: tuple[str, ...]
+    body: tuple[str, ...]
+
+
+def tokenize_document(document: SearchDocument) -> TokenizedDocument:
+    document = replace(document, published_at=utc(document.published_at))
+    return TokenizedDocument(
+        document,
+        tuple(index_tokens(document.title).split()),
+        tuple(index_tokens(document.body).split()),
+    )
+
+
+def _occurrences(tokens: tuple[str, ...], term: QueryTokens) -> int:
+    wanted = term.tokens
+    size = len(wanted)
+    head, last = wanted[:-1], wanted[-1]
+    found = 0
+    for start in range(len(tokens) - size + 1):
+        end = start + size - 1
+        if tokens[start:end] != head:
+            continue
+        token = tokens[end]
+        if token == last or (term.prefix and token.startswith(last)):
+            found += 1
+    return found
+
+
+def _score(doc: TokenizedDocument, terms: list[QueryTokens]) -> float | None:
+    """The relevance of a document to every term, or None when a term is missing."""
+    score = 0.0
+    for term in terms:
+        in_title, in_body = _occurrences(doc.title, term), _occurrences(doc.body, term)
+        if not (in_title or in_body):
+            return None
+        score += TITLE_WEIGHT * in_title + in_body
+    return score
+
+
+def _passes_filters(document: SearchDocument, request: SearchRequest) -> bool:
+    if request.source_ids and document.source_id not in request.source_ids:
+        return False
+    if request.relevant_only and not document.relevant:
+        return False
+    if request.published_from is None and request.published_before is None:
+        return True
+    published = utc(document.published_at)
+    if published is None:
+        return False
+    start, end = utc(request.published_from), utc(request.published_before)
+    return (start is None or published >= start) and (end is None or published < end)
+
+
+def matches(request: SearchRequest, doc: TokenizedDocument) -> bool:
+    """Whether the document satisfies the request's terms and filters."""
+    return _passes_filters(doc.document, request) and (
+        _score(doc, request_terms(request.text)) is not None
+    )
+
+
+def _newest_first(hit: SearchHit) -> tuple[bool, float, str]:
+    published: datetime | None = hit.document.published_at
+    return (published is None, -published.timestamp() if published else 0.0, hit.doc_id)
+
+
+class InMemoryIndex:
+    """`SearchIndex` over a dict; writes are visible at once, `refresh()` does nothing."""
+
+    def __init__(self) -> None:
+        self._docs: dict[str, TokenizedDocument] = {}
+        self._lock = threading.Lock()
+
+    def ensure(self) -> None:
+        """Nothing to create."""
+
+    def index(self, documents: Sequence[SearchDocument]) -> None:
+        tokenized = [tokenize_document(document) for document in documents]
+        with self._lock:
+            for doc in tokenized:
+                self._docs[doc.document.doc_id] = doc
+
+    def delete(self, doc_id: str) -> None:
+        with self._lock:
+            self._docs.pop(doc_id, None)
+
+    def _hits(self, request: SearchRequest) -> list[SearchHit]:
+        terms = request_terms(request.text)
+        with self._lock:
+            docs = list(self._docs.values())
+        hits = []
+        for doc in docs:
+            if not _passes_filters(doc.document, request):
+                continue
+            score = _score(doc, terms)
+            if score is not None:
+                hits.append(SearchHit(doc.document.doc_id, score, doc.document))
+        hits.sort(key=_newest_first)
+        if request.sort == "relevance":
+            hits.sort(key=lambda hit: -hit.score)  # stable: ties stay newest first
+        return hits
+
+    def search(self, request: SearchRequest) -> SearchPage:
+        hits = self._hits(request)
+        return SearchPage(len(hits), hits[request.offset : request.offset + request.limit])
+
+    def count(self, request: SearchRequest) -> int:
+        return len(self._hits(request))
+
+    def refresh(self) -> None:
+        """Writes are visible at once."""
+
+    def drop(self) -> None:
+        with self._lock:
+            self._docs.clear()
+
+    def close(self) -> None:
+        """Nothing to release."""

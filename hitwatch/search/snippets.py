@@ -1,0 +1,138 @@
+"""Search-result snippets: the part of a text where the query terms are, terms marked.
+
+A term is found the way the index finds it (see `hitwatch.text`): on the normalised text,
+by its token runs, so 5G+医疗 marks "5G 医疗" and GPT marks nothing in "MedGPT".
+What is shown and cut are the original characters, HTML-escaped, terms in `<mark>`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Sequence
+
+from hitwatch.text import is_cjk, normalize, token_runs
+
+__all__ = ["ELLIPSIS", "highlight", "highlight_title"]
+
+ELLIPSIS = "…"
+_SPACE = re.compile(r"\s+")
+
+Span = tuple[int, int]
+
+
+def _normalized(text: str) -> tuple[str, list[int]]:
+    """`text` normalised character by character, and each result character's origin."""
+    parts: list[str] = []
+    origin: list[int] = []
+    for position, char in enumerate(text):
+        form = normalize(char)
+        parts.append(form)
+        origin.extend([position] * len(form))
+    return "".join(parts), origin
+
+
+def _find_term(runs: list[tuple[int, str]], term: list[str]) -> list[Span]:
+    """Where the term's runs occur in a row among the text's runs (normalised offsets).
+
+    Chinese runs match inside runs (the first may end one, the last may begin one);
+    words and numbers match whole, as in the index.
+    """
+    found: list[Span] = []
+    size = len(term)
+    first, last = term[0], term[-1]
+    for index in range(len(runs) - size + 1):
+        start, run = runs[index]
+        if size == 1:
+            if is_cjk(first):
+                at = run.find(first)
+                while at >= 0:
+                    found.append((start + at, start + at + len(first)))
+                    at = run.find(first, at + 1)
+            elif run == first:
+                found.append((start, start + len(run)))
+            continue
+        if not (run.endswith(first) if is_cjk(first) else run == first):
+            continue
+        if any(runs[index + k][1] != term[k] for k in range(1, size - 1)):
+            continue
+        end_start, end_run = runs[index + size - 1]
+        if end_run.startswith(last) if is_cjk(last) else end_run == last:
+            found.append((start + len(run) - len(first), end_start + len(last)))
+    return found
+
+
+def _matches(text: str, terms: Sequence[str]) -> list[Span]:
+    """Merged, sorted spans of the original text where any term matches."""
+    normalized, origin = _normalized(text)
+    runs = token_runs(normalized)
+    spans: list[Span] = []
+    for term in terms:
+        for part in term.split():
+            wanted = [run for _, run in token_runs(normalize(part))]
+            if wanted:
+                spans.extend(
+                    (origin[start], origin[end - 1] + 1) for start, end in _find_term(runs, wanted)
+                )
+    merged: list[Span] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _boundary(text: str, position: int) -> int:
+    """Move a cut left off combining marks so no character loses its accents."""
+    while 0 < position < len(text) and unicodedata.combining(text[position]):
+        position -= 1
+    return position
+
+
+def _window(text: str, spans: list[Span], width: int) -> Span:
+    """The `width` characters holding the most whole matches (the earliest such)."""
+    if len(text) <= width:
+        return 0, len(text)
+    lead = width // 5  # some context before the first match
+    best, best_count = 0, -1
+    for span_start, _ in spans or [(0, 0)]:
+        start = max(0, min(span_start - lead, len(text) - width))
+        count = sum(1 for s, e in spans if s >= start and e <= start + width)
+        if count > best_count:
+            best, best_count = start, count
+    start = _boundary(text, best)
+    return start, _boundary(text, start + width)
+
+
+def _render(text: str) -> str:
+    return html.escape(_SPACE.sub(" ", text), quote=True)
+
+
+def highlight(text: str, terms: Sequence[str], *, width: int = 120) -> str:
+    """An HTML-safe excerpt of at most `width` characters with the terms in `<mark>`."""
+    spans = _matches(text, terms)
+    start, end = _window(text, spans, max(width, 1))
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    out: list[str] = [ELLIPSIS] if start > 0 else []
+    position = start
+    for span_start, span_end in spans:
+        span_start, span_end = max(span_start, start), min(span_end, end)
+        if span_start >= span_end:
+            continue
+        out.append(_render(text[position:span_start]))
+        out.append(f"<mark>{_render(text[span_start:span_end])}</mark>")
+        position = span_end
+    out.append(_render(text[position:end]))
+    if end < len(text.rstrip()):
+        out.append(ELLIPSIS)
+    return "".join(out)
+
+
+def highlight_title(title: str, terms: Sequence[str]) -> str:
+    """The whole title, HTML-safe, with the terms in `<mark>`."""
+    return highlight(title, terms, width=max(len(title), 1))

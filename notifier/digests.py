@@ -1,0 +1,57 @@
+"""Digest tasks: build the draft when a period closes, deliver a published issue."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hitwatch.digest.build import month_period, week_period
+from hitwatch.digest.delivery import deliver_issue, open_transport, subscriber_links
+from hitwatch.digest.workflow import build_draft
+from hitwatch.errors import TransientError
+from hitwatch.messages import DigestDue, DigestPublished, parse_message
+from hitwatch.settings import Settings
+from hitwatch.store import Database
+
+__all__ = ["DigestTasks", "closed_period"]
+
+log = logging.getLogger(__name__)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def closed_period(kind: str, today: date) -> tuple[date, date]:
+    """The last complete calendar month, or ISO week, before `today`."""
+    if kind == "weekly":
+        year, week, _ = (today - timedelta(days=7)).isocalendar()
+        return week_period(f"{year}-W{week:02d}")
+    last_month = today.replace(day=1) - timedelta(days=1)
+    return month_period(f"{last_month:%Y-%m}")
+
+
+@dataclass
+class DigestTasks:
+    database: Database
+    settings: Settings
+
+    def build(self, payload: dict[str, object]) -> None:
+        due = parse_message(DigestDue, payload)
+        start, end = closed_period(due.kind, datetime.now(SHANGHAI).date())
+        with self.database.session() as session:
+            issue = build_draft(session, self.settings, start, end, due.kind)
+            log.info("%s digest draft #%s for %s..%s is ready", due.kind, issue.id, start, end)
+
+    def deliver(self, payload: dict[str, object]) -> None:
+        event = parse_message(DigestPublished, payload)
+        report = deliver_issue(
+            self.database,
+            self.settings,
+            open_transport(self.settings),
+            event.issue_id,
+            links=subscriber_links(self.settings.resolved_public_base_url),
+        )
+        log.info("digest issue %s delivered: %s", event.issue_id, report)
+        if report.failed:
+            # Sends that failed stay recorded; retrying the task retries only those.
+            raise TransientError(f"{len(report.failed)} digest e-mail(s) failed; will retry")

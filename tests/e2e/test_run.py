@@ -1,0 +1,83 @@
+"""README command 1 as a user runs it: `hitwatch run` on embedded defaults, demo crawl,
+web app showing the items, Ctrl-C stopping everything."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+HITWATCH = str(Path(sys.executable).with_name("hitwatch"))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_run_demo_crawls_indexes_serves_and_stops_cleanly(tmp_path):
+    ports = {name: _free_port() for name in ("EMBEDDED_REDIS_PORT", "WEB_PORT", "MIRROR_PORT")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"REDIS_URL", "DATABASE_URL", "ELASTICSEARCH_URL", "CRAWL_MODE"}
+    }
+    env.update({name: str(port) for name, port in ports.items()})
+    env["HITWATCH_DATA_DIR"] = str(tmp_path / "data")
+    process = subprocess.Popen(
+        [HITWATCH, "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    output: list[str] = []
+    indexed = None
+    try:
+        deadline = time.monotonic() + 240
+        assert process.stdout is not None
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            output.append(line)
+            if match := re.search(r"first crawl indexed: (\d+) items, (\d+) failures", line):
+                indexed = int(match.group(1))
+                break
+        transcript = "".join(output)
+        assert indexed is not None, f"no end-of-crawl line within 240 s:\n{transcript}"
+        assert indexed >= 10, transcript
+        assert f"web app: http://127.0.0.1:{ports['WEB_PORT']}/" in transcript
+        assert re.search(r"crawling\s+\| queued:", transcript), "progress lines are shown"
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports['WEB_PORT']}/", timeout=10) as page:
+            home = page.read().decode("utf-8")
+        assert page.status == 200
+        assert ("搜索" in home and "<article" in home) or "<li" in home
+
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=60)
+        assert process.returncode == 0, rest
+        assert "stopped." in rest
+        time.sleep(0.5)
+        for name, port in ports.items():
+            assert not _port_open(port), f"{name} {port} still open after Ctrl-C"
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            pytest.fail("hitwatch run did not stop on Ctrl-C:\n" + "".join(output))

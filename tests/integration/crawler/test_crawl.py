@@ -1,0 +1,187 @@
+"""Crawls of the mirror over real HTTP into a real Redis, by real `hitwatch crawl` processes.
+
+Each crawl is a child process (Twisted's reactor runs once per process); the mirror runs
+in a thread of the test and counts the pages it serves.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import redis
+from flask import Flask
+from sqlalchemy import select
+
+from crawler.mirror.app import MirrorConfig, Site, create_app
+from crawler.mirror.content import load_articles
+from crawler.mirror.serve import serve_in_thread
+from hitwatch.messages import CrawledItem, parse_message
+from hitwatch.store import Failure, Source
+from hitwatch.tasks import CLASSIFY_ITEM
+
+HITWATCH = str(Path(sys.executable).with_name("hitwatch"))
+ARTICLES = load_articles()
+
+
+@pytest.fixture
+def mirror_app(request: pytest.FixtureRequest) -> Flask:
+    return create_app(getattr(request, "param", None))
+
+
+@pytest.fixture
+def mirror_base(mirror_app: Flask) -> Iterator[str]:
+    with serve_in_thread(mirror_app) as base:
+        yield base
+
+
+@pytest.fixture
+def crawl_env(settings, database, isolated_redis_url: str, mirror_base: str) -> dict[str, str]:
+    return {
+        "HITWATCH_DATA_DIR": str(settings.data_dir),
+        "REDIS_URL": isolated_redis_url,
+        "MIRROR_PORT": mirror_base.rsplit(":", 1)[1],
+        "CRAWL_MODE": "demo",
+        "LOG_LEVEL": "WARNING",
+        "PATH": str(Path(sys.executable).parent),
+    }
+
+
+def start_crawl(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [HITWATCH, "crawl", "--once", "--demo", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def crawl(env: dict[str, str], *args: str) -> str:
+    process = start_crawl(env, *args)
+    out, _ = process.communicate(timeout=120)
+    text = out.decode("utf-8", "replace")
+    assert process.returncode == 0, text
+    return text
+
+
+def classify_items(redis_url: str) -> list[CrawledItem]:
+    """Every message waiting in the `classify` queue (kombu's Redis list), oldest first."""
+    client = redis.Redis.from_url(redis_url)
+    items = []
+    for raw in reversed(client.lrange("classify", 0, -1)):
+        envelope = json.loads(raw)
+        assert envelope["headers"]["task"] == CLASSIFY_ITEM
+        args, _kwargs, _embed = json.loads(base64.b64decode(envelope["body"]))
+        items.append(parse_message(CrawledItem, args[0]))
+    client.close()
+    return items
+
+
+def hits(mirror_app: Flask) -> Counter[str]:
+    return Counter(mirror_app.extensions["mirror_hits"])
+
+
+def article_path(url: str) -> str:
+    return "/" + url.split("://", 1)[1]
+
+
+def test_demo_crawl_hands_over_every_article_once_then_nothing(
+    crawl_env, isolated_redis_url, mirror_app, database
+) -> None:
+    out = crawl(crawl_env)
+    assert f"{len(ARTICLES)} items sent to classify, 0 errors" in out
+
+    items = classify_items(isolated_redis_url)
+    by_url = Counter(item.hints["original_url"] for item in items)
+    assert by_url == Counter(a.url for a in ARTICLES)
+    sources = {a.url: a.source for a in ARTICLES}
+    for item in items:
+        assert item.source_id == sources[item.hints["original_url"]]
+        assert item.hints["source_id"] == item.source_id
+        assert item.url.startswith("http://127.0.0.1:")
+        assert item.fetched_at.tzinfo is not None
+        assert len(item.body_bytes()) > 200
+    nhc = next(i for i in items if i.source_id == "nhc")
+    assert "国家卫生健康委" not in nhc.body_bytes().decode(
+        "utf-8", "replace"
+    )  # raw GBK bytes, untouched
+    assert nhc.hints["title"] in nhc.body_bytes().decode("gbk")
+
+    with database.session() as session:
+        rows = {row.id: row for row in session.scalars(select(Source))}
+    assert {row.state for row in rows.values()} == {"ok"}
+    assert rows["gov_cn"].last_items == 8
+    assert all(row.last_success_at is not None for row in rows.values())
+
+    served_once = hits(mirror_app)
+    crawl(crawl_env)
+    assert len(classify_items(isolated_redis_url)) == len(ARTICLES)
+    again = hits(mirror_app) - served_once
+    assert not any(article_path(a.url) in again for a in ARTICLES), again
+
+
+def test_recheck_resends_only_a_changed_article(crawl_env, isolated_redis_url, mirror_app) -> None:
+    crawl(crawl_env, "--source=wenming", "--source=bjnews")
+    before = len(classify_items(isolated_redis_url))
+    assert before == 5
+
+    changed = next(a for a in ARTICLES if a.source == "bjnews")
+    edited = tuple(
+        replace(a, paragraphs=(*a.paragraphs, "（本文已更新）")) if a is changed else a
+        for a in ARTICLES
+    )
+    with mirror_app.app_context():
+        mirror_app.extensions["mirror_site"] = Site(edited)
+    out = crawl(crawl_env, "--source=wenming", "--source=bjnews", "--recheck")
+    items = classify_items(isolated_redis_url)
+    assert len(items) == before + 1, out
+    assert items[-1].hints["original_url"] == changed.url
+    assert items[-1].hints["update"] == "1"
+    assert "（本文已更新）" in items[-1].body_bytes().decode("utf-8")
+
+
+def test_oversized_pages_are_recorded_as_failures(crawl_env, isolated_redis_url, database) -> None:
+    gov_cn = {a.url for a in ARTICLES if a.source == "gov_cn"}
+    env = {**crawl_env, "MAX_PAGE_BYTES": "2500"}
+    out = crawl(env, "--source=gov_cn")
+    sent = {item.hints["original_url"] for item in classify_items(isolated_redis_url)}
+    with database.session() as session:
+        failed = {row.payload["url"]: row for row in session.scalars(select(Failure))}
+    assert failed, out
+    assert all(row.task_name == "crawler.fetch_page" for row in failed.values())
+    assert all(row.payload["source_id"] == "gov_cn" for row in failed.values())
+    # Nothing vanished: each article was either handed over or kept as a failure.
+    assert sent | set(failed) == gov_cn
+    assert not sent & set(failed)
+
+
+@pytest.mark.parametrize("mirror_app", [MirrorConfig(latency_seconds=0.05)], indirect=True)
+def test_two_processes_share_one_run_without_fetching_a_page_twice(
+    crawl_env, isolated_redis_url, mirror_app
+) -> None:
+    processes = [start_crawl(crawl_env, "--run-id=shared-run") for _ in range(2)]
+    outputs = []
+    for process in processes:
+        out, _ = process.communicate(timeout=120)
+        outputs.append(out.decode("utf-8", "replace"))
+        assert process.returncode == 0, outputs[-1]
+
+    served = hits(mirror_app)
+    twice = {path: n for path, n in served.items() if n > 1}
+    assert twice == {}, twice
+    assert all(served[article_path(a.url)] == 1 for a in ARTICLES)
+    items = classify_items(isolated_redis_url)
+    assert Counter(i.hints["original_url"] for i in items) == Counter(a.url for a in ARTICLES)
+    sent = [int(out.split(" items sent to classify")[0].rsplit(" ", 1)[1]) for out in outputs]
+    assert sum(sent) == len(ARTICLES), outputs
+    client = redis.Redis.from_url(isolated_redis_url)
+    assert client.keys("hitwatch:crawl:run:shared-run*") == []  # the last process cleaned up
+    client.close()
+    print(f"articles sent per process: {sent}")  # shows the split in -s runs

@@ -1,0 +1,73 @@
+"""The mirror imitates the mechanics the crawler must cope with."""
+
+from __future__ import annotations
+
+from crawler.mirror.app import MirrorConfig
+from crawler.mirror.challenge import expected_cookie
+from crawler.mirror.mapping import mirror_url
+
+
+def test_mirror_url_keeps_host_path_and_query() -> None:
+    assert mirror_url("http://127.0.0.1:1/", "http://www.nhc.gov.cn/wjw/zcfg/list.shtml?a=1") == (
+        "http://127.0.0.1:1/www.nhc.gov.cn/wjw/zcfg/list.shtml?a=1"
+    )
+
+
+def test_nhc_needs_the_cookie_and_serves_gbk(mirror) -> None:
+    assert mirror.get("/www.nhc.gov.cn/wjw/zcfg/list.shtml").status_code == 412
+    name, value = expected_cookie(MirrorConfig().challenge_secret, "www.nhc.gov.cn")
+    mirror.set_cookie(name, value, domain="localhost")
+    page = mirror.get("/www.nhc.gov.cn/wjw/zcfg/list.shtml")
+    assert page.status_code == 200
+    assert "互联网诊疗监管细则" in page.data.decode("gbk")
+    assert b"charset=gbk" in page.data
+
+
+def test_a_page_declares_gb2312_but_sends_utf8(mirror) -> None:
+    page = mirror.get("/bj.wenming.cn/chy/wmbb/202407/t20240712_8573051.shtml")
+    assert b"charset=gb2312" in page.data
+    assert "朝阳报" in page.data.decode("utf-8")
+    assert page.content_type == "text/html"
+
+
+def test_list_pages_answer_conditional_requests(mirror) -> None:
+    first = mirror.get("/www.gov.cn/zhengce/zuixin/")
+    etag = first.headers["ETag"]
+    assert first.headers["Last-Modified"]
+    again = mirror.get("/www.gov.cn/zhengce/zuixin/", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.data == b""
+
+
+def test_api_mechanics_are_enforced(mirror) -> None:
+    assert mirror.get("/www.nhsa.gov.cn/module/web/jpage/dataproxy.jsp").status_code == 405
+    unit = (
+        "/www.miit.gov.cn/api-gateway/jpaas-publish-server/front/page/build/unit?pageId=zcjd-page"
+    )
+    assert mirror.get(unit).status_code == 403
+    assert (
+        mirror.get(
+            unit, headers={"Referer": "https://www.miit.gov.cn/zwgk/zcjd/index.html"}
+        ).status_code
+        == 200
+    )
+    assert mirror.get("/www.gov.cn/zhengce/content/202407/content_0.htm").status_code == 404
+
+
+def test_every_mirror_article_is_served(passed_mirror) -> None:
+    from crawler.mirror.content import load_articles
+
+    articles = load_articles()
+    assert len(articles) >= 40
+    for article in articles:
+        page = passed_mirror.get(f"/{article.host}{article.path}")
+        assert page.status_code == 200, article.url
+        text = page.data.decode("gbk" if article.source == "nhc" else "utf-8")
+        assert article.paragraphs[0] in text
+
+
+def test_hits_count_served_pages_only(mirror) -> None:
+    mirror.get("/www.nhc.gov.cn/wjw/zcfg/list.shtml")  # challenged: not served
+    mirror.get("/www.gov.cn/zhengce/zuixin/")
+    mirror.get("/www.gov.cn/zhengce/zuixin/")
+    assert mirror.get("/_hits").get_json() == {"/www.gov.cn/zhengce/zuixin/": 2}

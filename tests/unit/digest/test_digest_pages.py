@@ -1,0 +1,94 @@
+"""The digest pages: archive, build, edit a draft, publish, download, correct, feed."""
+
+from __future__ import annotations
+
+import re
+from xml.etree import ElementTree
+
+import pytest
+
+from hitwatch.digest import check_invariants
+from tests.unit.digest.samples import store_bulletin
+from tests.unit.digest.webapp_stub import digest_app
+
+
+@pytest.fixture
+def client(settings, database):
+    with database.session() as session:
+        store_bulletin(session)
+    app = digest_app(settings, database)
+    return app.test_client()
+
+
+def _token(client) -> str:
+    page = client.get("/digests").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def _post(client, url: str, **data: str):
+    return client.post(url, data={"csrf_token": _token(client), **data}, follow_redirects=True)
+
+
+def test_editor_builds_edits_publishes_and_corrects(client):
+    assert "还没有任何一期" in client.get("/digests").get_data(as_text=True)
+    page = _post(client, "/digests/build", month="2024-07").get_data(as_text=True)
+    assert "已生成草稿" in page and "编辑本期" in page
+    issue_url = re.search(r"/digests/(\d+)\.txt", page).group(0).removesuffix(".txt")
+    entry_ids = re.findall(r"/entries/(\d+)/drop", page)
+    assert len(entry_ids) == 4
+
+    _post(client, f"{issue_url}/entries/{entry_ids[1]}/drop")
+    _post(
+        client,
+        f"{issue_url}/entries/{entry_ids[0]}/edit",
+        title="改过的标题",
+        source_name="",
+        body="",
+    )
+    _post(client, f"{issue_url}/note", editor_note="本期编者按。")
+    draft_text = client.get(f"{issue_url}.txt").get_data(as_text=True)
+    assert "本期月报共收集 3篇" in draft_text and "1. 改过的标题（新京报）" in draft_text
+    assert "编者按：本期编者按。" in draft_text
+
+    page = _post(client, f"{issue_url}/publish").get_data(as_text=True)
+    assert "已发布：第1期" in page and "编辑本期" not in page
+    published = client.get(f"{issue_url}.txt")
+    assert published.headers["Content-Disposition"].startswith(
+        "attachment; filename=digest-2024-07"
+    )
+    assert check_invariants(published.get_data(as_text=True)) == []
+    assert "text/markdown" in client.get(f"{issue_url}.md").headers["Content-Type"]
+    assert "<!DOCTYPE html>" in client.get(f"{issue_url}.html").get_data(as_text=True)
+    docx = client.get(f"{issue_url}.docx")
+    assert docx.data[:2] == b"PK" and "wordprocessingml" in docx.headers["Content-Type"]
+
+    refused = _post(client, f"{issue_url}/entries/{entry_ids[0]}/drop").get_data(as_text=True)
+    assert "操作未完成" in refused
+
+    page = _post(client, f"{issue_url}/correct", note="第1条标题有误。").get_data(as_text=True)
+    assert "已建立更正稿" in page and "第2版" in page
+
+    feed = client.get("/digests.atom")
+    assert feed.mimetype == "application/atom+xml"
+    entries = ElementTree.fromstring(feed.data).findall("{http://www.w3.org/2005/Atom}entry")
+    assert len(entries) == 1
+    archive = client.get("/digests").get_data(as_text=True)
+    assert "2024年07月" in archive and "已发布" in archive and "草稿" in archive
+
+
+def test_bad_input_is_explained(client):
+    page = _post(client, "/digests/build", month="七月").get_data(as_text=True)
+    assert "请选择月份" in page
+    assert client.get("/digests/999").status_code == 404
+    assert client.get("/digests/1.pdfx").status_code == 404
+
+
+def test_the_app_factory_registers_the_digest_pages(settings, database):
+    from tests.unit.digest.webapp_stub import NoSearch
+    from webapp import create_app
+
+    app = create_app(
+        settings, database=database, search_index=NoSearch(), test_config={"TESTING": True}
+    )
+    page = app.test_client().get("/digests").get_data(as_text=True)
+    assert "月报与周报" in page and 'href="/digests/subscribe"' in page
