@@ -40,9 +40,15 @@ class Indexer:
     database: Database
     search: SearchIndex
     celery: Celery
+    index_ready: bool = False
 
     def handle(self, payload: dict[str, object]) -> None:
         doc = parse_message(ClassifiedDocument, payload)
+        if not self.index_ready:
+            # Here rather than at start: a worker must come up, and retry, while the
+            # search cluster is still starting or briefly away.
+            self.search.ensure()
+            self.index_ready = True
         with self.database.session() as session:
             outcome = save_document(session, doc)
         # Index and announce even when the store had the row already: a worker killed
@@ -70,8 +76,6 @@ class Indexer:
 def create_worker(settings: Settings) -> Celery:
     app = create_celery(settings, "indexer")
     database = open_database(settings.resolved_database_url)
-    search = open_search_index(settings)
-    search.ensure()
-    indexer = Indexer(database, search, app)
+    indexer = Indexer(database, open_search_index(settings), app)
     register_task(app, INDEX_DOCUMENT, indexer.handle, FailureLog(database), settings)
     return app

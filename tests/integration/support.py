@@ -24,14 +24,14 @@ class Workers:
         self.processes: list[subprocess.Popen[bytes]] = []
 
     def start(self, queue: str, *extra: str) -> subprocess.Popen[bytes]:
-        log = (self.log_dir / f"worker-{queue}-{len(self.processes)}.log").open("ab")
-        process = subprocess.Popen(
-            [HITWATCH, "worker", queue, "--pool", "solo", *extra],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with (self.log_dir / f"worker-{queue}-{len(self.processes)}.log").open("ab") as log:
+            process = subprocess.Popen(
+                [HITWATCH, "worker", queue, "--pool", "solo", *extra],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.processes.append(process)
         return process
 

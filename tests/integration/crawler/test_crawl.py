@@ -161,6 +161,13 @@ def test_oversized_pages_are_recorded_as_failures(crawl_env, isolated_redis_url,
     assert sent | set(failed) == gov_cn
     assert not sent & set(failed)
 
+    # A replay fetches just the failed page again, once the cause is gone.
+    url = sorted(failed)[0]
+    crawl(crawl_env, "--source=gov_cn", f"--url={url}")
+    replayed = classify_items(isolated_redis_url)[-1]
+    assert replayed.hints["original_url"] == url
+    assert len(classify_items(isolated_redis_url)) == len(sent) + 1
+
 
 @pytest.mark.parametrize("mirror_app", [MirrorConfig(latency_seconds=0.05)], indirect=True)
 def test_two_processes_share_one_run_without_fetching_a_page_twice(
