@@ -76,13 +76,13 @@ def register_task(
     handler: Handler,
     failures: FailureLog,
     settings: Settings,
-) -> Task:  # type: ignore[type-arg]
+) -> Task:
     """Register `handler(payload)` as task `name`: transient errors are retried with backoff,
     anything else (or retries exhausted) is written to the failure table and acknowledged."""
     queue_for(name)  # refuse a task that has no route
 
     @app.task(name=name, bind=True, max_retries=settings.task_max_retries)  # type: ignore[untyped-decorator]
-    def run(self: Task, payload: dict[str, Any]) -> None:  # type: ignore[type-arg]
+    def run(self: Task, payload: dict[str, Any]) -> None:
         attempts = self.request.retries + 1
         try:
             handler(payload)
@@ -95,7 +95,7 @@ def register_task(
         except Exception as exc:
             failures.record(name, payload, exc, attempts)
 
-    return run  # type: ignore[no-any-return]
+    return run
 
 
 def send_message(app: Celery, task_name: str, message: _Message | CrawledItem) -> None:

@@ -51,7 +51,9 @@ class Notifier:
 def create_worker(settings: Settings) -> Celery:
     app = create_celery(settings, "notifier")
     database = open_database(settings.resolved_database_url)
-    register_task(
-        app, HANDLE_STORY_INDEXED, Notifier(database).handle, FailureLog(database), settings
-    )
+    failures = FailureLog(database)
+    digests = DigestTasks(database, settings)
+    register_task(app, HANDLE_STORY_INDEXED, Notifier(database).handle, failures, settings)
+    register_task(app, BUILD_DIGEST, digests.build, failures, settings)
+    register_task(app, DELIVER_DIGEST, digests.deliver, failures, settings)
     return app

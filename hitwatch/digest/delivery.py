@@ -42,8 +42,8 @@ __all__ = [
     "confirm_subscriber",
     "deliver_issue",
     "open_transport",
-    "subscriber_links",
     "request_subscription",
+    "subscriber_links",
     "unsubscribe",
 ]
 

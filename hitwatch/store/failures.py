@@ -61,9 +61,9 @@ class FailureLog:
         if self.redis is None:
             return 0
         moved = 0
-        while raw := self.redis.lpop(PENDING_KEY):
+        while (raw := self.redis.lpop(PENDING_KEY)) is not None:
             with self.db.session() as session:
-                session.add(Failure(**json.loads(raw)))
+                session.add(Failure(**json.loads(raw)))  # type: ignore[arg-type]
             moved += 1
         return moved
 

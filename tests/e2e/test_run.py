@@ -3,6 +3,7 @@ web app showing the items, Ctrl-C stopping everything."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
