@@ -11,7 +11,7 @@ from crawler.mirror.content import MirrorArticle, load_articles
 from crawler.mirror.serve import serve_in_thread
 from crawler.run import run_crawl
 from hitwatch.settings import Settings
-from hitwatch.sources import ListEndpoint, Politeness, SourceDefinition
+from hitwatch.sources import SourceDefinition
 
 __all__ = ["bench_articles", "run_crawl_bench"]
 
@@ -37,16 +37,16 @@ def run_crawl_bench(settings: Settings, pages: int) -> dict[str, Any]:
     pages/second. Needs Redis (shared queue); queues nothing and writes no health."""
     tag = uuid.uuid4().hex[:8]
     articles = bench_articles(pages, tag)
-    source = SourceDefinition(
-        id="bench",
-        name="基准",
-        kind="media",
-        homepage="https://bench.example/",
-        domains=["bench.example"],
-        politeness=Politeness(concurrency=16, delay_seconds=0, obey_robots=False),
-        lists=[
-            ListEndpoint(url="https://bench.example/list.html", items="ul.list li", max_pages=1)
-        ],
+    source = SourceDefinition.model_validate(
+        {
+            "id": "bench",
+            "name": "基准",
+            "kind": "media",
+            "homepage": "https://bench.example/",
+            "domains": ["bench.example"],
+            "politeness": {"concurrency": 16, "delay_seconds": 0, "obey_robots": False},
+            "lists": [{"url": "https://bench.example/list.html", "items": "ul.list li"}],
+        }
     )
     with serve_in_thread(create_app(MirrorConfig(articles=articles))) as base:
         local = settings.model_copy(update={"mirror_port": int(base.rsplit(":", 1)[1])})

@@ -74,14 +74,28 @@ def _progress_line(runs: list) -> str:  # type: ignore[type-arg]
 @click.option(
     "--run-id", default="", help="Join a run shared with other crawler processes (same id on each)."
 )
+@click.option(
+    "--url",
+    "urls",
+    multiple=True,
+    metavar="URL",
+    help="Fetch just this article page of the one --source (repeatable); implies --once.",
+)
 def crawl_command(
-    source_ids: tuple[str, ...], demo: bool | None, once: bool, recheck: bool, run_id: str
+    source_ids: tuple[str, ...],
+    demo: bool | None,
+    once: bool,
+    recheck: bool,
+    run_id: str,
+    urls: tuple[str, ...],
 ) -> None:
     """Crawl the configured sources and hand new articles to the classify queue."""
     settings = load_settings()
     demo = settings.crawl_mode == "demo" if demo is None else demo
     sources = _select(settings, source_ids, demo)
-    if not once:
+    if urls and len(source_ids) != 1:
+        raise click.UsageError("--url needs exactly one --source (whose page it is)")
+    if not once and not urls:
         _repeat(settings, sources, demo, recheck)
         return
     from crawler.run import CrawlError, mirror_base, run_crawl
@@ -96,6 +110,7 @@ def crawl_command(
             demo=demo,
             run_id=run_id,
             recheck=recheck,
+            articles=urls,
             progress=lambda r: click.echo(_progress_line(r)),
         )
     except CrawlError as exc:
@@ -105,21 +120,27 @@ def crawl_command(
             f"the database is not ready ({exc.orig}); run `hitwatch migrate` first"
         ) from exc
     names = {s.id: s.name for s in sources}
-    click.echo(
-        f"{'source':<14} {_pad('name', 16)}{'lists':>5} {'links':>5} {'fetched':>7} {'sent':>5} {'upd':>4} {'err':>4}"
-    )
+    columns = ("lists", "links", "fetched", "sent", "updated", "errors")
+    click.echo(f"{'source':<14} {_pad('name', 16)}" + " ".join(f"{c:>7}" for c in columns))
     for r in runs:
+        counts = (
+            r.list_pages,
+            r.links_found,
+            r.articles_fetched,
+            r.items_sent,
+            r.items_updated,
+            r.errors,
+        )
         click.echo(
-            f"{r.source_id:<14} {_pad(names[r.source_id], 16)}{r.list_pages:>5} {r.links_found:>5} "
-            f"{r.articles_fetched:>7} {r.items_sent:>5} {r.items_updated:>4} {r.errors:>4}"
+            f"{r.source_id:<14} {_pad(names[r.source_id], 16)}"
+            + " ".join(f"{n:>7}" for n in counts)
         )
         for problem in r.problems:
             click.secho(f"    ! {problem}", fg="yellow")
     total = sum(r.items_sent for r in runs)
     errors = sum(r.errors for r in runs)
-    click.echo(
-        f"done in {time.monotonic() - started:.1f}s: {total} items sent to classify, {errors} errors"
-    )
+    elapsed = time.monotonic() - started
+    click.echo(f"done in {elapsed:.1f}s: {total} items sent to classify, {errors} errors")
     if errors:
         click.echo("failed pages are kept: `hitwatch failures list`")
 
@@ -155,16 +176,16 @@ def sources_command() -> None:
         ) from exc
     finally:
         database.dispose()
-    click.echo(
-        f"{'id':<14} {_pad('名称', 16)}{'kind':<11} {'state':<7} {'last success':<17} {'items':>5} {'errors':>6}  note"
-    )
+    header = f"{'state':<7} {'last success':<17} {'items':>5} {'errors':>6}  note"
+    click.echo(f"{'id':<14} {_pad('名称', 16)}{'kind':<11} {header}")
     for row in rows:
         success = f"{row.last_success_at:%Y-%m-%d %H:%M}" if row.last_success_at else "never"
         name = _pad(row.name, 16)
         color = {"broken": "red", "ok": "green"}.get(row.state)
         state = click.style(f"{row.state:<7}", fg=color) if color else f"{row.state:<7}"
+        counts = f"{row.last_items:>5} {row.last_errors:>6}"
         click.echo(
-            f"{row.id:<14} {name}{row.kind:<11} {state} {success:<17} {row.last_items:>5} {row.last_errors:>6}  {row.state_reason}"
+            f"{row.id:<14} {name}{row.kind:<11} {state} {success:<17} {counts}  {row.state_reason}"
         )
     broken = sum(1 for row in rows if row.state == "broken")
     if broken:

@@ -10,7 +10,11 @@ from w3lib.url import canonicalize_url
 
 from hitwatch.messages import CrawledItem, stable_id
 
-__all__ = ["FetchedPage", "build_item", "content_hash"]
+__all__ = ["FETCH_PAGE", "FetchedPage", "build_item", "content_hash"]
+
+# Failed downloads are recorded under this task name; its payload names the page's `url`
+# and `source_id`, so a replay can fetch that page again (see crawler.worker).
+from hitwatch.tasks import FETCH_PAGE
 
 
 @dataclass(frozen=True)
@@ -39,14 +43,16 @@ def build_item(page: FetchedPage, fetched_at: datetime, *, updated: bool = False
         hints["original_url"] = page.real_url
     if updated:
         hints["update"] = "1"
-    return CrawledItem(
-        item_id=stable_id(canonicalize_url(page.real_url)),
-        url=page.url,
-        final_url=page.final_url,
-        source_id=page.source_id,
-        fetched_at=fetched_at,
-        status=page.status,
-        content_type=page.content_type,
-        body_z64=CrawledItem.pack_body(page.body),
-        hints=hints,
+    return CrawledItem.model_validate(
+        {
+            "item_id": stable_id(canonicalize_url(page.real_url)),
+            "url": page.url,
+            "final_url": page.final_url,
+            "source_id": page.source_id,
+            "fetched_at": fetched_at,
+            "status": page.status,
+            "content_type": page.content_type,
+            "body_z64": CrawledItem.pack_body(page.body),
+            "hints": hints,
+        }
     )

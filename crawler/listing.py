@@ -112,10 +112,10 @@ def _html_items(collector: _Collector, root: Selector) -> None:
         collector.page.items_seen = len(collector.page.links)
         return
     for item in root.css(endpoint.items):
-        anchor = item.css(endpoint.link or "a")
-        if not anchor:
+        anchors = item.css(endpoint.link or "a")
+        if not anchors:
             continue
-        link = anchor[0]
+        link = anchors[0]
         title = _css_text(item, endpoint.title) if endpoint.title else ""
         title = (
             title or link.attrib.get("title", "") or _clean(" ".join(link.css("::text").getall()))
@@ -155,11 +155,11 @@ def _xml_records(collector: _Collector, text: str) -> None:
 
 def _record_item(collector: _Collector, record: Selector) -> None:
     endpoint = collector.endpoint
-    anchor = record.css(endpoint.link or "a")
-    if not anchor:
+    anchors = record.css(endpoint.link or "a")
+    if not anchors:
         collector.page.items_seen += 1
         return
-    link = anchor[0]
+    link = anchors[0]
     title = _css_text(record, endpoint.title) if endpoint.title else ""
     title = title or _clean(" ".join(link.css("::text").getall()))
     collector.add(link.attrib.get("href", ""), title, _css_text(record, endpoint.date))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -46,15 +47,20 @@ def mirror_base(settings: Settings) -> str:
     return f"http://127.0.0.1:{settings.mirror_port}"
 
 
-def _check_mirror(base: str) -> None:
-    try:
-        with urlopen(f"{base}/robots.txt", timeout=5):  # noqa: S310 - our own http URL
-            return
-    except (URLError, OSError) as exc:
-        raise CrawlError(
-            f"the mirror site is not answering at {base} ({exc}); start it with "
-            "`hitwatch mirror` (or set MIRROR_PORT), or crawl the real sites with --live"
-        ) from exc
+def _check_mirror(base: str, wait_seconds: float = 15.0) -> None:
+    """Wait for the mirror: the launcher starts it together with the first crawl."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            with urlopen(f"{base}/robots.txt", timeout=5):  # noqa: S310 - our own http URL
+                return
+        except (URLError, OSError) as exc:
+            if time.monotonic() > deadline:
+                raise CrawlError(
+                    f"the mirror site is not answering at {base} ({exc}); start it with "
+                    "`hitwatch mirror` (or set MIRROR_PORT), or crawl the real sites with --live"
+                ) from exc
+            time.sleep(0.3)
 
 
 def _snapshot(crawler: Crawler, source_id: str) -> SourceRun:
@@ -88,17 +94,22 @@ def run_crawl(
     progress_every: float = 2.0,
     deliver: bool = True,
     record_health: bool = True,
+    mirror_wait: float = 15.0,
+    articles: Sequence[str] = (),
 ) -> list[SourceRun]:
     """Crawl `sources` once; write their health; return what each run did.
 
     `deliver=False` and `record_health=False` are for benchmarks: pages are fetched and
-    parsed but nothing is queued or written.
+    parsed but nothing is queued or written. `articles` fetches just those article URLs
+    (of the one source given) instead of reading the lists: a failed page, re-fetched.
 
     Must be called at most once per process: Twisted's reactor cannot be restarted.
     """
+    if articles and len(sources) != 1:
+        raise CrawlError("name the one source whose article URLs are to be fetched (--source)")
     base = mirror_base(settings) if demo else ""
     if demo:
-        _check_mirror(base)
+        _check_mirror(base, mirror_wait)
     run_id = run_id or uuid.uuid4().hex
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     services = open_services(
@@ -128,7 +139,7 @@ def run_crawl(
                 deliver=deliver,
             )
             crawler = Crawler(SourceSpider, {"TWISTED_REACTOR": REACTOR, **options})
-            process.crawl(crawler, source=source, services=services)
+            process.crawl(crawler, source=source, services=services, articles=articles)
             crawlers.append((source.id, crawler))
         if progress is not None:
             from twisted.internet import task
@@ -137,7 +148,7 @@ def run_crawl(
             loop.start(progress_every, now=False)
         process.start(stop_after_crawl=True, install_signal_handlers=True)
         runs = [_snapshot(c, sid) for sid, c in crawlers]
-        if record_health:
+        if record_health and not articles:
             record_runs(database, runs, datetime.now(UTC))
         return runs
     finally:

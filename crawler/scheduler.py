@@ -1,7 +1,9 @@
 """The shared request queue: scrapy-redis's scheduler, scoped to one crawl run.
 
-scrapy-redis 0.9.1 works on Scrapy 2.19 as it is (it serialises requests with
-`Request.to_dict`); what it lacks is a notion of a run shared by several processes. With
+scrapy-redis 0.9.1 works on Scrapy 2.19 (it serialises requests with `Request.to_dict`)
+except that it passes `spider` to `StatsCollector.inc_value`, deprecated in Scrapy 2.13;
+this subclass counts the same stats itself. What scrapy-redis lacks is a notion of a run
+shared by several processes. With
 `SCHEDULER_PERSIST` off the first process to finish would flush the queue and dupefilter
 under the others; with it on, the keys would outlive the run and stop the next run from
 reading the lists again. This subclass keeps the keys for the run (`HITWATCH_RUN_KEY`)
@@ -15,6 +17,7 @@ from typing import Any
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
+from scrapy.statscollectors import StatsCollector
 from scrapy_redis.scheduler import Scheduler
 
 from crawler.spiders.source import SourceSpider
@@ -25,6 +28,7 @@ __all__ = ["RunScheduler"]
 
 class RunScheduler(Scheduler):  # type: ignore[misc]
     registry: RunRegistry
+    run_stats: StatsCollector | None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunScheduler:
@@ -34,6 +38,8 @@ class RunScheduler(Scheduler):  # type: ignore[misc]
         if not isinstance(spider, SourceSpider):
             raise TypeError("RunScheduler schedules SourceSpider crawls only")
         instance.registry = spider.services.registry(spider.name)
+        instance.run_stats = crawler.stats
+        instance.stats = None  # see the module docstring
         return instance
 
     def open(self, spider: Spider) -> Any:
@@ -43,6 +49,8 @@ class RunScheduler(Scheduler):  # type: ignore[misc]
     def enqueue_request(self, request: Request) -> bool:
         added: bool = super().enqueue_request(request)
         if added:
+            if self.run_stats is not None:
+                self.run_stats.inc_value("scheduler/enqueued/redis")
             # Keys of a run whose processes all died must not stay in Redis for ever.
             self.server.expire(self.queue.key, self.registry.ttl)
             self.server.expire(self.df.key, self.registry.ttl)
@@ -52,6 +60,8 @@ class RunScheduler(Scheduler):  # type: ignore[misc]
         request: Request | None = super().next_request()
         if request is not None:
             self.registry.busy()
+            if self.run_stats is not None:
+                self.run_stats.inc_value("scheduler/dequeued/redis")
         return request
 
     def close(self, reason: str) -> None:

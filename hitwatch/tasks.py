@@ -11,6 +11,7 @@ __all__ = [
     "CLASSIFY_ITEM",
     "CRAWL_SOURCE",
     "DELIVER_DIGEST",
+    "FETCH_PAGE",
     "HANDLE_STORY_INDEXED",
     "INDEX_DOCUMENT",
     "QUEUES",
@@ -19,6 +20,7 @@ __all__ = [
 ]
 
 CRAWL_SOURCE = "crawler.crawl_source"
+FETCH_PAGE = "crawler.fetch_page"
 CLASSIFY_ITEM = "classifier.classify_item"
 INDEX_DOCUMENT = "indexer.index_document"
 HANDLE_STORY_INDEXED = "notifier.handle_story_indexed"
@@ -29,6 +31,7 @@ DELIVER_DIGEST = "notifier.deliver_digest"
 # stage scales by adding workers that listen to its queue only.
 TASK_QUEUES: dict[str, str] = {
     CRAWL_SOURCE: "crawl",
+    FETCH_PAGE: "crawl",
     CLASSIFY_ITEM: "classify",
     INDEX_DOCUMENT: "index",
     HANDLE_STORY_INDEXED: "notify",

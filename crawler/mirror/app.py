@@ -93,7 +93,7 @@ class Site:
             ("/zhengce/zuixin/", "zuixin", "最新政策"),
             ("/zhengce/jiedu/", "jiedu", "政策解读"),
         ):
-            context = {"items": _pick(a, "gov_cn", key), "column": title}
+            context: dict[str, Any] = {"items": _pick(a, "gov_cn", key), "column": title}
             yield (gov, path), ListSpec("gov_cn_list.html", context=context)
         feed = [
             {"TITLE": x.title, "URL": x.url, "DOCRELPUBTIME": x.day, "SUB_TITLE": ""}

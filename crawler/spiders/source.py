@@ -7,7 +7,7 @@ are still resolved against the real URL so the handed-over item names the real p
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,16 +19,15 @@ from scrapy.http import FormRequest, Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.handover import FetchedPage
+from crawler.handover import FETCH_PAGE, FetchedPage
 from crawler.listing import ListedLink, buildstatic_call, parse_list
 from crawler.mirror.mapping import mirror_url
 from crawler.services import CrawlServices
 from crawler.state import Validators
+from hitwatch.errors import PermanentError, TransientError
 from hitwatch.sources import ListEndpoint, SourceDefinition
 
 __all__ = ["SourceSpider"]
-
-FETCH_TASK = "crawler.fetch_page"
 
 
 def page_url(endpoint: ListEndpoint, page: int) -> str:
@@ -50,10 +49,17 @@ def _header(response: Response, name: str) -> str:
 class SourceSpider(scrapy.Spider):
     name = "source"
 
-    def __init__(self, source: SourceDefinition, services: CrawlServices, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        source: SourceDefinition,
+        services: CrawlServices,
+        articles: Sequence[str] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(name=source.id, **kwargs)
         self.source = source
         self.services = services
+        self.articles = list(articles)  # fetch just these article URLs, not the lists
         self.problems: list[str] = []
 
     @classmethod
@@ -105,6 +111,10 @@ class SourceSpider(scrapy.Spider):
         )
 
     async def start(self) -> AsyncIterator[Request]:
+        for url in self.articles:
+            yield self.article_request(ListedLink(url), list_url="", validator_key="")
+        if self.articles:
+            return
         for index in range(len(self.source.lists)):
             yield self.list_request(index, 1)
 
@@ -165,12 +175,9 @@ class SourceSpider(scrapy.Spider):
         etag, modified = _header(response, "ETag"), _header(response, "Last-Modified")
         if etag or modified:
             self.services.validators.put(real, Validators(etag, modified, len(page.links)))
-        known = (
-            set()
-            if self.services.recheck
-            else self.services.seen.known([x.url for x in page.links])
-        )
-        fresh = [link for link in page.links if link.url not in known]
+        urls = [link.url for link in page.links]
+        seen: set[str] = set() if self.services.recheck else self.services.seen.known(urls)
+        fresh = [link for link in page.links if link.url not in seen]
         for link in fresh:
             yield self.article_request(link, list_url, real)
         # Stop paging once a page holds only links handed over in earlier runs.
@@ -202,9 +209,13 @@ class SourceSpider(scrapy.Spider):
         exc = failure.value
         kind = request.meta.get("kind", "")
         if isinstance(exc, HttpError):
-            if exc.response.status == 404 and kind == "list" and request.meta.get("page", 1) > 1:
+            status = exc.response.status
+            if status == 404 and kind == "list" and request.meta.get("page", 1) > 1:
                 return  # paged past the last page: the end of the list, not an error
-            reason = f"HTTP {exc.response.status}"
+            reason = f"HTTP {status}"
+            retryable = status >= 500 or status == 429
+            error_type = TransientError if retryable else PermanentError
+            exc = error_type(f"HTTP {status} from {request.url}")
         else:
             reason = f"{type(exc).__name__}: {exc}"
         self._count("errors")
@@ -222,7 +233,7 @@ class SourceSpider(scrapy.Spider):
             "hints": request.meta.get("hints", {}),
         }
         self.services.failures.record(
-            FETCH_TASK, payload, exc if isinstance(exc, Exception) else RuntimeError(reason)
+            FETCH_PAGE, payload, exc if isinstance(exc, Exception) else RuntimeError(reason)
         )
 
     # -- sharing a run with other processes --------------------------------------------------

@@ -90,11 +90,6 @@ def test_bad_address_is_refused(inbox_and_client):
     assert "请填写正确的邮箱地址" in page and not inbox.messages
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="webapp.layout checks a CSRF form token on every POST; the one-click route needs "
-    "an exemption there (asked of the web-app owner). Remove this mark when it passes.",
-)
 def test_one_click_unsubscribe_needs_no_form_token(inbox_and_client, database):
     """RFC 8058: the mail client POSTs List-Unsubscribe=One-Click without cookies."""
     _, client = inbox_and_client
