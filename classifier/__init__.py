@@ -1,1 +1,2 @@
-"""Classifier service: turns crawled pages into classified, deduplicated documents (crawl -> **classify** -> index -> publish)."""
+"""Classifier service: turns crawled pages into classified, deduplicated documents
+(crawl -> **classify** -> index -> publish)."""

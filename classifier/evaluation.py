@@ -1,0 +1,524 @@
+"""Quality and speed of classification and dedupe, measured on labelled data.
+
+Labels live in `classifier/labels/`: `written.jsonl` holds short texts written for the
+project (categories the corpus lacks); `corpus.jsonl` points into the real-world corpus
+and seeds (path + line/index + sha256) without copying them. An item whose source is
+absent or changed (checksum) is skipped and counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import lxml.html
+import numpy as np
+import redis
+
+from classifier.classify import Classifier
+from classifier.dedupe import NUM_PERM, StoryRegistry, bucket_ids, fingerprint, same_text
+from hitwatch.messages import PolicyMeta
+
+__all__ = [
+    "DEFAULT_LABELS",
+    "ClassificationReport",
+    "DedupeReport",
+    "LabelledItem",
+    "bench_classify",
+    "evaluate_classification",
+    "evaluate_dedupe",
+    "format_bench",
+    "format_classification_report",
+    "format_dedupe_report",
+    "load_labelled_items",
+]
+
+DEFAULT_LABELS = Path(__file__).with_name("labels")
+
+
+@dataclass(frozen=True)
+class LabelledItem:
+    id: str
+    title: str
+    body: str
+    source_kind: str
+    relevant: bool
+    topics: tuple[str, ...]
+    doc_type: str | None
+    policy: PolicyMeta | None = None
+    weak_topics: tuple[str, ...] = ()
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _html_text(html: str) -> str:
+    if not html.strip():
+        return ""
+    root = lxml.html.fromstring(html)
+    for junk in root.xpath("//script|//style"):
+        junk.drop_tree()
+    return "\n".join(line.strip() for line in root.text_content().splitlines() if line.strip())
+
+
+def _resolve(raw: dict[str, Any], shared: Path | None) -> LabelledItem | None:
+    """The item's text, or None when its source is absent or no longer matches."""
+    base = {
+        "id": raw["id"],
+        "source_kind": raw.get("source_kind", "media"),
+        "relevant": bool(raw["relevant"]),
+        "topics": tuple(raw.get("topics") or ()),
+        "weak_topics": tuple(raw.get("weak_topics") or ()),
+        "doc_type": raw.get("doc_type"),
+    }
+    kind = raw.get("kind", "written")
+    if kind == "written":
+        return LabelledItem(title=raw["title"], body=raw["body"], **base)
+    if shared is None or not (shared / raw["path"]).is_file():
+        return None
+    data = (shared / raw["path"]).read_bytes()
+    if kind == "seed_lines":
+        first, last = raw["lines"]
+        segment = "\n".join(data.decode("utf-8").split("\n")[first - 1 : last])
+        if _sha(segment.encode("utf-8")) != raw["sha256"]:
+            return None
+        # The seed is a PDF extraction: a hard wrap every ~35 characters, blank lines between.
+        body = "".join(line.strip() for line in segment.splitlines())
+        return LabelledItem(title=raw["title"], body=body, **base)
+    if kind == "govcn":
+        line = data.split(b"\n")[raw["index"]]
+        if _sha(line) != raw["sha256"]:
+            return None
+        doc = json.loads(line)
+        policy = PolicyMeta(
+            doc_number=doc.get("doc_number", ""),
+            issuer=doc.get("office", ""),
+            index_number=doc.get("index_number", ""),
+            written_date=doc.get("written_date", ""),
+            publish_date=doc.get("publish_date", ""),
+        )
+        text = _html_text(doc["html_fragment"])
+        return LabelledItem(title=doc["title"], body=text, policy=policy, **base)
+    if kind == "beijing_tcm":
+        notice = json.loads(data)[raw["index"]]
+        encoded = json.dumps(notice, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        if _sha(encoded) != raw["sha256"]:
+            return None
+        return LabelledItem(title=notice["title"], body=_html_text(notice["article"] or ""), **base)
+    if kind == "headline":
+        line = data.split(b"\n")[raw["line"] - 1]
+        if _sha(line) != raw["sha256"]:
+            return None
+        _, _, words = line.decode("utf-8").partition("\t")
+        return LabelledItem(title=words.replace(" ", ""), body="", **base)
+    raise ValueError(f"{raw['id']}: unknown label kind {kind!r}")
+
+
+def load_labelled_items(labels_dir: Path, shared: Path | None) -> tuple[list[LabelledItem], int]:
+    """(items whose text is available, number skipped because the source is absent)."""
+    items: list[LabelledItem] = []
+    skipped = 0
+    for path in sorted(labels_dir.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            item = _resolve(json.loads(line), shared)
+            if item is None:
+                skipped += 1
+            else:
+                items.append(item)
+    return items, skipped
+
+
+@dataclass
+class _Counts:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+@dataclass
+class ClassificationReport:
+    items: int
+    skipped: int
+    relevance: _Counts
+    topics: dict[str, _Counts]
+    doc_type_correct: int
+    doc_type_total: int
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def topic_micro(self) -> _Counts:
+        total = _Counts()
+        for counts in self.topics.values():
+            total.tp += counts.tp
+            total.fp += counts.fp
+            total.fn += counts.fn
+        return total
+
+    @property
+    def doc_type_accuracy(self) -> float:
+        return self.doc_type_correct / self.doc_type_total if self.doc_type_total else 1.0
+
+
+def _corpus_root(corpus: Path | None) -> Path | None:
+    # Labels name paths relative to the shared folder (seeds/…, corpus/…).
+    return corpus.parent if corpus is not None and corpus.is_dir() else None
+
+
+def evaluate_classification(
+    labels_dir: Path = DEFAULT_LABELS,
+    corpus: Path | None = None,
+    classifier: Classifier | None = None,
+) -> ClassificationReport:
+    clf = classifier or Classifier.load()
+    items, skipped = load_labelled_items(labels_dir, _corpus_root(corpus))
+    relevance = _Counts()
+    topics = {category.code: _Counts() for category in clf.taxonomy.categories}
+    correct = total = 0
+    errors: list[str] = []
+    for item in items:
+        result = clf.classify(
+            item.title, item.body, source_kind=item.source_kind, policy=item.policy
+        )
+        if result.relevant and item.relevant:
+            relevance.tp += 1
+        elif result.relevant:
+            relevance.fp += 1
+            errors.append(f"{item.id}: relevant {result.relevance} (gold off-topic) {item.title}")
+        elif item.relevant:
+            relevance.fn += 1
+            errors.append(f"{item.id}: off-topic {result.relevance} (gold relevant) {item.title}")
+        if item.relevant:
+            # A weak gold topic (taxonomy.md's "(N weak)") is neither required nor wrong.
+            predicted = {t.code for t in result.topics} - set(item.weak_topics)
+            gold = set(item.topics)
+            for code in predicted | gold:
+                counts = topics.setdefault(code, _Counts())
+                if code in predicted and code in gold:
+                    counts.tp += 1
+                elif code in predicted:
+                    counts.fp += 1
+                else:
+                    counts.fn += 1
+            if predicted != gold:
+                errors.append(
+                    f"{item.id}: topics {sorted(predicted)} gold {sorted(gold)} {item.title[:30]}"
+                )
+        # Off-topic pages are dropped before anyone reads their type.
+        if item.doc_type is not None and item.relevant:
+            total += 1
+            if result.doc_type == item.doc_type:
+                correct += 1
+            else:
+                errors.append(
+                    f"{item.id}: {result.doc_type} gold {item.doc_type} {item.title[:30]}"
+                )
+    return ClassificationReport(len(items), skipped, relevance, topics, correct, total, errors)
+
+
+def format_classification_report(report: ClassificationReport, *, verbose: bool = False) -> str:
+    lines = [
+        f"labelled items: {report.items} evaluated, {report.skipped} skipped (source absent)",
+        f"relevance  P {report.relevance.precision:.3f}  R {report.relevance.recall:.3f}"
+        f"  F1 {report.relevance.f1:.3f}   (target F1 >= 0.95)",
+        f"doc type accuracy {report.doc_type_accuracy:.3f} on {report.doc_type_total}"
+        "   (target >= 0.95)",
+        "",
+        f"{'topic':<7}{'P':>7}{'R':>7}{'F1':>7}{'gold':>6}",
+    ]
+    for code, counts in sorted(report.topics.items()):
+        lines.append(
+            f"{code:<7}{counts.precision:>7.3f}{counts.recall:>7.3f}{counts.f1:>7.3f}"
+            f"{counts.tp + counts.fn:>6}"
+        )
+    micro = report.topic_micro
+    lines.append(
+        f"{'micro':<7}{micro.precision:>7.3f}{micro.recall:>7.3f}{micro.f1:>7.3f}"
+        "   (target micro-F1 >= 0.85)"
+    )
+    if verbose and report.errors:
+        lines += ["", "disagreements:", *(f"  {e}" for e in report.errors)]
+    return "\n".join(lines)
+
+
+# --- dedupe -------------------------------------------------------------------------
+
+_THEPAPER = ("thepaper_2.html", "thepaper_4.html", "visiable_test_thepaper_1.html")
+
+
+@dataclass
+class DedupeReport:
+    positives: int
+    negatives: int
+    counts: _Counts
+    by_variant: dict[str, tuple[int, int]]  # variant -> (detected, total)
+    misses: list[str] = field(default_factory=list)
+
+
+def _page_text(path: Path) -> str:
+    import trafilatura
+
+    extracted = trafilatura.extract(path.read_bytes(), include_comments=False)
+    return extracted or ""
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [p for p in text.split("\n") if p.strip()]
+
+
+def _variants(text: str, donor: str, rng: random.Random) -> dict[str, str]:
+    """Reprints as sites make them: furniture, cuts, edits, reordering, width changes."""
+    paragraphs = _paragraphs(text)
+    donor_paragraphs = _paragraphs(donor) or [donor[:200]]
+    dropped = list(paragraphs)
+    if len(dropped) > 3:
+        dropped.pop(rng.randrange(1, len(dropped) - 1))
+    added = list(paragraphs)
+    # An inserted paragraph (related reading, a quote) lands in the second half: one at
+    # the very top would be an editor's note, a variant of its own.
+    added.insert(rng.randrange(len(added) // 2, len(added) + 1), rng.choice(donor_paragraphs)[:150])
+    swapped = list(paragraphs)
+    if len(swapped) > 2:
+        i = rng.randrange(0, len(swapped) - 1)
+        swapped[i], swapped[i + 1] = swapped[i + 1], swapped[i]
+    width = text.translate(str.maketrans("0123456789,.:;()", "０１２３４５６７８９，。：；（）"))
+    width = width.replace("，", ",", 3)
+    return {
+        "furniture": "来源：某某网 2024-07-12 10:31 分享到：微信 微博\n"
+        + text
+        + "\n责任编辑：王五 扫一扫在手机打开当前页 相关阅读 热点推荐",
+        "editor_note": "【编者按】本文经授权转载，略有删节。\n" + text,
+        "truncated": text[: len(text) * 3 // 4],
+        "paragraph_dropped": "\n".join(dropped),
+        "paragraph_added": "\n".join(added),
+        "reordered": "\n".join(swapped),
+        "punctuation_width": width,
+    }
+
+
+def evaluate_dedupe(corpus: Path, *, seed: int = 7) -> DedupeReport:
+    """Pair precision/recall of the dedupe decision (LSH candidacy + verification)."""
+    rng = random.Random(seed)
+    shared = corpus.parent
+    laws_dir = corpus / "policy" / "laws"
+    laws = {p.name: p.read_text(encoding="utf-8") for p in sorted(laws_dir.glob("*.md"))}
+    base_texts: list[tuple[str, str]] = [(name, text) for name, text in laws.items()]
+    items, _ = load_labelled_items(DEFAULT_LABELS, shared)
+    base_texts += [(i.id, i.body) for i in items if len(i.body) >= 400]
+    counts = _Counts()
+    by_variant: dict[str, list[int]] = {}
+    misses: list[str] = []
+
+    def judge(name: str, a: str, b: str, expected: bool) -> None:
+        decided = same_text(fingerprint(a), fingerprint(b))
+        if expected:
+            stats = by_variant.setdefault(name, [0, 0])
+            stats[1] += 1
+            if decided:
+                stats[0] += 1
+                counts.tp += 1
+            else:
+                counts.fn += 1
+                misses.append(f"missed {name}")
+        elif decided:
+            counts.fp += 1
+            misses.append(f"false merge {name}")
+
+    pages = corpus / "pages" / "gne"
+    captures = [_page_text(pages / name) for name in _THEPAPER if (pages / name).is_file()]
+    for a, b in combinations(captures, 2):
+        judge("thepaper_captures", a, b, True)
+    for index, (_name, text) in enumerate(base_texts):
+        donor = base_texts[(index + 1) % len(base_texts)][1]
+        for variant, copy in _variants(text, donor, rng).items():
+            judge(variant, text, copy, True)
+    # Negatives: amended laws (same title, new version), different reports of one event,
+    # the 163 articles among themselves, random pairs.
+    by_title: dict[str, list[str]] = {}
+    for name in laws:
+        by_title.setdefault(name.rsplit("(", 1)[0], []).append(name)
+    negatives = 0
+    for versions in by_title.values():
+        for a, b in combinations(versions, 2):
+            judge(f"amended law {a} / {b}", laws[a], laws[b], False)
+            negatives += 1
+    bulletin = {i.id: i.body for i in items if i.id.startswith("bulletin-")}
+    if {"bulletin-2", "bulletin-4"} <= bulletin.keys():
+        judge("same event bulletin 2/4", bulletin["bulletin-2"], bulletin["bulletin-4"], False)
+        negatives += 1
+    netease = [_page_text(p) for p in sorted(pages.glob("163_*.html"))]
+    # The three thepaper captures are one article: only the first joins the random pool.
+    others = [
+        _page_text(p)
+        for p in sorted(pages.glob("*.html"))
+        if not p.name.startswith("list_") and p.name not in _THEPAPER[1:]
+    ]
+    for a, b in combinations([t for t in netease if t], 2):
+        judge("163 pages", a, b, False)
+        negatives += 1
+    pool = [t for _, t in base_texts] + [t for t in others if t]
+    for _ in range(2000):
+        first, second = rng.sample(range(len(pool)), 2)
+        if pool[first] != pool[second]:
+            judge("random pair", pool[first], pool[second], False)
+            negatives += 1
+    return DedupeReport(
+        positives=counts.tp + counts.fn,
+        negatives=negatives,
+        counts=counts,
+        by_variant={k: (v[0], v[1]) for k, v in by_variant.items()},
+        misses=misses,
+    )
+
+
+def format_dedupe_report(report: DedupeReport) -> str:
+    lines = [
+        f"pairs: {report.positives} copies, {report.negatives} different texts",
+        f"precision {report.counts.precision:.4f}   (target >= 0.995)",
+        f"recall    {report.counts.recall:.4f}   (target >= 0.98)",
+        "",
+        f"{'variant':<22}{'found':>7}{'of':>6}",
+    ]
+    for name, (found, total) in sorted(report.by_variant.items()):
+        lines.append(f"{name:<22}{found:>7}{total:>6}")
+    if report.misses:
+        tally = Counter(report.misses)
+        lines += ["", "errors:", *(f"  {n} x {m}" for m, n in tally.most_common(15))]
+    return "\n".join(lines)
+
+
+# --- speed --------------------------------------------------------------------------
+
+
+def _bench_texts(n_docs: int, shared: Path | None) -> list[tuple[str, str]]:
+    items, _ = load_labelled_items(DEFAULT_LABELS, shared)
+    pool = [(i.title, i.body) for i in items if len(i.body) >= 300] or [
+        (i.title, i.body * 10) for i in items
+    ]
+    # Distinct bodies, ~2,000 characters each, so no lookup is an exact-hash shortcut.
+    return [
+        (title, f"{index}。" + body[:2000])
+        for index, (title, body) in ((i, pool[i % len(pool)]) for i in range(n_docs))
+    ]
+
+
+def _preload(client: redis.Redis, namespace: str, count: int) -> None:
+    """Store `count` synthetic stories as the registry would, in pipelined batches."""
+    rng = np.random.default_rng(1)
+    prefix = f"{namespace}:dedupe:"
+    batch = 2000
+    for start in range(0, count, batch):
+        signatures = rng.integers(0, 2**32, (min(batch, count - start), NUM_PERM), dtype=np.uint32)
+        pipe = client.pipeline(transaction=False)
+        for offset, signature in enumerate(signatures):
+            story_id = f"s{start + offset:019d}"
+            raw = signature.astype("<u4").tobytes()
+            pipe.hset(
+                f"{prefix}story:{story_id}",
+                mapping={"canon": story_id, "rank": 1, "ts": "inf", "sig": raw, "n": 2000},
+            )
+            pipe.hset(f"{prefix}doc:{story_id}", mapping={"story": story_id, "hash": story_id})
+            pipe.set(f"{prefix}hash:{story_id}", story_id)
+            for band, shard, bucket in bucket_ids(raw):
+                pipe.hset(f"{prefix}lsh:{band}:{shard}", bucket, story_id)
+        pipe.execute()
+
+
+def bench_classify(
+    n_docs: int = 2000,
+    stored_stories: list[int] | None = None,
+    *,
+    redis_url: str,
+    corpus: Path | None = None,
+) -> dict[str, Any]:
+    """Docs/s per core for classification and dedupe, lookup latency, Redis memory."""
+    shared = _corpus_root(corpus)
+    texts = _bench_texts(n_docs, shared)
+    clf = Classifier.load()
+    start = time.perf_counter()
+    for title, body in texts:
+        clf.classify(title, body)
+    classify_seconds = time.perf_counter() - start
+    results: dict[str, Any] = {
+        "docs": n_docs,
+        "mean_chars": round(sum(len(b) for _, b in texts) / len(texts)),
+        "classify_docs_per_s": round(n_docs / classify_seconds, 1),
+        "dedupe": [],
+    }
+    client = redis.Redis.from_url(redis_url)
+    for count in stored_stories or [100_000]:
+        namespace = f"bench-{uuid.uuid4().hex[:8]}"
+        registry = StoryRegistry(client, namespace=namespace)
+        before = int(client.info("memory")["used_memory"])
+        load_start = time.perf_counter()
+        _preload(client, namespace, count)
+        load_seconds = time.perf_counter() - load_start
+        after = int(client.info("memory")["used_memory"])
+        latencies = []
+        fingerprint_seconds = 0.0
+        for index, (title, body) in enumerate(texts):
+            t0 = time.perf_counter()
+            fingerprint(body)
+            t1 = time.perf_counter()
+            registry.assign(doc_id=f"bench-{index}", title=title, body=body)
+            t2 = time.perf_counter()
+            fingerprint_seconds += t1 - t0
+            latencies.append((t2 - t1) - (t1 - t0))  # Redis part: assign minus its fingerprint
+        total = sum(latencies) + 2 * fingerprint_seconds
+        latencies.sort()
+        results["dedupe"].append(
+            {
+                "stored_stories": count,
+                "preload_seconds": round(load_seconds, 1),
+                "dedupe_docs_per_s": round(n_docs / (total - fingerprint_seconds), 1),
+                "lookup_ms_mean": round(1000 * sum(latencies) / len(latencies), 3),
+                "lookup_ms_p99": round(1000 * latencies[int(0.99 * (len(latencies) - 1))], 3),
+                "redis_mb_per_100k_stories": round((after - before) / count * 100_000 / 2**20, 1),
+                "classify_plus_dedupe_docs_per_s": round(
+                    n_docs / (classify_seconds + total - fingerprint_seconds), 1
+                ),
+            }
+        )
+        registry.clear()
+    client.close()
+    return results
+
+
+def format_bench(results: dict[str, Any]) -> str:
+    lines = [
+        f"documents: {results['docs']} (mean {results['mean_chars']} characters), one process",
+        f"classify: {results['classify_docs_per_s']} docs/s",
+        "",
+        f"{'stories':>10}{'dedupe/s':>10}{'both/s':>9}{'lookup ms':>11}{'p99 ms':>8}{'MB/100k':>9}",
+    ]
+    for row in results["dedupe"]:
+        lines.append(
+            f"{row['stored_stories']:>10}{row['dedupe_docs_per_s']:>10}"
+            f"{row['classify_plus_dedupe_docs_per_s']:>9}{row['lookup_ms_mean']:>11}"
+            f"{row['lookup_ms_p99']:>8}{row['redis_mb_per_100k_stories']:>9}"
+        )
+    lines.append("(lookup = the Redis round trips of one assignment, fingerprinting excluded)")
+    return "\n".join(lines)

@@ -1,0 +1,121 @@
+"""StoryRegistry on a real Redis: copies join one story, others stay apart, races resolve."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+import redis
+
+from classifier.dedupe import StoryRegistry
+
+pytestmark = pytest.mark.requires_redis
+
+PARAGRAPHS = [
+    "7月11日，2024中国数字医疗大会在北京朝阳区召开，来自政府、医院、企业和高校的代表参会。",
+    "会上发布了朝阳区数字医疗产业发展规划，提出建设数字医疗特色园区和概念验证中心。",
+    "多家医院介绍了医疗大模型在预问诊、病历生成和影像辅助诊断中的应用效果。",
+    "与会专家认为，数据要素的流通和数据安全治理是产业发展的关键，需要标准先行。",
+    "朝阳区卫生健康委员会表示，将推动医疗机构与企业合作，打造产业资源优势聚集地。",
+]
+TEXT = "\n".join(PARAGRAPHS)
+OTHER_REPORT = (
+    "数字医疗展现广阔应用前景。记者从大会获悉，朝阳区力争打造产业资源优势聚集地，"
+    "区内已聚集数字医疗企业百余家，覆盖智慧医院、互联网医疗和健康管理等领域，"
+    "下一步将完善政策支持体系，吸引更多创新项目落地。"
+)
+
+
+@pytest.fixture
+def registry(redis_url: str, unique_name: str) -> Iterator[StoryRegistry]:
+    client = redis.Redis.from_url(redis_url)
+    reg = StoryRegistry(client, namespace=unique_name)
+    yield reg
+    reg.clear()
+    assert not list(client.scan_iter(match=f"{unique_name}:*"))
+    client.close()
+
+
+def test_assignment_is_idempotent(registry: StoryRegistry) -> None:
+    first = registry.assign(doc_id="a", title="t", body=TEXT)
+    again = registry.assign(doc_id="a", title="t", body=TEXT)
+    assert first.new_story and not again.new_story
+    assert again.story_id == first.story_id
+    assert not again.updated and again.duplicate_of is None
+
+
+def test_reprints_join_the_story_and_government_copy_becomes_canonical(
+    registry: StoryRegistry,
+) -> None:
+    first = registry.assign(
+        doc_id="media", title="t", body=TEXT, published_at=datetime(2024, 7, 12)
+    )
+    reprint = "编者按：本文转载自朝阳报。\n" + "\n".join(PARAGRAPHS[:4]) + "\n责任编辑：李四"
+    copy = registry.assign(doc_id="agg", title="另一个标题", body=reprint, source_kind="aggregator")
+    gov = registry.assign(
+        doc_id="gov",
+        title="t",
+        body=TEXT.replace("，", ","),
+        source_kind="government",
+        published_at=datetime(2024, 7, 13),
+    )
+    assert copy.story_id == gov.story_id == first.story_id
+    assert not copy.new_story and copy.duplicate_of == "media"
+    assert gov.canonical_doc_id == "gov" and gov.duplicate_of == "media"
+    assert registry.assign(doc_id="agg", title="x", body=reprint).canonical_doc_id == "gov"
+
+
+def test_different_report_of_the_same_event_is_a_new_story(registry: StoryRegistry) -> None:
+    first = registry.assign(doc_id="a", title="t", body=TEXT)
+    other = registry.assign(doc_id="b", title="t", body=OTHER_REPORT)
+    assert other.new_story and other.story_id != first.story_id
+
+
+def test_changed_content_under_the_same_doc_id_is_an_update(registry: StoryRegistry) -> None:
+    first = registry.assign(doc_id="a", title="t", body=TEXT)
+    changed = registry.assign(doc_id="a", title="t", body=TEXT + "\n（更正：会议日期为7月11日）")
+    assert changed.updated and not changed.new_story
+    assert changed.story_id == first.story_id
+    assert changed.content_hash != first.content_hash
+
+
+def test_amended_law_is_a_new_version_not_a_copy(registry: StoryRegistry) -> None:
+    articles = "\n".join(
+        f"第{i}条 医疗机构应当按照规定开展母婴保健服务并接受卫生行政部门监督。"
+        for i in range(1, 40)
+    )
+    old = "2001年6月20日 国务院令第308号公布\n" + articles
+    new = (
+        "2001年6月20日 国务院令第308号公布\n根据2023年7月20日《国务院关于修改和废止部分行政法规的决定》第三次修订\n"
+        + articles
+    )
+    first = registry.assign(doc_id="old", title="母婴保健法实施办法", body=old)
+    second = registry.assign(doc_id="new", title="母婴保健法实施办法（2023年修订）", body=new)
+    assert second.new_story and second.story_id != first.story_id
+    assert second.previous_version_of == "old"
+
+
+def _assign_copy(args: tuple[str, str, int]) -> str:
+    url, namespace, index = args
+    client = redis.Redis.from_url(url)
+    reg = StoryRegistry(client, namespace=namespace)
+    body = TEXT if index % 2 else "来源：某网\n" + TEXT.replace("。", ". ")
+    result = reg.assign(doc_id=f"copy-{index}", title=f"标题{index}", body=body)
+    client.close()
+    return result.story_id
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_concurrent_copies_make_exactly_one_story(
+    registry: StoryRegistry, redis_url: str, unique_name: str, round_: int
+) -> None:
+    workers = 8
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers) as pool:
+        stories = pool.map(_assign_copy, [(redis_url, unique_name, i) for i in range(workers * 2)])
+    assert len(set(stories)) == 1
+    client = redis.Redis.from_url(redis_url)
+    assert len(list(client.scan_iter(match=f"{unique_name}:dedupe:story:*"))) == 1
+    client.close()

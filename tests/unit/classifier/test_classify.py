@@ -1,0 +1,90 @@
+"""Relevance, topics, document type, entities and region on texts written for these tests."""
+
+import pytest
+
+from classifier.classify import Classifier
+
+
+@pytest.fixture(scope="module")
+def clf() -> Classifier:
+    return Classifier.load()
+
+
+IMAGING = (
+    "某三甲医院上线医学影像AI辅助诊断系统。该系统可在CT影像中自动识别肺结节，"
+    "阅片时间缩短一半，医生复核后出具报告。医院信息科表示，系统已与PACS对接。"
+)
+
+
+def test_health_it_article_is_relevant_with_topics_and_evidence(clf: Classifier) -> None:
+    result = clf.classify("医院上线影像AI辅助诊断系统", IMAGING)
+    assert result.relevant
+    codes = [t.code for t in result.topics]
+    assert "B" in codes
+    assert "CT" in result.evidence["B"]
+    assert result.doc_type == "新闻报道"
+
+
+def test_sports_page_mentioning_a_hospital_once_is_off_topic(clf: Classifier) -> None:
+    body = (
+        "昨晚的联赛中，主队球员在第80分钟打进制胜一球，球队夺冠希望大增。"
+        "一名球员赛后被送往医院检查，并无大碍。下一轮比赛将于周日进行，球迷热情高涨。"
+    )
+    result = clf.classify("主队逆转取胜 冠军悬念延续", body)
+    assert not result.relevant
+    assert result.relevance < 0.5
+
+
+def test_stock_tips_are_off_topic(clf: Classifier) -> None:
+    result = clf.classify(
+        "医药板块午后拉升 三只牛股涨停",
+        "今日大盘震荡，医药板块午后拉升，多只个股涨停，股民关注后市。",
+    )
+    assert not result.relevant
+
+
+def test_one_ambiguous_word_does_not_flag_a_topic(clf: Classifier) -> None:
+    result = clf.classify("社区通知", "社区发布通知，提醒居民注意用电安全并提出意见。")
+    assert result.topics == []
+
+
+@pytest.mark.parametrize(
+    ("title", "source_kind", "expected"),
+    [
+        ("国家卫生健康委关于印发电子病历系统应用水平分级评价标准的通知", "government", "政策文件"),
+        ("关于加强三级公立医院绩效考核工作的意见", "government", "政策文件"),
+        ("医疗机构管理条例", "government", "政策文件"),
+        ("《全国医疗卫生服务体系规划纲要》解读", "government", "政策解读"),
+        ("国家医保局相关负责人就医保信息平台建设答记者问", "media", "政策解读"),
+        ("2024中国数字医疗大会在京召开", "media", "会议活动"),
+        ("国家卫健委举行新闻发布会", "government", "会议活动"),
+        ("某医疗AI公司完成B轮融资", "media", "企业动态"),
+        ("某医疗AI企业召开产品发布会", "media", "企业动态"),
+        ("2024医疗大模型白皮书", "media", "研究报告"),
+        ("关于2024年第三批医疗器械注册审批结果的公告", "government", "审批公告"),
+        ("拟入选人员名单的公示", "government", "审批公告"),
+        ("用大数据看病，可信吗？", "media", "新闻报道"),
+    ],
+)
+def test_doc_types_from_titles(
+    clf: Classifier, title: str, source_kind: str, expected: str
+) -> None:
+    assert clf.classify(title, "正文。", source_kind=source_kind).doc_type == expected
+
+
+def test_entities_match_variants_and_record_display_names(clf: Classifier) -> None:
+    body = "谷歌的Med-PaLM2与Med-PaLM 2是同一模型；医联推出MedGPT，医联体建设继续推进；北京协和医院参与。"
+    result = clf.classify("大模型观察", body)
+    assert result.entities["product"][:2] == ["Med-PaLM 2", "MedGPT"]
+    assert result.entities["company"] == ["Google", "医联"]
+    assert result.entities["hospital"] == ["北京协和医院"]
+
+
+def test_region_only_when_the_text_names_one(clf: Classifier) -> None:
+    named = clf.classify(
+        "深圳市推进智慧医院建设", "广东省深圳市卫生健康委员会表示，深圳将建设智慧医院。"
+    )
+    assert named.region == "广东省深圳"
+    assert clf.classify("智慧医院建设提速", "多地推进智慧医院建设。").region == ""
+    many = "北京、上海、广东、浙江、江苏、四川、湖北等地开展试点。"
+    assert clf.classify("试点名单公布", many).region == ""

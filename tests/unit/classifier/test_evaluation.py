@@ -1,0 +1,78 @@
+"""The labelled set and the evaluation: own texts always, corpus items only when present."""
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from classifier.cli import classify_command, eval_classify_command
+from classifier.evaluation import (
+    DEFAULT_LABELS,
+    evaluate_classification,
+    evaluate_dedupe,
+    load_labelled_items,
+)
+
+
+def test_items_pointing_into_an_absent_corpus_are_skipped_and_counted(tmp_path: Path) -> None:
+    items, skipped = load_labelled_items(DEFAULT_LABELS, tmp_path / "no-shared")
+    assert items and all(item.id.startswith("w-") for item in items)
+    assert skipped >= 200
+
+
+def test_changed_source_text_is_skipped(tmp_path: Path) -> None:
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "x.txt").write_text("第一行\n第二行\n", encoding="utf-8")
+    (labels / "a.jsonl").write_text(
+        '{"id": "s", "kind": "seed_lines", "path": "seeds/x.txt", "lines": [1, 2],'
+        ' "sha256": "0000", "title": "t", "relevant": true, "topics": [], "doc_type": null}\n',
+        encoding="utf-8",
+    )
+    assert load_labelled_items(labels, tmp_path) == ([], 1)
+
+
+def test_own_texts_meet_the_targets_without_the_corpus(tmp_path: Path) -> None:
+    report = evaluate_classification(DEFAULT_LABELS, None)
+    assert report.relevance.f1 >= 0.95
+    assert report.topic_micro.f1 >= 0.85
+    assert report.doc_type_accuracy >= 0.95
+
+
+def test_eval_command_prints_the_report() -> None:
+    result = CliRunner().invoke(eval_classify_command, ["--corpus", "/nonexistent"])
+    assert result.exit_code == 0, result.output
+    assert "relevance" in result.output and "micro" in result.output
+
+
+def test_classify_command_prints_json(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><head><title>医院上线医学影像AI辅助诊断系统</title></head><body>"
+        "<h1>医院上线医学影像AI辅助诊断系统</h1><div class='article'>"
+        + "<p>某三甲医院上线医学影像AI辅助诊断系统，可在CT影像中自动识别肺结节，"
+        "阅片时间缩短一半，医生复核后出具报告。医院信息科表示系统已与PACS对接。</p>" * 3
+        + "</div></body></html>",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(classify_command, [str(page), "https://www.example.cn/a.html"])
+    assert result.exit_code == 0, result.output
+    assert '"relevant": true' in result.output and '"code": "B"' in result.output
+
+
+@pytest.mark.corpus
+def test_corpus_classification_meets_targets(corpus: Path) -> None:
+    report = evaluate_classification(DEFAULT_LABELS, corpus)
+    assert report.skipped == 0
+    assert report.relevance.f1 >= 0.95
+    assert report.topic_micro.f1 >= 0.85
+    assert report.doc_type_accuracy >= 0.95
+
+
+@pytest.mark.corpus
+def test_corpus_dedupe_meets_targets(corpus: Path) -> None:
+    report = evaluate_dedupe(corpus)
+    assert report.counts.precision >= 0.995
+    assert report.counts.recall >= 0.98
+    assert report.by_variant["thepaper_captures"] == (3, 3)

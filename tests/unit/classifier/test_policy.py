@@ -1,0 +1,70 @@
+"""Policy metadata normalisation: 发文字号 brackets, issuer names, dates."""
+
+import pytest
+
+from classifier.classify import Classifier
+from classifier.policy import find_doc_number, normalize_date, normalize_doc_number
+from hitwatch.messages import PolicyMeta
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("国办发〔2019〕4号", "国办发〔2019〕4号"),
+        ("国办发[2019]4号", "国办发〔2019〕4号"),
+        ("国办发［2019］4号", "国办发〔2019〕4号"),
+        ("国卫办规划发（2024）12号", "国卫办规划发〔2024〕12号"),
+        ("医保发(2021) 第 5 号", "医保发〔2021〕5号"),
+        ("吉政明电【2022】1号", "吉政明电〔2022〕1号"),
+        ("国令 第 707 号", "国令第707号"),
+        ("", ""),
+    ],
+)
+def test_doc_numbers_get_one_spelling(raw: str, expected: str) -> None:
+    assert normalize_doc_number(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2019年1月30日", "2019-01-30"),
+        ("2019-1-30", "2019-01-30"),
+        ("2019.01.30", "2019-01-30"),
+        ("二〇一九年一月三十日", "2019-01-30"),
+        ("二〇二四年十二月五日", "2024-12-05"),
+        ("日期不详", ""),
+    ],
+)
+def test_dates_become_iso_days(raw: str, expected: str) -> None:
+    assert normalize_date(raw) == expected
+
+
+def test_doc_number_found_in_a_body_head() -> None:
+    assert (
+        find_doc_number("各省卫生健康委：\n国卫办医政函[2023] 178号\n为贯彻…")
+        == "国卫办医政函〔2023〕178号"
+    )
+
+
+def test_classifier_normalises_issuers_and_fills_publish_date() -> None:
+    from datetime import datetime
+
+    clf = Classifier.load()
+    result = clf.classify(
+        "国家医疗保障局 国家卫生健康委员会关于做好医保信息平台建设工作的通知",
+        "各省医疗保障局：为推进医保信息化建设，医保信息平台……",
+        source_kind="government",
+        policy=PolicyMeta(
+            doc_number="医保发[2020]12号",
+            issuer="国家医疗保障局、国家卫生健康委员会",
+            written_date="2020年3月2日",
+        ),
+        published_at=datetime(2020, 3, 5, 9, 30),
+    )
+    assert result.policy == PolicyMeta(
+        doc_number="医保发〔2020〕12号",
+        issuer="国家医保局、国家卫生健康委",
+        written_date="2020-03-02",
+        publish_date="2020-03-05",
+    )
+    assert result.doc_type == "政策文件"

@@ -1,0 +1,39 @@
+"""Dictionary matching rules: NFKC, aliases, ASCII word boundaries and case, longest match."""
+
+from classifier.terms import TermMatcher
+
+ALIASES = {"人工智能": "AI"}
+
+
+def terms(matcher: TermMatcher, text: str) -> list[str]:
+    return [m.term for m in matcher.find(matcher.normalize(text))]
+
+
+def test_acronyms_match_only_on_word_boundaries_and_case() -> None:
+    matcher = TermMatcher(["CT", "CE", "DRG", "HIS", "DIP"], ALIASES)
+    assert terms(matcher, "患者做了CT检查") == ["CT"]
+    assert terms(matcher, "CTO表示, service 与 his 无关, DIPLOMA 不算") == []
+    assert terms(matcher, "DRG/DIP支付方式改革, HIS系统, 获CE认证") == ["DRG", "DIP", "HIS", "CE"]
+    assert terms(matcher, "ct检查") == []
+
+
+def test_mixed_case_ascii_terms_ignore_case() -> None:
+    matcher = TermMatcher(["Copilot", "tokens"], ALIASES)
+    assert terms(matcher, "医疗COPILOT处理了百万Tokens") == ["Copilot", "tokens"]
+
+
+def test_ai_and_rengongzhineng_are_one_term() -> None:
+    matcher = TermMatcher(["生成式AI", "AI"], ALIASES)
+    assert terms(matcher, "生成式人工智能在医院落地") == ["生成式AI"]
+    assert terms(matcher, "人工智能辅助诊断与AI药师") == ["AI", "AI"]
+    assert terms(matcher, "OpenAI发布新模型") == []
+
+
+def test_full_width_forms_are_normalised() -> None:
+    matcher = TermMatcher(["互联网+医疗健康", "CT"], ALIASES)
+    assert terms(matcher, "推进“互联网＋医疗健康”发展，ＣＴ影像") == ["互联网+医疗健康", "CT"]
+
+
+def test_longest_match_wins() -> None:
+    matcher = TermMatcher(["大模型", "医疗大模型"], ALIASES)
+    assert terms(matcher, "医疗大模型与通用大模型") == ["医疗大模型", "大模型"]
