@@ -235,6 +235,10 @@ def _named(lines: Sequence[str], patterns: Sequence[re.Pattern[str]]) -> str:
 def _normalise_origin(text: str, outlet: str) -> str:
     name = re.sub(r"^(?:文章|信息|本文)?来源\s*[:：]?", "", collapse(text)).strip(" :：|｜")
     name = re.split(r"\s|　|作者|编辑|时间|发布", name, maxsplit=1)[0]
+    # A date glued to the name ("办公室2024-07-30") belongs to the page's date line.
+    name = re.sub(r"\d{2,4}[-/.年]\d{1,2}(?:[-/.月]\d{1,2}日?)?.*$", "", name).strip()
+    if not re.search(r"[^\W\d_]", name):  # nothing but digits and punctuation: not a name
+        return ""
     if vocabulary().outlet_aliases.get(name) == outlet:
         return ""
     return "" if not name or name == outlet or outlet.startswith(name) else name

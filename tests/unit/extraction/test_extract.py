@@ -205,3 +205,19 @@ def test_attach_pdf_text_reads_a_pdf() -> None:
     )
     assert attached.title == "附件"
     assert attached.text == ""  # a blank page has no text, but the PDF was read
+
+
+@pytest.mark.parametrize(
+    ("text", "origin"),
+    [
+        ("来源：办公室2024-07-30", "办公室"),
+        ("来源：规划财务和法规司 2024-07-26 10:00", "规划财务和法规司"),
+        ("来源：2024-07-17", ""),
+        ("来源：朝阳报", "朝阳报"),
+        ("来源：中新网", ""),  # the outlet itself is no reprint source
+    ],
+)
+def test_origin_keeps_the_name_and_drops_dates(text, origin):
+    from classifier.extraction.page import _normalise_origin
+
+    assert _normalise_origin(text, "中新网") == origin
