@@ -208,3 +208,25 @@ def mirror_command(port: int | None, host: str) -> None:
     port = port or settings.mirror_port
     click.echo(f"mirror site on http://{host}:{port}/ (e.g. /www.gov.cn/zhengce/zuixin/)")
     serve(create_app(), host=host, port=port, threads=8, _quiet=True)
+
+
+@click.command("crawl")
+@click.option("--pages", default=1000, show_default=True, help="Article pages on the bench list.")
+def bench_crawl_command(pages: int) -> None:
+    """Pages per second crawling a local mirror with throttling off (own embedded Redis)."""
+    import socket
+    import tempfile
+
+    from crawler.bench import run_crawl_bench
+    from hitwatch.launcher import EmbeddedRedis
+
+    with tempfile.TemporaryDirectory(prefix="hitwatch-bench-") as folder:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        server = EmbeddedRedis(Path(folder), port)
+        server.start()
+        try:
+            run_crawl_bench(load_settings(data_dir=Path(folder), redis_url=server.url), pages)
+        finally:
+            server.stop()

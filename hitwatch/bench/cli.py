@@ -16,6 +16,8 @@ __all__ = ["bench_group", "eval_group"]
 # Benchmarks and evaluations that live with the service they measure.
 SERVICE_BENCHMARKS: dict[str, str] = {
     "classify": "classifier.cli:bench_classify_command",
+    "crawl": "crawler.cli:bench_crawl_command",
+    "extract": "classifier.extraction.cli:bench_extract_command",
     "digest": "hitwatch.digest.bench:bench_command",
 }
 EVALUATIONS: dict[str, str] = {
