@@ -104,6 +104,16 @@ class Child:
     log: IO[bytes] | None = None
 
 
+def _die_with_parent() -> None:
+    """Linux: a child gets SIGTERM if the launcher itself is killed (kill -9, OOM), so no
+    worker outlives the product it belongs to."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 @dataclass
 class Supervisor:
     """Starts the product's processes, watches them, stops them in reverse order."""
@@ -123,6 +133,7 @@ class Supervisor:
             stdin=subprocess.DEVNULL,
             env=self.env,
             start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
+            preexec_fn=_die_with_parent,
         )
         self.children.append(child)
         return child
@@ -183,16 +194,18 @@ class Progress:
 
 @contextmanager
 def _interrupt_as_exit() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt so both stop the product the same clean way."""
+    """Ctrl-C and SIGTERM both stop the product the same clean way. SIGINT is set
+    explicitly: a shell that starts us in the background leaves it ignored."""
 
     def _raise(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, _raise)
+    previous = {sig: signal.signal(sig, _raise) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _line(counts: dict[str, int], crawling: bool) -> str:

@@ -81,4 +81,5 @@ def test_run_demo_crawls_indexes_serves_and_stops_cleanly(tmp_path):
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
             pytest.fail("hitwatch run did not stop on Ctrl-C:\n" + "".join(output))

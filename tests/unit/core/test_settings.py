@@ -31,6 +31,8 @@ def test_every_setting_has_a_description():
 
 
 def test_environment_is_read_and_typed(monkeypatch, tmp_path):
+    for name in ("EMBEDDED_REDIS_PORT", "REDIS_URL", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("WEB_PORT", "9123")
     monkeypatch.setenv("HITWATCH_DATA_DIR", str(tmp_path))
     settings = load_settings()
