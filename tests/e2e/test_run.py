@@ -66,10 +66,15 @@ def test_run_demo_crawls_indexes_serves_and_stops_cleanly(tmp_path):
         assert f"web app: http://127.0.0.1:{ports['WEB_PORT']}/" in transcript
         assert re.search(r"crawling\s+\| queued:", transcript), "progress lines are shown"
 
-        with urllib.request.urlopen(f"http://127.0.0.1:{ports['WEB_PORT']}/", timeout=10) as page:
+        base = f"http://127.0.0.1:{ports['WEB_PORT']}"
+        with urllib.request.urlopen(f"{base}/api/v1/items?all=1", timeout=10) as response:
+            assert json.load(response)["pagination"]["total"] == indexed
+        with urllib.request.urlopen(f"{base}/api/v1/items", timeout=10) as response:
+            relevant = json.load(response)["items"]
+        assert relevant, "the demo sources carry health-IT news"
+        with urllib.request.urlopen(f"{base}/", timeout=10) as page:
             home = page.read().decode("utf-8")
-        assert page.status == 200
-        assert ("搜索" in home and "<article" in home) or "<li" in home
+        assert relevant[0]["title"] in home, "the home page lists the newest relevant item"
 
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=60)

@@ -44,7 +44,6 @@ from hitwatch.digest.mail import (
     CONFIRM_MAX_AGE,
     UNSUBSCRIBE,
     UNSUBSCRIBE_MAX_AGE,
-    SubscriberLinks,
     TokenError,
     read_token,
 )
@@ -260,7 +259,8 @@ def _queue_delivery(issue_id: int) -> None:
         flash("已加入发送队列：确认订阅的读者将收到本期。", "success")
     except Exception as error:  # the broker is down: publishing stands, sending can follow
         flash(
-            f"本期已发布，但发送队列不可用（{error}）；稍后运行 hitwatch digest deliver {issue_id}。",
+            f"本期已发布，但发送队列不可用（{error}）；"
+            f"稍后运行 hitwatch digest deliver {issue_id}。",
             "error",
         )
 

@@ -140,8 +140,7 @@ def publish_command(issue_id: int) -> None:
 @click.argument("issue_id", type=int)
 def deliver_command(issue_id: int) -> None:
     """Mail a published issue to its subscribers; each gets it once, however often run."""
-    from hitwatch.digest.delivery import deliver_issue, open_transport
-    from hitwatch.digest.delivery import subscriber_links
+    from hitwatch.digest.delivery import deliver_issue, open_transport, subscriber_links
 
     settings = load_settings()
     database = open_database(settings.resolved_database_url)
