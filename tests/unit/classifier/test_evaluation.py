@@ -52,7 +52,8 @@ def test_classify_command_prints_json(tmp_path: Path) -> None:
         "<html><head><title>医院上线医学影像AI辅助诊断系统</title></head><body>"
         "<h1>医院上线医学影像AI辅助诊断系统</h1><div class='article'>"
         + "<p>某三甲医院上线医学影像AI辅助诊断系统，可在CT影像中自动识别肺结节，"
-        "阅片时间缩短一半，医生复核后出具报告。医院信息科表示系统已与PACS对接。</p>" * 3
+        "阅片时间缩短一半，医生复核后出具报告。医院信息科表示系统已与PACS对接。</p>"
+        * 3
         + "</div></body></html>",
         encoding="utf-8",
     )
