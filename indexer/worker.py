@@ -32,6 +32,8 @@ def search_document(doc: ClassifiedDocument) -> SearchDocument:
         topics=tuple(t.code for t in doc.topics),
         region=doc.region,
         relevant=doc.relevant,
+        issuer=doc.policy.issuer if doc.policy else "",
+        doc_number=doc.policy.doc_number if doc.policy else "",
     )
 
 

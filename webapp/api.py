@@ -8,7 +8,7 @@ from typing import Any
 import redis
 from flask import Blueprint, abort, request
 
-from hitwatch.errors import QueryError, SearchBackendError
+from hitwatch.errors import SearchBackendError
 from hitwatch.search import SearchRequest
 from hitwatch.store import Article
 from webapp import queries
@@ -123,18 +123,20 @@ def item(doc_id: str) -> Json:
 def search() -> tuple[Json, int]:
     form = parse_form(request.args)
     if form.error:
-        return {"error": form.error, "status": 400}, 400
+        error: Json = {"error": form.error, "status": 400}
+        if form.error_detail:
+            error["detail"] = form.error_detail
+        return error, 400
     page, per_page = page_number(request.args.get("page")), _per_page()
     deps = dependencies()
     try:
         found = deps.search_index.search(form.request((page - 1) * per_page, per_page))
-    except QueryError as exc:
-        return {"error": f"查询语句有误：{exc}", "status": 400}, 400
     except SearchBackendError as exc:
         log.error("search failed: %s", exc)
         return {"error": "搜索索引暂时不可用，请稍后重试。", "status": 503}, 503
     with deps.database.session() as session:
         sizes = queries.story_sizes(session, (hit.document.story_id for hit in found.hits))
+    rows = result_rows(found, highlight_terms(form.query), sizes)
     return {
         "query": {
             "q": form.q,
@@ -143,7 +145,7 @@ def search() -> tuple[Json, int]:
             "to": form.date_to,
             "sort": form.sort,
         },
-        "results": [result_json(row) for row in result_rows(found, highlight_terms(form.q), sizes)],
+        "results": [result_json(row) for row in rows],
         "pagination": Pagination(page, per_page, found.total).as_json(),
     }, 200
 

@@ -1,6 +1,8 @@
 """The search form (query string in, `SearchRequest` out) and result rows for display.
 
-Shared by the search page and the JSON API so both read parameters the same way.
+Shared by the search page and the JSON API so both read parameters the same way: `q` is
+parsed with the query language (`hitwatch.search.query`) and its terms expanded with
+synonyms; a malformed query is reported in the form, not raised.
 """
 
 from __future__ import annotations
@@ -12,8 +14,12 @@ from typing import Literal
 
 from markupsafe import Markup
 
+from hitwatch.errors import QueryError
 from hitwatch.search import SearchPage, SearchRequest
+from hitwatch.search.query import MatchAll, Node, parse_query
 from hitwatch.search.snippets import highlight, highlight_title
+from hitwatch.search.synonyms import expand_synonyms
+from hitwatch.search.terms import positive_terms
 from webapp.display import day_range, parse_day
 
 __all__ = ["ResultRow", "SearchForm", "highlight_terms", "parse_form", "result_rows"]
@@ -32,6 +38,8 @@ class SearchForm:
     date_to: str = ""
     sort: Literal["relevance", "date"] = "relevance"
     error: str = ""
+    error_detail: str = ""  # the query with a caret under the mistake, shown preformatted
+    query: Node = field(default_factory=MatchAll)
     _range: tuple[datetime | None, datetime | None] = field(default=(None, None), repr=False)
 
     @property
@@ -42,6 +50,7 @@ class SearchForm:
         start, end = self._range
         return SearchRequest(
             text=self.q.strip(),
+            query=self.query,
             source_ids=(self.source,) if self.source else (),
             published_from=start,
             published_before=end,
@@ -64,7 +73,7 @@ class SearchForm:
 
 
 def parse_form(args: Mapping[str, str]) -> SearchForm:
-    """Read `q, source, from, to, sort`; a bad date is reported in `error`, not raised."""
+    """Read `q, source, from, to, sort`; a bad query or date is reported in `error`."""
     form = SearchForm(
         q=args.get("q", "").strip(),
         source=args.get("source", "").strip(),
@@ -78,12 +87,17 @@ def parse_form(args: Mapping[str, str]) -> SearchForm:
         return replace(form, error="日期格式应为 YYYY-MM-DD，例如 2024-07-01。")
     if first and last and first > last:
         return replace(form, error="开始日期晚于结束日期，请交换两个日期。")
-    return replace(form, _range=day_range(first, last))
+    try:
+        query = expand_synonyms(parse_query(form.q))
+    except QueryError as exc:
+        message, _, detail = str(exc).partition("\n")
+        return replace(form, error=f"查询语句有误：{message}", error_detail=detail)
+    return replace(form, query=query, _range=day_range(first, last))
 
 
-def highlight_terms(text: str) -> list[str]:
-    """The words to mark in results: the whitespace-separated terms the index requires."""
-    return list(dict.fromkeys(text.split()))
+def highlight_terms(query: Node) -> list[str]:
+    """The words to mark in results: the query's terms that are not negated."""
+    return [term.text for term in positive_terms(query)]
 
 
 @dataclass(frozen=True)

@@ -1,24 +1,28 @@
-"""The search page: a query, a source filter, a date range, results by story."""
+"""The search page (a query in the query language, filters, results by story) and its feed."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from datetime import UTC, datetime
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, render_template, request
 
-from hitwatch.errors import QueryError, SearchBackendError
+from hitwatch.errors import SearchBackendError
 from webapp import queries
 from webapp.dependencies import dependencies
 from webapp.pagination import Pagination, page_number
 from webapp.results import ResultRow, highlight_terms, parse_form, result_rows
 
-__all__ = ["PER_PAGE", "bp"]
+__all__ = ["FEED_SIZE", "PER_PAGE", "bp"]
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("search", __name__)
 
 PER_PAGE = 20
+FEED_SIZE = 50
+SUMMARY_LENGTH = 200
 
 INDEX_DOWN = (
     "搜索索引暂时不可用：请稍后重试；若持续出现，请检查 Elasticsearch 或索引文件"
@@ -39,8 +43,6 @@ def index() -> tuple[str, int]:
     if not form.is_empty and not error:
         try:
             found = deps.search_index.search(form.request((page - 1) * PER_PAGE, PER_PAGE))
-        except QueryError as exc:
-            error, status = f"查询语句有误：{exc}", 400
         except SearchBackendError as exc:
             log.error("search failed: %s", exc)
             error, status = INDEX_DOWN, 503
@@ -48,7 +50,7 @@ def index() -> tuple[str, int]:
             pagination = Pagination(page, PER_PAGE, found.total)
             with deps.database.session() as session:
                 sizes = queries.story_sizes(session, (hit.document.story_id for hit in found.hits))
-            rows = result_rows(found, highlight_terms(form.q), sizes)
+            rows = result_rows(found, highlight_terms(form.query), sizes)
     html = render_template(
         "search/index.html",
         form=form,
@@ -58,3 +60,28 @@ def index() -> tuple[str, int]:
         error=error,
     )
     return html, status
+
+
+@bp.get("/search.atom")
+def feed() -> Response:
+    """The latest `FEED_SIZE` matches of a search, newest first, for feed readers."""
+    form = parse_form(request.args)
+    if form.error:
+        detail = f"\n{form.error_detail}" if form.error_detail else ""
+        return Response(f"{form.error}{detail}\n", 400, mimetype="text/plain")
+    try:
+        found = dependencies().search_index.search(replace(form.request(0, FEED_SIZE), sort="date"))
+    except SearchBackendError as exc:
+        log.error("search feed failed: %s", exc)
+        return Response(INDEX_DOWN + "\n", 503, mimetype="text/plain")
+    # Atom needs a date per entry; undated pages (sorted last anyway) are left out.
+    documents = [hit.document for hit in found.hits if hit.document.published_at is not None]
+    updated = documents[0].published_at if documents else datetime.now(UTC)
+    body = render_template(
+        "search/feed.xml",
+        form=form,
+        documents=documents,
+        updated=updated,
+        summary_length=SUMMARY_LENGTH,
+    )
+    return Response(body, 200, mimetype="application/atom+xml")

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
+from hitwatch.search.query import Node
+
 __all__ = ["SearchDocument", "SearchHit", "SearchIndex", "SearchPage", "SearchRequest"]
 
 
@@ -26,13 +28,20 @@ class SearchDocument:
     topics: tuple[str, ...] = ()
     region: str = ""
     relevant: bool = True
+    issuer: str = ""  # 发文机关 of a policy document
+    doc_number: str = ""  # 发文字号, as written
 
 
 @dataclass(frozen=True)
 class SearchRequest:
-    """Whitespace-separated terms, all required, each matched as a substring of title or body."""
+    """What to find: `query` (a parsed tree) or else `text`, plus filters and paging.
+
+    `text` is whitespace-separated terms, all required, each matched as a substring of
+    title or body; `query`, when set, replaces it (see `hitwatch.search.query`).
+    """
 
     text: str = ""
+    query: Node | None = None
     source_ids: tuple[str, ...] = ()
     published_from: datetime | None = None
     published_before: datetime | None = None

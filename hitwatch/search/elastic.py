@@ -18,10 +18,19 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 
 from hitwatch.errors import SearchBackendError
 from hitwatch.search.base import SearchDocument, SearchHit, SearchPage, SearchRequest
-from hitwatch.search.terms import request_terms, utc
-from hitwatch.text import QueryTokens, index_tokens
+from hitwatch.search.query import And, DateRange, Field, MatchAll, Node, Not, Or, Term
+from hitwatch.search.terms import (
+    date_bounds,
+    has_scoring_terms,
+    normalize_docno,
+    normalize_field,
+    request_query,
+    term_tokens,
+    utc,
+)
+from hitwatch.text import QueryTokens, index_tokens, normalize
 
-__all__ = ["MAPPINGS", "ElasticsearchIndex", "build_query"]
+__all__ = ["MAPPINGS", "ElasticsearchIndex", "build_query", "tree_query"]
 
 VERSION = 1
 TITLE_BOOST = 3.0
@@ -47,6 +56,11 @@ MAPPINGS: dict[str, Any] = {
         "topics": {"type": "keyword"},
         "region": {"type": "keyword"},
         "relevant": {"type": "boolean"},
+        "issuer": {"type": "keyword", "index": False},
+        "doc_number": {"type": "keyword", "index": False},
+        # the forms query filters compare: normalised issuer, docno with 〔〕 brackets
+        "issuer_key": {"type": "keyword"},
+        "doc_number_key": {"type": "keyword"},
     },
 }
 
@@ -72,6 +86,54 @@ def _term_query(term: QueryTokens) -> dict[str, Any]:
     return {"bool": {"should": should, "minimum_should_match": 1}}
 
 
+def _escape_wildcard(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?")
+
+
+def _field_query(node: Field) -> dict[str, Any]:
+    value = normalize_field(node)
+    if node.name == "source":
+        return {
+            "bool": {
+                "should": [{"term": {"source_id": value}}, {"term": {"source_name": value}}],
+                "minimum_should_match": 1,
+            }
+        }
+    if node.name == "issuer":
+        return {"wildcard": {"issuer_key": {"value": f"*{_escape_wildcard(value)}*"}}}
+    field = {"type": "doc_type", "topic": "topics", "region": "region", "docno": "doc_number_key"}
+    return {"term": {field[node.name]: value}}
+
+
+def tree_query(node: Node) -> dict[str, Any]:
+    """A query tree as query DSL; filters go in filter context so only terms score."""
+    if isinstance(node, Term):
+        tokens = term_tokens(node)
+        return _term_query(tokens) if tokens else {"match_all": {}}
+    if isinstance(node, And):
+        return {"bool": {"must": [tree_query(child) for child in node.children]}}
+    if isinstance(node, Or):
+        should = [tree_query(child) for child in node.children]
+        return {"bool": {"should": should, "minimum_should_match": 1}}
+    if isinstance(node, Not):
+        return {"bool": {"must_not": [tree_query(node.child)]}}
+    if isinstance(node, Field):
+        return {"bool": {"filter": [_field_query(node)]}}
+    if isinstance(node, DateRange):
+        start, end = date_bounds(node)
+        bounds = {}
+        if start is not None:
+            bounds["gte"] = start.isoformat()
+        if end is not None:
+            bounds["lt"] = end.isoformat()
+        if not bounds:
+            return {"match_all": {}}
+        return {"bool": {"filter": [{"range": {"published_at": bounds}}]}}
+    if isinstance(node, MatchAll):
+        return {"match_all": {}}
+    raise TypeError(f"not a query node: {node!r}")
+
+
 def build_query(request: SearchRequest) -> dict[str, Any]:
     """The query DSL for the request's terms and filters (no sort, no paging)."""
     filters: list[dict[str, Any]] = []
@@ -87,10 +149,7 @@ def build_query(request: SearchRequest) -> dict[str, Any]:
         filters.append({"range": {"published_at": bounds}})
     if request.relevant_only:
         filters.append({"term": {"relevant": True}})
-    must = [_term_query(term) for term in request_terms(request.text)]
-    if not must:
-        must = [{"match_all": {}}]
-    return {"bool": {"must": must, "filter": filters}}
+    return {"bool": {"must": [tree_query(request_query(request))], "filter": filters}}
 
 
 _NEWEST_FIRST: list[dict[str, Any]] = [
@@ -116,6 +175,10 @@ def _source(document: SearchDocument) -> dict[str, Any]:
         "topics": list(document.topics),
         "region": document.region,
         "relevant": document.relevant,
+        "issuer": document.issuer,
+        "doc_number": document.doc_number,
+        "issuer_key": normalize(document.issuer),
+        "doc_number_key": normalize_docno(document.doc_number),
     }
 
 
@@ -134,6 +197,8 @@ def _document(source: dict[str, Any]) -> SearchDocument:
         topics=tuple(source["topics"]),
         region=source["region"],
         relevant=source["relevant"],
+        issuer=source.get("issuer", ""),
+        doc_number=source.get("doc_number", ""),
     )
 
 
@@ -164,6 +229,10 @@ class ElasticsearchIndex:
     def ensure(self) -> None:
         with self._errors("create the index"):
             if self._client.indices.exists_alias(name=self.alias):
+                # Fields added since the index was made; adding fields is always allowed.
+                self._client.indices.put_mapping(
+                    index=self.alias, properties=MAPPINGS["properties"]
+                )
                 return
             if not self._client.indices.exists(index=self.index_name):
                 self._client.indices.create(
@@ -189,7 +258,7 @@ class ElasticsearchIndex:
             self._client.delete(index=self.alias, id=doc_id)
 
     def search(self, request: SearchRequest) -> SearchPage:
-        scored = bool(request_terms(request.text))
+        scored = has_scoring_terms(request_query(request))
         sort: list[Any] = list(_NEWEST_FIRST)
         if request.sort == "relevance" and scored:
             sort.insert(0, "_score")

@@ -23,8 +23,17 @@ from typing import Any
 
 from hitwatch.errors import SearchBackendError
 from hitwatch.search.base import SearchDocument, SearchHit, SearchPage, SearchRequest
-from hitwatch.search.terms import request_terms, utc
-from hitwatch.text import QueryTokens, index_tokens
+from hitwatch.search.query import And, DateRange, Field, MatchAll, Node, Not, Or, Term
+from hitwatch.search.terms import (
+    date_bounds,
+    normalize_docno,
+    normalize_field,
+    positive_terms,
+    request_query,
+    term_tokens,
+    utc,
+)
+from hitwatch.text import QueryTokens, index_tokens, normalize
 
 __all__ = ["Fts5Index", "match_expression"]
 
@@ -46,7 +55,9 @@ CREATE TABLE IF NOT EXISTS documents (
     doc_type TEXT NOT NULL,
     topics TEXT NOT NULL,  -- JSON list
     region TEXT NOT NULL,
-    relevant INTEGER NOT NULL
+    relevant INTEGER NOT NULL,
+    issuer TEXT NOT NULL DEFAULT '',
+    doc_number TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS documents_published_at ON documents (published_at);
 CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5 (
@@ -56,7 +67,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5 (
 
 _COLUMNS = (
     "d.doc_id, d.story_id, d.url, d.title, d.body, d.source_id, d.source_name,"
-    " d.published_at, d.doc_type, d.topics, d.region, d.relevant"
+    " d.published_at, d.doc_type, d.topics, d.region, d.relevant, d.issuer, d.doc_number"
 )
 _NEWEST_FIRST = "d.published_at IS NULL, d.published_at DESC, d.doc_id"
 
@@ -64,11 +75,6 @@ _NEWEST_FIRST = "d.published_at IS NULL, d.published_at DESC, d.doc_id"
 def _phrase(term: QueryTokens) -> str:
     quoted = '"' + " ".join(term.tokens).replace('"', '""') + '"'
     return quoted + " *" if term.prefix else quoted
-
-
-def match_expression(terms: Sequence[QueryTokens]) -> str:
-    """The FTS5 MATCH expression requiring every term as a phrase."""
-    return " AND ".join(_phrase(term) for term in terms)
 
 
 def _timestamp(moment: datetime | None) -> str | None:
@@ -90,6 +96,8 @@ def _row(document: SearchDocument) -> tuple[Any, ...]:
         json.dumps(list(document.topics), ensure_ascii=False),
         document.region,
         int(document.relevant),
+        document.issuer,
+        document.doc_number,
     )
 
 
@@ -108,6 +116,8 @@ def _document(row: sqlite3.Row) -> SearchDocument:
         topics=tuple(json.loads(row["topics"])),
         region=row["region"],
         relevant=bool(row["relevant"]),
+        issuer=row["issuer"],
+        doc_number=row["doc_number"],
     )
 
 
@@ -128,21 +138,92 @@ def _filters(request: SearchRequest) -> tuple[list[str], list[Any]]:
     return clauses, params
 
 
-def _query(request: SearchRequest, select: str) -> tuple[str, list[Any]]:
+# Columns added after the first release: `ensure()` adds them to older index files.
+_ADDED_COLUMNS = {
+    "issuer": "TEXT NOT NULL DEFAULT ''",
+    "doc_number": "TEXT NOT NULL DEFAULT ''",
+}
+_TERM_SQL = "d.id IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?)"
+# Every field filter as SQL over the documents row; the one parameter is the value.
+_FIELD_SQL = {
+    "source": "(d.source_id = :v OR d.source_name = :v)",
+    "type": "d.doc_type = :v",
+    "topic": "EXISTS (SELECT 1 FROM json_each(d.topics) WHERE json_each.value = :v)",
+    "region": "d.region = :v",
+    "issuer": "instr(hitwatch_normalize(d.issuer), :v) > 0",
+    "docno": "(d.doc_number != '' AND hitwatch_docno(d.doc_number) = :v)",
+}
+
+
+def _where(node: Node) -> tuple[str, list[Any]]:
+    """The query tree as a SQL condition on `documents d` (values as parameters).
+
+    Each term is its own FTS sub-select, so AND, OR and NOT are plain SQL logic; the
+    only nullable column, `published_at`, is tested with IS NOT NULL first so that NOT
+    never meets a NULL.
+    """
+    if isinstance(node, Term):
+        tokens = term_tokens(node)
+        return (_TERM_SQL, [_phrase(tokens)]) if tokens else ("1", [])
+    if isinstance(node, (And, Or)):
+        parts = [_where(child) for child in node.children]
+        joiner = " AND " if isinstance(node, And) else " OR "
+        sql = joiner.join(part for part, _ in parts)
+        return f"({sql})", [param for _, params in parts for param in params]
+    if isinstance(node, Not):
+        sql, params = _where(node.child)
+        return f"NOT ({sql})", params
+    if isinstance(node, Field):
+        sql = _FIELD_SQL[node.name]
+        value = normalize_field(node)
+        return sql.replace(":v", "?"), [value] * sql.count(":v")
+    if isinstance(node, DateRange):
+        start, end = date_bounds(node)
+        clauses, params = ["d.published_at IS NOT NULL"], []
+        if start is not None:
+            clauses.append("d.published_at >= ?")
+            params.append(_timestamp(start))
+        if end is not None:
+            clauses.append("d.published_at < ?")
+            params.append(_timestamp(end))
+        if len(clauses) == 1:
+            return "1", []
+        return "(" + " AND ".join(clauses) + ")", params
+    if isinstance(node, MatchAll):
+        return "1", []
+    raise TypeError(f"not a query node: {node!r}")
+
+
+def match_expression(node: Node) -> str | None:
+    """The MATCH expression ranking a tree: any positive term (None when none can rank)."""
+    phrases = [_phrase(tokens) for term in positive_terms(node) if (tokens := term_tokens(term))]
+    return " OR ".join(dict.fromkeys(phrases)) or None
+
+
+def _query(request: SearchRequest, select: str, ranked: bool) -> tuple[str, list[Any]]:
     """`SELECT <select> FROM ...` for the request, without ORDER BY or LIMIT.
 
+    With `ranked`, `rank` is the bm25 score of the positive terms (0 when none).
     Only fixed SQL fragments are pasted together; every value is a bound parameter.
     """
     clauses, params = _filters(request)
-    terms = request_terms(request.text)
-    if terms:
-        tables = "documents_fts JOIN documents d ON d.id = documents_fts.rowid"
-        clauses.insert(0, "documents_fts MATCH ?")
-        params.insert(0, match_expression(terms))
-    else:
-        tables = "documents d"
-    where = " WHERE " + " AND ".join(clauses) if clauses else ""
-    return f"SELECT {select} FROM {tables}{where}", params  # noqa: S608
+    node = request_query(request)
+    condition, condition_params = _where(node)
+    clauses.insert(0, condition)
+    params[:0] = condition_params
+    tables, table_params = "documents d", []
+    rank = "0.0"
+    match = match_expression(node) if ranked else None
+    if match is not None:
+        tables += (
+            " LEFT JOIN (SELECT rowid, bm25(documents_fts, ?, ?) AS rank FROM documents_fts"
+            " WHERE documents_fts MATCH ?) r ON r.rowid = d.id"
+        )
+        table_params = [TITLE_WEIGHT, BODY_WEIGHT, match]
+        rank = "coalesce(r.rank, 0.0)"
+    select = select.replace("{rank}", rank)
+    where = " WHERE " + " AND ".join(clauses)
+    return f"SELECT {select} FROM {tables}{where}", [*table_params, *params]  # noqa: S608
 
 
 class Fts5Index:
@@ -166,6 +247,8 @@ class Fts5Index:
                     check_same_thread=False,  # close() may run on another thread
                 )
                 connection.row_factory = sqlite3.Row
+                connection.create_function("hitwatch_normalize", 1, normalize, deterministic=True)
+                connection.create_function("hitwatch_docno", 1, normalize_docno, deterministic=True)
                 connection.execute("PRAGMA journal_mode = WAL")
                 connection.execute("PRAGMA synchronous = NORMAL")
             except (OSError, sqlite3.Error) as exc:
@@ -206,6 +289,10 @@ class Fts5Index:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     connection.execute(statement)
+            present = {row["name"] for row in connection.execute("PRAGMA table_info(documents)")}
+            for column, definition in _ADDED_COLUMNS.items():
+                if column not in present:
+                    connection.execute(f"ALTER TABLE documents ADD COLUMN {column} {definition}")
 
     def index(self, documents: Sequence[SearchDocument]) -> None:
         rows = [(_row(doc), index_tokens(doc.title), index_tokens(doc.body)) for doc in documents]
@@ -213,14 +300,16 @@ class Fts5Index:
             for row, title_tokens, body_tokens in rows:
                 (rowid,) = connection.execute(
                     "INSERT INTO documents (doc_id, story_id, url, title, body, source_id,"
-                    " source_name, published_at, doc_type, topics, region, relevant)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " source_name, published_at, doc_type, topics, region, relevant, issuer,"
+                    " doc_number)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT (doc_id) DO UPDATE SET story_id = excluded.story_id,"
                     " url = excluded.url, title = excluded.title, body = excluded.body,"
                     " source_id = excluded.source_id, source_name = excluded.source_name,"
                     " published_at = excluded.published_at, doc_type = excluded.doc_type,"
                     " topics = excluded.topics, region = excluded.region,"
-                    " relevant = excluded.relevant"
+                    " relevant = excluded.relevant, issuer = excluded.issuer,"
+                    " doc_number = excluded.doc_number"
                     " RETURNING id",
                     row,
                 ).fetchone()
@@ -239,9 +328,7 @@ class Fts5Index:
                 connection.execute("DELETE FROM documents_fts WHERE rowid = ?", (found[0],))
 
     def search(self, request: SearchRequest) -> SearchPage:
-        scored = bool(request_terms(request.text))
-        rank = f"bm25(documents_fts, {TITLE_WEIGHT}, {BODY_WEIGHT})" if scored else "0.0"
-        sql, params = _query(request, f"{_COLUMNS}, {rank} AS rank")
+        sql, params = _query(request, f"{_COLUMNS}, {{rank}} AS rank", ranked=True)
         order = _NEWEST_FIRST if request.sort == "date" else f"rank, {_NEWEST_FIRST}"
         sql += f" ORDER BY {order} LIMIT ? OFFSET ?"
         connection = self._connection()
@@ -263,7 +350,7 @@ class Fts5Index:
 
     @staticmethod
     def _count(connection: sqlite3.Connection, request: SearchRequest) -> int:
-        sql, params = _query(request, "count(*)")
+        sql, params = _query(request, "count(*)", ranked=False)
         (total,) = connection.execute(sql, params).fetchone()
         return int(total)
 

@@ -14,10 +14,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from hitwatch.search.base import SearchDocument, SearchHit, SearchPage, SearchRequest
-from hitwatch.search.terms import request_terms, utc
-from hitwatch.text import QueryTokens, index_tokens
+from hitwatch.search.query import And, DateRange, Field, MatchAll, Node, Not, Or, Term
+from hitwatch.search.terms import (
+    date_bounds,
+    normalize_docno,
+    normalize_field,
+    request_query,
+    term_tokens,
+    utc,
+)
+from hitwatch.text import QueryTokens, index_tokens, normalize
 
-__all__ = ["InMemoryIndex", "TokenizedDocument", "matches", "tokenize_document"]
+__all__ = ["InMemoryIndex", "TokenizedDocument", "evaluate", "matches", "tokenize_document"]
 
 # Matching the title counts this many times more than matching the body (as in FTS5/ES).
 TITLE_WEIGHT = 3.0
@@ -56,15 +64,68 @@ def _occurrences(tokens: tuple[str, ...], term: QueryTokens) -> int:
     return found
 
 
-def _score(doc: TokenizedDocument, terms: list[QueryTokens]) -> float | None:
-    """The relevance of a document to every term, or None when a term is missing."""
-    score = 0.0
-    for term in terms:
-        in_title, in_body = _occurrences(doc.title, term), _occurrences(doc.body, term)
-        if not (in_title or in_body):
-            return None
-        score += TITLE_WEIGHT * in_title + in_body
-    return score
+def _term_score(doc: TokenizedDocument, term: QueryTokens | None) -> float | None:
+    """How well the document holds the term, or None when it does not."""
+    if term is None:
+        return 0.0
+    in_title, in_body = _occurrences(doc.title, term), _occurrences(doc.body, term)
+    if not (in_title or in_body):
+        return None
+    return TITLE_WEIGHT * in_title + in_body
+
+
+def _field_matches(document: SearchDocument, node: Field) -> bool:
+    value = normalize_field(node)
+    if node.name == "source":
+        return value in (document.source_id, document.source_name)
+    if node.name == "type":
+        return document.doc_type == value
+    if node.name == "topic":
+        return value in document.topics
+    if node.name == "region":
+        return document.region == value
+    if node.name == "issuer":
+        return value in normalize(document.issuer)
+    if node.name == "docno":
+        return bool(document.doc_number) and normalize_docno(document.doc_number) == value
+    raise ValueError(f"unknown query field {node.name!r}")
+
+
+def _in_range(published: datetime | None, start: datetime | None, end: datetime | None) -> bool:
+    if start is None and end is None:
+        return True
+    if published is None:
+        return False
+    return (start is None or published >= start) and (end is None or published < end)
+
+
+def evaluate(node: Node, doc: TokenizedDocument) -> float | None:
+    """The document's score for a query tree, or None when it does not match.
+
+    Matched terms add up (in AND and OR alike); filters and negations score nothing.
+    """
+    if isinstance(node, Term):
+        return _term_score(doc, term_tokens(node))
+    if isinstance(node, And):
+        total = 0.0
+        for child in node.children:
+            score = evaluate(child, doc)
+            if score is None:
+                return None
+            total += score
+        return total
+    if isinstance(node, Or):
+        scores = [score for child in node.children if (score := evaluate(child, doc)) is not None]
+        return sum(scores) if scores else None
+    if isinstance(node, Not):
+        return 0.0 if evaluate(node.child, doc) is None else None
+    if isinstance(node, Field):
+        return 0.0 if _field_matches(doc.document, node) else None
+    if isinstance(node, DateRange):
+        return 0.0 if _in_range(doc.document.published_at, *date_bounds(node)) else None
+    if isinstance(node, MatchAll):
+        return 0.0
+    raise TypeError(f"not a query node: {node!r}")
 
 
 def _passes_filters(document: SearchDocument, request: SearchRequest) -> bool:
@@ -72,19 +133,14 @@ def _passes_filters(document: SearchDocument, request: SearchRequest) -> bool:
         return False
     if request.relevant_only and not document.relevant:
         return False
-    if request.published_from is None and request.published_before is None:
-        return True
-    published = utc(document.published_at)
-    if published is None:
-        return False
     start, end = utc(request.published_from), utc(request.published_before)
-    return (start is None or published >= start) and (end is None or published < end)
+    return _in_range(utc(document.published_at), start, end)
 
 
 def matches(request: SearchRequest, doc: TokenizedDocument) -> bool:
-    """Whether the document satisfies the request's terms and filters."""
+    """Whether the document satisfies the request's query (or terms) and filters."""
     return _passes_filters(doc.document, request) and (
-        _score(doc, request_terms(request.text)) is not None
+        evaluate(request_query(request), doc) is not None
     )
 
 
@@ -114,14 +170,14 @@ class InMemoryIndex:
             self._docs.pop(doc_id, None)
 
     def _hits(self, request: SearchRequest) -> list[SearchHit]:
-        terms = request_terms(request.text)
+        query = request_query(request)
         with self._lock:
             docs = list(self._docs.values())
         hits = []
         for doc in docs:
             if not _passes_filters(doc.document, request):
                 continue
-            score = _score(doc, terms)
+            score = evaluate(query, doc)
             if score is not None:
                 hits.append(SearchHit(doc.document.doc_id, score, doc.document))
         hits.sort(key=_newest_first)

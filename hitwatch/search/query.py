@@ -42,7 +42,7 @@ MAX_TERMS = 40
 FIELDS = {
     "source": "source id or outlet name",
     "type": "document type (政策文件, 政策解读, 新闻报道 ...)",
-    "topic": "topic code or name (G, 医保信息化与支付改革 ...)",
+    "topic": "topic code of the taxonomy (A, G ...)",
     "region": "province or city",
     "issuer": "issuing body (发文机关)",
     "docno": "document number (发文字号)",

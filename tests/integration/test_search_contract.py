@@ -2,16 +2,17 @@
 
 memory (the reference), SQLite FTS5 in a temporary file, and Elasticsearch at
 TEST_ELASTICSEARCH_URL under a `test-...` alias that is dropped afterwards. Chinese
-matching is checked against a substring oracle computed here, never against lists
-written by hand.
+matching, and the evaluation of parsed query trees, is checked against oracles computed
+here, never against lists written by hand.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +21,8 @@ from hypothesis import strategies as st
 from hitwatch.search import SearchDocument, SearchIndex, SearchRequest
 from hitwatch.search.fts5 import Fts5Index
 from hitwatch.search.memory import InMemoryIndex
+from hitwatch.search.query import And, DateRange, Field, Node, Not, Or, Term, parse_query
+from hitwatch.search.terms import SHANGHAI
 from hitwatch.text import normalize
 
 BACKENDS = ["memory", "fts5", "elasticsearch"]
@@ -344,5 +347,251 @@ def test_every_backend_equals_the_substring_oracle(
             assert found(index, text) == substring_oracle(documents, text), text
     finally:
         for doc_id in documents:
+            index.delete(doc_id)
+        index.refresh()
+
+
+# --- the query language: parsed trees ---------------------------------------------------
+
+
+def hits(index: SearchIndex, query: str, **options: object) -> set[str]:
+    request = SearchRequest(query=parse_query(query), limit=1000, **options)  # type: ignore[arg-type]
+    page = index.search(request)
+    assert page.total == len(page.hits) == index.count(request)
+    return {hit.doc_id for hit in page.hits}
+
+
+POLICY_DOCS = (
+    doc(
+        "circular",
+        "国务院办公厅关于推进电子病历的通知",
+        "各地推进互联网医院和医保信息化。",
+        source_id="gov",
+        source_name="中国政府网",
+        doc_type="政策文件",
+        topics=("G", "C"),
+        region="全国",
+        issuer="国务院办公厅",
+        doc_number="国办发〔2019〕4号",
+        published_at=datetime(2024, 7, 1, 0, 30, tzinfo=SHANGHAI),
+    ),
+    doc(
+        "notice",
+        "卫健委：DRG付费试点",
+        "医保部门推进 DRG 付费，并发布广告。",
+        source_id="nhc",
+        doc_type="政策解读",
+        topics=("G",),
+        region="北京",
+        issuer="国家卫生健康委员会办公厅",
+        doc_number="国卫办规划函［2024］12号",
+        published_at=datetime(2024, 7, 31, 23, 59, tzinfo=SHANGHAI),
+    ),
+    doc(
+        "news",
+        "互联网 医院建设观察",
+        "电子病历广告",
+        source_id="bjnews",
+        source_name="新京报",
+        doc_type="新闻报道",
+        region="北京",
+        published_at=datetime(2024, 8, 1, 0, 0, tzinfo=SHANGHAI),
+    ),
+    doc("undated", "医保信息平台", "无日期的页面", source_id="blog", source_name="某博客"),
+)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("电子病历", {"circular", "news"}),
+        ("电子病历 -广告", {"circular"}),
+        ("NOT 广告", {"circular", "undated"}),
+        ("-广告 -医保", set()),
+        ("医保 | DRG", {"circular", "notice", "undated"}),
+        ("(医保 OR 电子病历) AND NOT DRG", {"circular", "news", "undated"}),
+        ('"互联网医院"', {"circular"}),
+        ('"互联网 医院"', {"news"}),
+        ("互联网医院", {"circular"}),
+        ("source:nhc", {"notice"}),
+        ("source:中国政府网", {"circular"}),
+        ("source:中国", set()),
+        ("type:政策文件 | type:政策解读", {"circular", "notice"}),
+        ("topic:G -topic:C", {"notice"}),
+        ("region:北京 电子病历", {"news"}),
+        ("issuer:办公厅", {"circular", "notice"}),
+        ("issuer:卫生健康", {"notice"}),
+        ("docno:国办发[2019]4号", {"circular"}),
+        ("docno:国办发（2019）4号", {"circular"}),
+        ("docno:国卫办规划函〔2024〕12号", {"notice"}),
+        ("docno:国办发", set()),
+        ("month:2024-07", {"circular", "notice"}),
+        ("after:2024-07-01 before:2024-08-01", {"circular", "notice"}),
+        ("after:2024-08-01", {"news"}),
+        ("before:2024-07-01", set()),
+        ("-month:2024-07", {"news", "undated"}),
+        (
+            '电子病历 "互联网医院" (医保 | DRG) -广告 source:gov type:政策文件 month:2024-07',
+            {"circular"},
+        ),
+    ],
+)
+def test_query_trees(index: SearchIndex, query: str, expected: set[str]) -> None:
+    load(index, *POLICY_DOCS)
+    assert hits(index, query) == expected
+
+
+def test_query_replaces_text_and_keeps_the_filters(index: SearchIndex) -> None:
+    load(index, *POLICY_DOCS)
+    query = parse_query("电子病历 | 信息平台")
+    assert found(index, "DRG", query=query) == {"circular", "news", "undated"}
+    assert hits(index, "医保 | 电子病历", source_ids=("nhc", "bjnews")) == {"notice", "news"}
+    assert hits(index, "-广告", published_from=day("2024-06-01")) == {"circular"}
+
+
+def test_query_ranks_by_positive_terms_only(index: SearchIndex) -> None:
+    load(index, *POLICY_DOCS)
+    page = index.search(SearchRequest(query=parse_query("电子病历 -DRG")))
+    assert [hit.doc_id for hit in page.hits] == ["circular", "news"]  # title match first
+    by_date = index.search(SearchRequest(query=parse_query("-DRG"), sort="date"))
+    assert [hit.doc_id for hit in by_date.hits] == ["news", "circular", "undated"]
+
+
+def test_policy_fields_come_back(index: SearchIndex) -> None:
+    load(index, *POLICY_DOCS)
+    (hit,) = index.search(SearchRequest(query=parse_query("docno:国办发〔2019〕4号"))).hits
+    assert (hit.document.issuer, hit.document.doc_number) == ("国务院办公厅", "国办发〔2019〕4号")
+
+
+# --- random trees: every backend equals an oracle written here ---------------------------
+
+SOURCES = [("nhc", "国家卫健委"), ("nhsa", "国家医保局"), ("gov", "中国政府网")]
+TYPES = ["政策文件", "新闻报道", ""]
+REGIONS = ["北京", "上海", ""]
+ISSUERS = ["国务院办公厅", "国家医疗保障局", "国家卫生健康委员会办公厅", ""]
+DOCNOS = ["国办发〔2019〕4号", "医保发〔2024〕1号", ""]
+DOCNO_QUERIES = ["国办发[2019]4号", "国办发（2019）4号", "医保发〔2024〕1号", "医保发"]
+MOMENTS = [
+    None,
+    datetime(2024, 6, 30, 23, 59, tzinfo=SHANGHAI),
+    datetime(2024, 7, 1, 0, 0, tzinfo=SHANGHAI),
+    datetime(2024, 7, 15, 12, 0, tzinfo=SHANGHAI),
+    datetime(2024, 8, 1, 0, 0, tzinfo=SHANGHAI),
+]
+DAYS = [date(2024, 7, 1), date(2024, 7, 15), date(2024, 8, 1)]
+
+document_strategy = st.builds(
+    lambda title, body, source, doc_type, topics, region, issuer, docno, moment: {
+        "title": title,
+        "body": body,
+        "source_id": source[0],
+        "source_name": source[1],
+        "doc_type": doc_type,
+        "topics": tuple(sorted(topics)),
+        "region": region,
+        "issuer": issuer,
+        "doc_number": docno,
+        "published_at": moment,
+    },
+    text_strategy,
+    text_strategy,
+    st.sampled_from(SOURCES),
+    st.sampled_from(TYPES),
+    st.sets(st.sampled_from("GHC"), max_size=2),
+    st.sampled_from(REGIONS),
+    st.sampled_from(ISSUERS),
+    st.sampled_from(DOCNOS),
+    st.sampled_from(MOMENTS),
+)
+
+field_strategy = st.one_of(
+    st.builds(Field, st.just("source"), st.sampled_from(["nhc", "nhsa", "国家医保局", "国家"])),
+    st.builds(Field, st.just("type"), st.sampled_from(["政策文件", "新闻报道"])),
+    st.builds(Field, st.just("topic"), st.sampled_from("GHC")),
+    st.builds(Field, st.just("region"), st.sampled_from(["北京", "上海"])),
+    st.builds(Field, st.just("issuer"), st.sampled_from(["办公厅", "国务院", "医疗保障", "卫生"])),
+    st.builds(Field, st.just("docno"), st.sampled_from(DOCNO_QUERIES)),
+)
+date_strategy = st.builds(
+    DateRange, st.none() | st.sampled_from(DAYS), st.none() | st.sampled_from(DAYS)
+).filter(lambda node: node.start is not None or node.end is not None)
+leaf_strategy = st.one_of(
+    st.builds(Term, term_strategy),
+    st.builds(Term, term_strategy, st.just(True)),
+    field_strategy,
+    date_strategy,
+)
+tree_strategy = st.recursive(
+    leaf_strategy,
+    lambda children: st.one_of(
+        st.builds(Not, children),
+        st.lists(children, min_size=2, max_size=3).map(lambda nodes: And(tuple(nodes))),
+        st.lists(children, min_size=2, max_size=3).map(lambda nodes: Or(tuple(nodes))),
+    ),
+    max_leaves=6,
+)
+
+
+def _bracketed(value: str) -> str:
+    for left in "[［(（":
+        value = value.replace(left, "〔")
+    for right in "]］)）":
+        value = value.replace(right, "〕")
+    return value
+
+
+def tree_oracle(node: Node, document: dict[str, Any]) -> bool:
+    """Whether a document matches, by substring search and plain comparisons."""
+    if isinstance(node, Term):
+        text = normalize(node.text)
+        return any(text in normalize(document[name]) for name in ("title", "body"))
+    if isinstance(node, And):
+        return all(tree_oracle(child, document) for child in node.children)
+    if isinstance(node, Or):
+        return any(tree_oracle(child, document) for child in node.children)
+    if isinstance(node, Not):
+        return not tree_oracle(node.child, document)
+    if isinstance(node, DateRange):
+        moment = document["published_at"]
+        if moment is None:
+            return False
+        day_ = moment.astimezone(SHANGHAI).date()
+        return (node.start is None or day_ >= node.start) and (node.end is None or day_ < node.end)
+    assert isinstance(node, Field)
+    if node.name == "source":
+        return node.value in (document["source_id"], document["source_name"])
+    if node.name == "topic":
+        return node.value in document["topics"]
+    if node.name == "issuer":
+        return node.value in document["issuer"]
+    if node.name == "docno":
+        return document["doc_number"] != "" and _bracketed(node.value) == document["doc_number"]
+    column = {"type": "doc_type", "region": "region"}[node.name]
+    return bool(document[column] == node.value)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    documents=st.lists(document_strategy, min_size=1, max_size=6),
+    trees=st.lists(tree_strategy, min_size=1, max_size=4),
+)
+def test_every_backend_evaluates_trees_like_the_oracle(
+    index: SearchIndex, documents: list[dict[str, Any]], trees: list[Node]
+) -> None:
+    by_id = {f"t{n}": fields for n, fields in enumerate(documents)}
+    load(index, *(doc(doc_id, **fields) for doc_id, fields in by_id.items()))
+    try:
+        for tree in trees:
+            expected = {doc_id for doc_id, fields in by_id.items() if tree_oracle(tree, fields)}
+            request = SearchRequest(query=tree, limit=1000)
+            page = index.search(request)
+            assert {hit.doc_id for hit in page.hits} == expected, tree
+            assert page.total == index.count(request) == len(expected), tree
+    finally:
+        for doc_id in by_id:
             index.delete(doc_id)
         index.refresh()

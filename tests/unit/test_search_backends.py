@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import time
@@ -11,19 +12,21 @@ import pytest
 
 from hitwatch.errors import SearchBackendError
 from hitwatch.search import SearchDocument, SearchRequest
-from hitwatch.search.elastic import ElasticsearchIndex, build_query
+from hitwatch.search.elastic import ElasticsearchIndex, build_query, tree_query
 from hitwatch.search.fts5 import Fts5Index, match_expression
-from hitwatch.search.terms import request_terms
+from hitwatch.search.query import parse_query
 
 
-def test_fts5_expression_is_one_phrase_per_term() -> None:
-    terms = request_terms("电子病历 医 + DRG付费")
-    assert match_expression(terms) == '"电子 子病 病历" AND "医" * AND "drg 付费"'
+def test_fts5_ranks_by_every_positive_term_as_a_phrase() -> None:
+    query = parse_query('电子病历 (医 | "DRG 付费") -广告 source:nhc')
+    assert match_expression(query) == '"电子 子病 病历" OR "医" * OR "drg 付费"'
+    assert match_expression(parse_query("-广告 type:政策文件")) is None
 
 
 def test_elasticsearch_query_translation() -> None:
     query = build_query(SearchRequest(text="医保局 医", source_ids=("nhc",), relevant_only=True))
-    must = query["bool"]["must"]
+    (tree,) = query["bool"]["must"]
+    must = tree["bool"]["must"]
     assert must[0]["bool"]["should"][1] == {
         "match_phrase": {"body_tokens": {"query": "医保 保局", "boost": 1.0}}
     }
@@ -35,6 +38,52 @@ def test_elasticsearch_query_translation() -> None:
         {"term": {"relevant": True}},
     ]
     assert build_query(SearchRequest(text=" —— "))["bool"]["must"] == [{"match_all": {}}]
+
+
+def test_elasticsearch_tree_translation() -> None:
+    query = parse_query("-广告 issuer:卫健*委 docno:国办发[2019]4号 month:2024-07")
+    assert tree_query(query) == {
+        "bool": {
+            "must": [
+                {"bool": {"must_not": [tree_query(parse_query("广告"))]}},
+                {"bool": {"filter": [{"wildcard": {"issuer_key": {"value": "*卫健\\*委*"}}}]}},
+                {"bool": {"filter": [{"term": {"doc_number_key": "国办发〔2019〕4号"}}]}},
+                {
+                    "bool": {
+                        "filter": [
+                            {
+                                "range": {
+                                    "published_at": {
+                                        "gte": "2024-06-30T16:00:00+00:00",
+                                        "lt": "2024-07-31T16:00:00+00:00",
+                                    }
+                                }
+                            }
+                        ]
+                    }
+                },
+            ]
+        }
+    }
+
+
+def test_fts5_ensure_upgrades_an_index_without_the_filter_columns(tmp_path: Path) -> None:
+    path = tmp_path / "search.db"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE documents (id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL UNIQUE,"
+            " story_id TEXT NOT NULL, url TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL,"
+            " source_id TEXT NOT NULL, source_name TEXT NOT NULL, published_at TEXT,"
+            " doc_type TEXT NOT NULL, topics TEXT NOT NULL, region TEXT NOT NULL,"
+            " relevant INTEGER NOT NULL)"
+        )
+    old.close()
+    index = Fts5Index(path)
+    index.ensure()
+    index.index([SearchDocument("a", "s", "u", "通知", "", "nhc", "卫健委", issuer="国务院办公厅")])
+    (hit,) = index.search(SearchRequest(query=parse_query("issuer:国务院"))).hits
+    assert hit.document.issuer == "国务院办公厅"
+    index.close()
 
 
 def test_unreachable_elasticsearch_says_what_to_do() -> None:

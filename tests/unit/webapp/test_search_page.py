@@ -1,10 +1,12 @@
 """The search page: highlighting, filters, story collapsing, errors."""
 
 from collections.abc import Callable
+from xml.etree import ElementTree
 
 from flask.testing import FlaskClient
 
 from tests.unit.webapp.articles import BIGDATA, FORUM, HOSTILE, LLM, POLICY, SAMPLE, Doc, filler
+from webapp.search import FEED_SIZE
 
 
 def text(response) -> str:  # type: ignore[no-untyped-def]
@@ -111,3 +113,90 @@ def test_markup_in_results_is_escaped(
     assert "<b>某网站</b>" not in page
     script = text(client.get("/search", query_string={"q": "<script>"}))
     assert "<script>" not in script
+
+
+def test_query_language_or_not_and_fields(
+    client: FlaskClient, seed: Callable[[list[Doc]], None]
+) -> None:
+    seed(SAMPLE)
+    page = text(client.get("/search", query_string={"q": "大模型 -腾讯"}))
+    assert f'href="/items/{FORUM.doc_id}"' in page
+    assert f'href="/items/{LLM.doc_id}"' not in page
+    assert "<mark>腾讯</mark>" not in page  # negated terms are not highlighted
+
+    page = text(client.get("/search", query_string={"q": "(大模型 | 大数据) source:chinanews"}))
+    assert f'href="/items/{BIGDATA.doc_id}"' in page
+    assert f'href="/items/{LLM.doc_id}"' not in page
+
+    page = text(client.get("/search", query_string={"q": "type:政策文件 month:2024-07"}))
+    assert f'href="/items/{POLICY.doc_id}"' in page
+    assert page.count('class="item result"') == 1
+
+
+def test_synonyms_are_searched_and_highlighted(
+    client: FlaskClient, seed: Callable[[list[Doc]], None]
+) -> None:
+    seed(SAMPLE)
+    page = text(client.get("/search", query_string={"q": "EMR"}))
+    assert f'href="/items/{POLICY.doc_id}"' in page
+    assert "<mark>电子病历</mark>" in page
+
+
+def test_malformed_query_shows_where(client: FlaskClient) -> None:
+    response = client.get("/search", query_string={"q": "(医保 | DRG"})
+    assert response.status_code == 400
+    page = text(response)
+    assert "查询语句有误：query ends too early" in page
+    assert '<pre class="query-error">' in page and "(医保 | DRG\n" in page and "^</pre>" in page
+    assert 'value="(医保 | DRG"' in page  # the query stays in the box to be fixed
+
+
+def test_help_panel_documents_the_language(client: FlaskClient) -> None:
+    page = text(client.get("/search"))
+    example = (
+        "电子病历 &#34;互联网医院&#34; (医保 | DRG) -广告 source:nhc type:政策文件 month:2024-07"
+    )
+    assert example in page or example.replace("&#34;", '"') in page
+    for syntax in ("OR", "NOT", "issuer:", "docno:", "region:", "topic:", "after:", "before:"):
+        assert syntax in page
+
+
+def test_search_feed_lists_the_latest_matches(
+    client: FlaskClient, seed: Callable[[list[Doc]], None]
+) -> None:
+    seed(SAMPLE)
+    page = text(client.get("/search", query_string={"q": "数字医疗 | 电子病历"}))
+    assert 'href="/search.atom?q=' in page and "订阅此搜索" in page
+
+    response = client.get("/search.atom", query_string={"q": "数字医疗 | 电子病历"})
+    assert response.status_code == 200
+    assert response.mimetype == "application/atom+xml"
+    feed = ElementTree.fromstring(response.get_data())
+    atom = "{http://www.w3.org/2005/Atom}"
+    entries = feed.findall(f"{atom}entry")
+    links = [entry.find(f"{atom}link").get("href") for entry in entries]  # type: ignore[union-attr]
+    assert links[0].endswith(f"/items/{POLICY.doc_id}")  # the newest match first
+    assert any(link.endswith(f"/items/{LLM.doc_id}") for link in links)
+    assert not any(link.endswith(f"/items/{BIGDATA.doc_id}") for link in links)
+    published = [entry.findtext(f"{atom}published") for entry in entries]
+    assert published == sorted(published, reverse=True)
+    assert feed.findtext(f"{atom}title") == "搜索：数字医疗 | 电子病历 · 卫生信息化监测"
+
+
+def test_search_feed_escapes_and_caps(
+    client: FlaskClient, seed: Callable[[list[Doc]], None]
+) -> None:
+    seed([HOSTILE, *filler(60)])
+    response = client.get("/search.atom")
+    assert b"<script>" not in response.get_data()
+    entries = ElementTree.fromstring(response.get_data()).findall(
+        "{http://www.w3.org/2005/Atom}entry"
+    )
+    assert len(entries) == FEED_SIZE
+    assert entries[0].findtext("{http://www.w3.org/2005/Atom}title") == HOSTILE.title
+
+
+def test_search_feed_rejects_malformed_queries(client: FlaskClient) -> None:
+    response = client.get("/search.atom", query_string={"q": "医保 |"})
+    assert response.status_code == 400
+    assert "查询语句有误" in text(response) and "^" in text(response)

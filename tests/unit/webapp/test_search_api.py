@@ -1,0 +1,44 @@
+"""The search API speaks the query language and explains malformed queries."""
+
+from collections.abc import Callable
+
+from flask.testing import FlaskClient
+
+from tests.unit.webapp.articles import BIGDATA, FORUM, LLM, POLICY, SAMPLE, Doc
+
+
+def found(client: FlaskClient, q: str) -> list[str]:
+    response = client.get("/api/v1/search", query_string={"q": q, "per_page": 100})
+    assert response.status_code == 200, response.get_json()
+    return [result["doc_id"] for result in response.get_json()["results"]]
+
+
+def test_search_api_parses_the_query(
+    client: FlaskClient, seed: Callable[[list[Doc]], None]
+) -> None:
+    seed(SAMPLE)
+    assert found(client, "电子病历 -广告 source:nhc") == [POLICY.doc_id]
+    by_name = found(client, "source:中新网")
+    assert BIGDATA.doc_id in by_name and LLM.doc_id not in by_name
+    with_or = set(found(client, "腾讯 | 大数据"))
+    assert {LLM.doc_id, BIGDATA.doc_id} <= with_or and FORUM.doc_id not in with_or
+    assert POLICY.doc_id not in found(client, "-电子病历")
+
+
+def test_search_api_highlights_positive_terms_only(
+    client: FlaskClient, seed: Callable[[list[Doc]], None]
+) -> None:
+    seed(SAMPLE)
+    response = client.get("/api/v1/search", query_string={"q": '"大模型" -张渝 | 大数据'})
+    results = {result["doc_id"]: result for result in response.get_json()["results"]}
+    assert "<mark>大数据</mark>" in results[BIGDATA.doc_id]["title_html"]
+    assert LLM.doc_id not in results
+
+
+def test_search_api_rejects_malformed_queries(client: FlaskClient) -> None:
+    response = client.get("/api/v1/search", query_string={"q": "医保)"})
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["status"] == 400
+    assert body["error"] == "查询语句有误：unexpected ')' at position 3"
+    assert body["detail"] == "  医保)\n    ^"
