@@ -1,4 +1,4 @@
-"""Digest speed and memory: build a draft of N stories, then render every format.
+"""Digest speed and memory: build a draft of N stories, then render every format (PDF too).
 
 Runs on its own SQLite store in a temporary folder, filled with synthetic stories of a
 realistic size (a title, an outlet, ~1,500 characters in 6 paragraphs).
@@ -10,6 +10,7 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 import click
 
 from hitwatch.digest.build import Digest, select_items
+from hitwatch.digest.pdf import PdfUnavailableError, render_pdf
 from hitwatch.digest.render import (
     check_invariants,
     render_email_html,
@@ -33,6 +35,7 @@ from hitwatch.store.models import Article, Story
 __all__ = ["bench_command", "run_digest_bench"]
 
 START, END = date(2024, 7, 1), date(2024, 7, 31)
+PDF_ITEMS = 200
 PARAGRAPH = (
     "健康医疗大数据正在辅助基层医生更快读片，数据安全和个人信息保护是应用必须守住的底线。" * 3
 )
@@ -84,6 +87,19 @@ def _timed(results: dict[str, Any], name: str, action: Callable[[], Any]) -> Any
     return value
 
 
+def _render_pdf(digest: Digest, results: dict[str, Any]) -> None:
+    # Layout time grows with pages (~40 ms an item); an issue people print is far smaller
+    # than the 5,000-story month, so the PDF covers the first PDF_ITEMS items only.
+    digest = replace(digest, items=digest.items[:PDF_ITEMS])
+    results["pdf_items"] = len(digest.items)
+    try:
+        output = _timed(results, "render_pdf", partial(render_pdf, digest))
+    except PdfUnavailableError as error:  # the other formats still get measured
+        results["render_pdf_seconds"] = f"unavailable ({error})"
+        return
+    results["pdf_bytes"] = len(output)
+
+
 def _pass(database: Database, settings: Settings, results: dict[str, Any]) -> None:
     """Select, build a draft, render every format, check and publish (rolled back)."""
     with database.sessions() as session:
@@ -99,6 +115,7 @@ def _pass(database: Database, settings: Settings, results: dict[str, Any]) -> No
         for name, render in renderers:
             output = _timed(results, f"render_{name}", partial(render, digest))
             results[f"{name}_chars"] = len(output)
+        _render_pdf(digest, results)
         text = render_text(digest)
         problems = _timed(results, "check_invariants", lambda: check_invariants(text))
         _timed(results, "publish", lambda: publish_issue(session, issue, settings))

@@ -47,6 +47,7 @@ from hitwatch.digest.mail import (
     TokenError,
     read_token,
 )
+from hitwatch.digest.pdf import PdfUnavailableError, render_pdf
 from hitwatch.digest.render import render_html_fragment, snapshot_body
 from hitwatch.digest.workflow import (
     DigestError,
@@ -160,7 +161,7 @@ def issue(issue_id: int) -> str:
         revisions=revisions,
         kinds=KIND_LABELS,
         statuses=STATUS_LABELS,
-        downloads=[*sorted(DOWNLOADS), "docx"],
+        downloads=[*sorted(DOWNLOADS), *FILES],
     )
 
 
@@ -280,20 +281,29 @@ def correct(issue_id: int) -> BaseResponse:
 
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+# extension -> (renderer, MIME type): office files, always rendered from the frozen items
+FILES: dict[str, tuple[Callable[[Digest], bytes], str]] = {
+    "docx": (render_docx, DOCX),
+    "pdf": (render_pdf, "application/pdf"),
+}
 
 
 @bp.get("/digests/<int:issue_id>.<ext>")
 def download(issue_id: int, ext: str) -> Response:
     """A file of the issue: a published one's frozen text, or rendered from frozen items."""
-    if ext not in DOWNLOADS and ext != "docx":
+    if ext not in DOWNLOADS and ext not in FILES:
         abort(404)
     deps = dependencies()
     content: str | bytes
     with deps.database.session() as session:
         issue = _load(session, issue_id)
         digest = issue_digest(session, issue, deps.settings)
-        if ext == "docx":
-            content, mimetype = render_docx(digest), DOCX
+        if ext in FILES:
+            render, mimetype = FILES[ext]
+            try:
+                content = render(digest)
+            except PdfUnavailableError as error:
+                abort(503, description=str(error))
         else:
             renderer, column, mimetype = DOWNLOADS[ext]
             snapshot = getattr(issue, column)
