@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
-from hitwatch.search.elastic import ElasticsearchIndex
 from sqlalchemy import func, select
 
 from hitwatch.broker import create_celery, send_message
 from hitwatch.messages import ClassifiedDocument, stable_id
 from hitwatch.search import SearchRequest
+from hitwatch.search.elastic import ElasticsearchIndex
 from hitwatch.settings import load_settings
 from hitwatch.store import Article, Failure, StoryEvent, open_database
 from hitwatch.tasks import INDEX_DOCUMENT
