@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from hitwatch.digest.build import Digest, select_items
+from hitwatch.digest.delivery import deliver_issue, open_transport, subscriber_links
 from hitwatch.digest.pdf import PdfUnavailableError, render_pdf
 from hitwatch.digest.render import (
     check_invariants,
@@ -30,9 +31,9 @@ from hitwatch.digest.render import (
 from hitwatch.digest.workflow import build_draft, issue_digest, publish_issue
 from hitwatch.settings import Settings, load_settings
 from hitwatch.store import Database, open_database
-from hitwatch.store.models import Article, Story
+from hitwatch.store.models import Article, DigestSubscriber, Story
 
-__all__ = ["bench_command", "run_digest_bench"]
+__all__ = ["bench_command", "run_delivery_bench", "run_digest_bench"]
 
 START, END = date(2024, 7, 1), date(2024, 7, 31)
 PDF_ITEMS = 200
@@ -151,9 +152,82 @@ def run_digest_bench(stories: int = 5000) -> dict[str, Any]:
     return results
 
 
+class _CountingInbox:
+    """aiosmtpd handler that only counts what it receives."""
+
+    def __init__(self) -> None:
+        self.received = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.received += 1
+        return "250 OK"
+
+
+def run_delivery_bench(subscribers: int = 10_000, stories: int = 20) -> dict[str, Any]:
+    """Messages per second delivering one published issue of `stories` items to
+    `subscribers` confirmed subscribers through a local SMTP server (aiosmtpd)."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    inbox = _CountingInbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            settings = load_settings(data_dir=Path(folder), smtp_host="127.0.0.1", smtp_port=port)
+            database = open_database(settings.resolved_database_url)
+            try:
+                database.migrate()
+                with database.session() as session:
+                    _fill(session, stories)
+                    issue = build_draft(session, settings, START, END)
+                    publish_issue(session, issue, settings)
+                    issue_id = issue.id
+                    session.add_all(
+                        DigestSubscriber(email=f"reader{n}@example.org", status="active")
+                        for n in range(subscribers)
+                    )
+                began = time.perf_counter()
+                report = deliver_issue(
+                    database,
+                    settings,
+                    open_transport(settings),
+                    issue_id,
+                    links=subscriber_links("http://127.0.0.1:8000"),
+                )
+                seconds = time.perf_counter() - began
+            finally:
+                database.dispose()
+    finally:
+        controller.stop()
+    return {
+        "subscribers": subscribers,
+        "sent": report.sent,
+        "received_by_smtp": inbox.received,
+        "failed": len(report.failed),
+        "seconds": round(seconds, 2),
+        "messages_per_second": round(report.sent / seconds, 1) if seconds else 0.0,
+    }
+
+
 @click.command("digest")
 @click.option("--stories", default=5000, show_default=True, help="Synthetic stories in the month.")
-def bench_command(stories: int) -> None:
-    """Digest build and rendering time and peak memory for a month of N stories."""
+@click.option(
+    "--subscribers",
+    default=10_000,
+    show_default=True,
+    help="Subscribers an issue is mailed to through a local SMTP server (0: skip).",
+)
+def bench_command(stories: int, subscribers: int) -> None:
+    """Digest build, rendering and peak memory for a month of N stories; then delivery
+    speed to M subscribers through a local SMTP server."""
     for key, value in run_digest_bench(stories).items():
         click.echo(f"{key:<28} {value}")
+    if subscribers:
+        click.echo(f"delivering one issue to {subscribers} subscribers ...")
+        for key, value in run_delivery_bench(subscribers).items():
+            click.echo(f"{key:<28} {value}")
