@@ -19,6 +19,7 @@ SERVICE_BENCHMARKS: dict[str, str] = {
     "crawl": "crawler.cli:bench_crawl_command",
     "extract": "classifier.extraction.cli:bench_extract_command",
     "digest": "hitwatch.digest.bench:bench_command",
+    "search": "hitwatch.bench.search:bench_command",
 }
 EVALUATIONS: dict[str, str] = {
     "classify": "classifier.cli:eval_classify_command",
