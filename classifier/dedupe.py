@@ -1,20 +1,19 @@
 """Stories: one text and all its copies, shared by every classifier worker through Redis.
 
 A document joins a story when its body is the same text as the story's: an exact
-fingerprint (NFKC, letters and digits only) catches identical copies; MinHash over
-character 5-grams with LSH bands catches reprints (other furniture, a paragraph dropped
-or added, an editor's note, truncation) and a similarity check on the signatures keeps
-precision. Different texts about one event stay separate stories. A law or regulation
-whose title matches an earlier document but whose text or amendment date differs is a
-new version: it gets its own story and a link to the version it follows.
+fingerprint (NFKC, letters and digits only) catches identical copies; a
+one-permutation MinHash over character 5-grams with LSH bands catches reprints (other
+furniture, a paragraph dropped or added, an editor's note, truncation) and a similarity
+check on the signatures keeps precision. Different texts about one event stay separate
+stories. A law or regulation whose title matches an earlier document but whose text or
+amendment date differs is a new version: it gets its own story and a link to the
+version it follows.
 
-Concurrency: `assign` is an optimistic Redis transaction. It WATCHes every key its
-decision reads (the document, the fingerprint, each LSH bucket shard, the title and the
-candidate stories), decides, and writes in MULTI/EXEC; if another worker changed any of
-those keys meanwhile, EXEC fails and the assignment is recomputed. Two copies arriving
-together touch the same fingerprint key and bucket shards, so exactly one creates the
-story and the other joins it. Unlike a lock, nothing waits while no one conflicts and a
-crashed worker leaves nothing to expire.
+The fingerprint is computed in the worker; the assignment (lookup, decision, writes) is
+one Lua script run atomically by Redis: one round trip, no retries, and of two copies
+arriving together exactly one creates the story and the other joins it. Nothing is
+locked, so a crashed worker leaves nothing to expire. The script reads story keys it
+discovers while running, so the registry needs a single Redis node (not a cluster).
 
 Keys (all under `<namespace>:dedupe:`): `doc:<doc_id>` (hash), `hash:<content_hash>`
 (story id), `story:<story_id>` (hash), `lsh:<band>:<shard>` (hash: bucket -> story ids),
@@ -35,6 +34,7 @@ import numpy as np
 import redis
 
 from classifier.policy import find_doc_number, normalize_date
+from classifier.terms import nfkc
 from hitwatch.errors import TransientError
 from hitwatch.messages import stable_id
 
@@ -66,15 +66,14 @@ MIN_NEAR_CHARS = 40
 JACCARD_THRESHOLD = 0.6
 CONTAINMENT_THRESHOLD = 0.85
 CONTAINMENT_MIN_JACCARD = 0.35
-MAX_RETRIES = 100
 # A bucket shared by very many stories (boilerplate text) keeps only its latest ones:
 # it would otherwise make every lookup slow without finding copies.
 MAX_BUCKET_STORIES = 32
 
 _NOT_WORD = re.compile(r"[\W_]+")
-_rng = np.random.default_rng(20240701)  # fixed: signatures must agree across workers
-_PERM_A = _rng.integers(1, 2**63, NUM_PERM, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-_PERM_B = _rng.integers(0, 2**63, NUM_PERM, dtype=np.uint64)
+_LOW32 = np.uint64(0xFFFFFFFF)
+# Odd offset added per bin of distance when an empty bin borrows a neighbour's minimum.
+_DENSIFY = np.uint64(0x9E3779B1)
 _BASE = np.uint64(1_000_003)
 _KIND_RANK = {"government": 0, "media": 1, "aggregator": 2}
 # An amendment note in a law's header: a date, then within the sentence 修订/修正/....
@@ -90,7 +89,7 @@ _EDITION_NOTE = re.compile(r"[(\[【][^()\[\]【】]*\d{4}[^()\[\]【】]*[)\]�
 
 def normalize_body(text: str) -> str:
     """What fingerprints compare: NFKC, lowercase, letters and digits only."""
-    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text).lower())
+    return _NOT_WORD.sub("", nfkc(text).lower())
 
 
 def content_fingerprint(body: str) -> str:
@@ -99,7 +98,7 @@ def content_fingerprint(body: str) -> str:
 
 
 def shingle_hashes(normalized: str) -> np.ndarray[Any, np.dtype[np.uint64]]:
-    """Distinct 64-bit hashes of the character 5-grams of normalised text."""
+    """64-bit hashes of the character 5-grams of normalised text (repeats included)."""
     codes = np.frombuffer(normalized.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     count = len(codes) - SHINGLE + 1
     if count <= 0:
@@ -113,14 +112,38 @@ def shingle_hashes(normalized: str) -> np.ndarray[Any, np.dtype[np.uint64]]:
     hashes ^= hashes >> np.uint64(27)
     hashes *= np.uint64(0x94D049BB133111EB)
     hashes ^= hashes >> np.uint64(31)
-    return np.unique(hashes)
+    return hashes
 
 
-def _signature(hashes: np.ndarray[Any, np.dtype[np.uint64]]) -> np.ndarray[Any, Any]:
-    # uint64 arithmetic wraps mod 2**64: multiply-shift universal hashing.
-    mixed = _PERM_A[:, None] * hashes[None, :] + _PERM_B[:, None]
-    minima: np.ndarray[Any, Any] = (mixed >> np.uint64(32)).min(axis=1).astype("<u4")
-    return minima
+def _signature(
+    hashes: np.ndarray[Any, np.dtype[np.uint64]],
+) -> tuple[np.ndarray[Any, Any], int]:
+    """One-permutation MinHash: (signature, number of distinct shingles).
+
+    One hash per shingle instead of one per shingle and permutation: the high 32 bits
+    pick one of NUM_PERM bins, the low 32 bits compete for that bin's minimum. A single
+    sort of (bin, value) keys yields every bin's minimum and the distinct count. Bins no
+    shingle fell into (short texts) borrow the minimum of the next filled bin to the
+    right, shifted by the distance (rotation densification), so two texts still agree
+    on a bin with probability equal to their Jaccard similarity.
+    """
+    bins = ((hashes >> np.uint64(32)) * np.uint64(NUM_PERM)) >> np.uint64(32)
+    keys = np.sort((bins << np.uint64(32)) | (hashes & _LOW32))
+    fresh = np.ones(len(keys), dtype=bool)
+    fresh[1:] = keys[1:] != keys[:-1]
+    distinct = int(np.count_nonzero(fresh))
+    key_bins = keys >> np.uint64(32)
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = key_bins[1:] != key_bins[:-1]
+    filled = key_bins[first].astype(np.int64)
+    signature = np.zeros(NUM_PERM, dtype=np.uint64)
+    signature[filled] = keys[first] & _LOW32
+    if len(filled) < NUM_PERM:
+        slots = np.arange(NUM_PERM)
+        donor = np.searchsorted(filled, slots) % len(filled)
+        distance = (filled[donor] - slots) % NUM_PERM
+        signature = (signature[filled[donor]] + distance.astype(np.uint64) * _DENSIFY) & _LOW32
+    return signature.astype("<u4"), distinct
 
 
 def estimate_similarity(sig_a: bytes, n_a: int, sig_b: bytes, n_b: int) -> tuple[float, float]:
@@ -154,15 +177,15 @@ class Fingerprint:
 def fingerprint(body: str) -> Fingerprint:
     normalized = normalize_body(body)
     content_hash = hashlib.blake2b(normalized.encode("utf-8"), digest_size=16).hexdigest()
-    head = unicodedata.normalize("NFKC", body[:_HEAD_CHARS])
+    head = nfkc(body[:_HEAD_CHARS])
     editions = [normalize_date(m.group(1)) for m in _AMENDMENT.finditer(head)]
     edition = max(editions, default="")
     number = find_doc_number(head)
     if len(normalized) < MIN_NEAR_CHARS:
         return Fingerprint(content_hash, 0, b"", (), edition, number)
-    hashes = shingle_hashes(normalized)
-    raw = _signature(hashes).tobytes()
-    return Fingerprint(content_hash, len(hashes), raw, bucket_ids(raw), edition, number)
+    signature, distinct = _signature(shingle_hashes(normalized))
+    raw = signature.tobytes()
+    return Fingerprint(content_hash, distinct, raw, bucket_ids(raw), edition, number)
 
 
 def bucket_ids(signature: bytes) -> tuple[tuple[int, int, bytes], ...]:
@@ -219,38 +242,161 @@ class StoryAssignment:
     similarity: float = 0.0
 
 
-@dataclass
-class _Story:
-    story_id: str
-    canonical: str
-    rank: int
-    published: float
-    signature: bytes
-    shingles: int
-    edition: str
-    doc_number: str
-    title: str
-    members: int = 1
-
-    @classmethod
-    def from_redis(cls, story_id: str, raw: dict[bytes, bytes]) -> _Story:
-        text = {k.decode(): v for k, v in raw.items()}
-        return cls(
-            story_id=story_id,
-            canonical=text["canon"].decode(),
-            rank=int(text["rank"]),
-            published=float(text["ts"]),
-            signature=text.get("sig", b""),
-            shingles=int(text.get("n", b"0")),
-            edition=text.get("ed", b"").decode(),
-            doc_number=text.get("num", b"").decode(),
-            title=text.get("title", b"").decode(),
-            members=int(text.get("members", b"1")),
-        )
-
-
 def _timestamp(moment: datetime | None) -> float:
     return moment.timestamp() if moment is not None else math.inf
+
+
+# The whole assignment runs in Redis as one script: read the document, the exact hash,
+# the LSH buckets, the title's versions and the candidate stories, decide, write. Redis
+# runs scripts one at a time, so two copies arriving together cannot both create a story,
+# and a worker pays one round trip instead of read/WATCH/MULTI rounds and retries. The
+# script touches story keys it learns while running (not declared in KEYS): the registry
+# needs a single Redis node, not a cluster.
+# KEYS: doc, hash, title versions (a placeholder when the title is not a law's), LSH
+# shards. ARGV: see `StoryRegistry.assign`; bucket ids follow the fixed arguments.
+_ASSIGN_LUA = """
+local prefix, doc_id, chash, sig = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local n, edition, number, tkey = tonumber(ARGV[5]), ARGV[6], ARGV[7], ARGV[8]
+local rank, ts_text, new_id = tonumber(ARGV[9]), ARGV[10], ARGV[11]
+local jaccard_min, containment_min = tonumber(ARGV[12]), tonumber(ARGV[13])
+local containment_jaccard, max_bucket = tonumber(ARGV[14]), tonumber(ARGV[15])
+local nperm = tonumber(ARGV[16])
+local first_bucket, first_shard = 17, 4
+
+local function num(text)
+  if text == 'inf' then return math.huge end
+  return tonumber(text)
+end
+local ts = num(ts_text)
+
+local bucket_values = {}
+local function index_buckets(story_id)
+  for i = first_shard, #KEYS do
+    local bucket = ARGV[first_bucket + i - first_shard]
+    local value = bucket_values[i]
+    local members, present = {}, false
+    if value then
+      for member in string.gmatch(value, '[^,]+') do
+        members[#members + 1] = member
+        if member == story_id then present = true end
+      end
+    end
+    if not present then
+      members[#members + 1] = story_id
+      local from = math.max(1, #members - max_bucket + 1)
+      redis.call('HSET', KEYS[i], bucket, table.concat(members, ',', from, #members))
+    end
+  end
+end
+
+local function link_doc(story_id)
+  redis.call('HSET', KEYS[1], 'story', story_id, 'hash', chash)
+  redis.call('SET', KEYS[2], story_id)
+  index_buckets(story_id)
+end
+
+local doc = redis.call('HMGET', KEYS[1], 'story', 'hash')
+local known, known_hash = doc[1], doc[2]
+local exact = redis.call('GET', KEYS[2])
+local seen, candidates = {}, {}
+local function add(story_id)
+  if story_id and not seen[story_id] then
+    seen[story_id] = true
+    candidates[#candidates + 1] = story_id
+  end
+end
+add(known)
+add(exact)
+for i = first_shard, #KEYS do
+  local value = redis.call('HGET', KEYS[i], ARGV[first_bucket + i - first_shard])
+  bucket_values[i] = value
+  if value then
+    for member in string.gmatch(value, '[^,]+') do add(member) end
+  end
+end
+local versions = {}
+if tkey ~= '' then
+  versions = redis.call('SMEMBERS', KEYS[3])
+  for _, story_id in ipairs(versions) do add(story_id) end
+end
+table.sort(candidates)
+local stories = {}
+for _, story_id in ipairs(candidates) do
+  local f = redis.call('HMGET', prefix .. 'story:' .. story_id,
+    'canon', 'rank', 'ts', 'sig', 'n', 'ed', 'num')
+  if f[1] then
+    stories[story_id] = {canon = f[1], rank = tonumber(f[2]), ts = num(f[3]),
+      sig = f[4] or '', n = tonumber(f[5] or '0'), ed = f[6] or '', num = f[7] or ''}
+  end
+end
+
+if known and stories[known] then
+  local story = stories[known]
+  if known_hash == chash then
+    return {'same', known, story.canon, '1'}
+  end
+  link_doc(known)
+  return {'updated', known, story.canon, '1'}
+end
+
+local match, best = nil, 0
+if exact and stories[exact] then
+  match, best = exact, 1
+elseif sig ~= '' then
+  for _, story_id in ipairs(candidates) do
+    local story = stories[story_id]
+    if story and story.sig ~= '' and not (edition ~= '' and story.ed ~= '' and edition ~= story.ed)
+        and not (number ~= '' and story.num ~= '' and number ~= story.num) then
+      local equal = 0
+      for i = 1, nperm * 4, 4 do
+        if string.sub(sig, i, i + 3) == string.sub(story.sig, i, i + 3) then equal = equal + 1 end
+      end
+      local jaccard = equal / nperm
+      local shared = jaccard * (n + story.n) / (1 + jaccard)
+      local containment = math.min(1, shared / math.max(1, math.min(n, story.n)))
+      local copy = jaccard >= jaccard_min
+        or (containment >= containment_min and jaccard >= containment_jaccard)
+      if copy and jaccard > best then match, best = story_id, jaccard end
+    end
+  end
+end
+
+if match then
+  local story = stories[match]
+  local key = prefix .. 'story:' .. match
+  local canonical = story.canon
+  if rank < story.rank or (rank == story.rank and ts < story.ts) then
+    canonical = doc_id
+    redis.call('HSET', key, 'canon', doc_id, 'rank', rank, 'ts', ts_text)
+  end
+  redis.call('HINCRBY', key, 'members', 1)
+  link_doc(match)
+  return {'joined', match, canonical, tostring(best), story.canon}
+end
+
+local previous, previous_order, later, later_order = '', nil, '', nil
+local function before(ed_a, ts_a, ed_b, ts_b)
+  return ed_a < ed_b or (ed_a == ed_b and ts_a < ts_b)
+end
+for _, story_id in ipairs(versions) do
+  local story = stories[story_id]
+  if story then
+    if not before(edition, ts, story.ed, story.ts) then
+      if previous_order == nil
+          or before(previous_order[1], previous_order[2], story.ed, story.ts) then
+        previous, previous_order = story.canon, {story.ed, story.ts}
+      end
+    elseif later_order == nil or before(story.ed, story.ts, later_order[1], later_order[2]) then
+      later, later_order = story.canon, {story.ed, story.ts}
+    end
+  end
+end
+redis.call('HSET', prefix .. 'story:' .. new_id, 'canon', doc_id, 'rank', rank, 'ts', ts_text,
+  'sig', sig, 'n', n, 'ed', edition, 'num', number, 'title', tkey, 'members', 1)
+link_doc(new_id)
+if tkey ~= '' then redis.call('SADD', KEYS[3], new_id) end
+return {'new', new_id, doc_id, '0', '', previous, later}
+"""
 
 
 class StoryRegistry:
@@ -259,6 +405,7 @@ class StoryRegistry:
     def __init__(self, redis_client: redis.Redis, namespace: str = "hitwatch") -> None:
         self._redis = redis_client
         self._prefix = f"{namespace}:dedupe:"
+        self._assign_script = redis_client.register_script(_ASSIGN_LUA)
 
     def _key(self, *parts: object) -> str:
         return self._prefix + ":".join(str(p) for p in parts)
@@ -288,203 +435,56 @@ class StoryRegistry:
         """The story of this document, creating or updating it; idempotent per content."""
         fp = fingerprint(body)
         tkey = title_key(title)
+        keys = [
+            self._key("doc", doc_id),
+            self._key("hash", fp.content_hash),
+            self._key("title", tkey or "-"),
+            *(self._key("lsh", band, shard) for band, shard, _ in fp.buckets),
+        ]
+        args: list[str | bytes | int | float] = [
+            self._prefix,
+            doc_id,
+            fp.content_hash,
+            fp.signature,
+            fp.shingles,
+            fp.edition,
+            fp.doc_number,
+            tkey,
+            _KIND_RANK.get(source_kind, 1),
+            repr(_timestamp(published_at)),
+            stable_id(f"story:{doc_id}:{fp.content_hash}"),
+            JACCARD_THRESHOLD,
+            CONTAINMENT_THRESHOLD,
+            CONTAINMENT_MIN_JACCARD,
+            MAX_BUCKET_STORIES,
+            NUM_PERM,
+            *(bucket for _, _, bucket in fp.buckets),
+        ]
         try:
-            for _ in range(MAX_RETRIES):
-                with self._redis.pipeline() as pipe:
-                    try:
-                        return self._attempt(pipe, doc_id, fp, tkey, source_kind, published_at)
-                    except redis.WatchError:
-                        continue
+            reply = self._assign_script(keys=keys, args=args)
         except redis.ConnectionError as exc:
             raise TransientError(f"dedupe registry unreachable: {exc}") from exc
-        raise TransientError(f"dedupe of {doc_id}: {MAX_RETRIES} conflicting attempts, retry later")
-
-    def _attempt(
-        self,
-        pipe: Any,
-        doc_id: str,
-        fp: Fingerprint,
-        tkey: str,
-        source_kind: str,
-        published_at: datetime | None,
-    ) -> StoryAssignment:
-        doc_key = self._key("doc", doc_id)
-        hash_key = self._key("hash", fp.content_hash)
-        shard_keys = [self._key("lsh", band, shard) for band, shard, _ in fp.buckets]
-        title_store = self._key("title", tkey) if tkey else None
-        watched = [doc_key, hash_key, *shard_keys] + ([title_store] if title_store else [])
-        pipe.watch(*watched)
-        reads = self._redis.pipeline(transaction=False)
-        reads.hgetall(doc_key)
-        reads.get(hash_key)
-        for key, (_, _, bucket) in zip(shard_keys, fp.buckets, strict=True):
-            reads.hget(key, bucket)
-        if title_store:
-            reads.smembers(title_store)
-        results = reads.execute()
-        doc_raw, exact = results[0], results[1]
-        bucket_values: list[bytes | None] = results[2 : 2 + len(shard_keys)]
-        versions = {v.decode() for v in results[-1]} if title_store else set()
-
-        candidates: set[str] = set()
-        for value in bucket_values:
-            if value:
-                candidates.update(value.decode().split(","))
-        known_story = doc_raw[b"story"].decode() if doc_raw else None
-        exact_story = exact.decode() if exact else None
-        for story_id in (known_story, exact_story):
-            if story_id:
-                candidates.add(story_id)
-        candidates |= versions
-        stories = self._load_stories(pipe, sorted(candidates))
-        rank = _KIND_RANK.get(source_kind, 1)
-        moment = _timestamp(published_at)
-
-        if known_story is not None and known_story in stories:
-            story = stories[known_story]
-            if doc_raw.get(b"hash", b"").decode() == fp.content_hash:
-                pipe.unwatch()
-                return self._result(story, doc_id, fp, new=False, updated=False, similarity=1.0)
-            pipe.multi()
-            pipe.hset(doc_key, mapping={"story": story.story_id, "hash": fp.content_hash})
-            pipe.set(hash_key, story.story_id)
-            self._index_buckets(pipe, fp, story.story_id, shard_keys, bucket_values)
-            pipe.execute()
-            return self._result(story, doc_id, fp, new=False, updated=True, similarity=1.0)
-
-        match, similarity = self._best_match(fp, exact_story, stories)
-        pipe.multi()
-        if match is not None:
-            duplicate_of = match.canonical
-            if (rank, moment) < (match.rank, match.published):
-                match.canonical, match.rank, match.published = doc_id, rank, moment
-                pipe.hset(
-                    self._key("story", match.story_id),
-                    mapping={"canon": doc_id, "rank": rank, "ts": repr(moment)},
-                )
-            pipe.hincrby(self._key("story", match.story_id), "members", 1)
-            pipe.hset(doc_key, mapping={"story": match.story_id, "hash": fp.content_hash})
-            pipe.set(hash_key, match.story_id)
-            self._index_buckets(pipe, fp, match.story_id, shard_keys, bucket_values)
-            pipe.execute()
-            result = self._result(
-                match, doc_id, fp, new=False, updated=False, similarity=similarity
+        kind, story_id, canonical, similarity, *rest = (part.decode() for part in reply)
+        if kind == "new":
+            previous, later = rest[1], rest[2]
+            return StoryAssignment(
+                story_id=story_id,
+                content_hash=fp.content_hash,
+                new_story=True,
+                canonical_doc_id=canonical,
+                previous_version_of=previous or None,
+                superseded_by=later or None,
             )
-            return StoryAssignment(**{**result.__dict__, "duplicate_of": duplicate_of})
-
-        story_id = stable_id(f"story:{doc_id}:{fp.content_hash}")
-        previous, later = self._versions(versions, stories, fp, moment)
-        pipe.hset(
-            self._key("story", story_id),
-            mapping={
-                "canon": doc_id,
-                "rank": rank,
-                "ts": repr(moment),
-                "sig": fp.signature,
-                "n": fp.shingles,
-                "ed": fp.edition,
-                "num": fp.doc_number,
-                "title": tkey,
-                "members": 1,
-            },
-        )
-        pipe.hset(doc_key, mapping={"story": story_id, "hash": fp.content_hash})
-        pipe.set(hash_key, story_id)
-        self._index_buckets(pipe, fp, story_id, shard_keys, bucket_values)
-        if title_store:
-            pipe.sadd(title_store, story_id)
-        pipe.execute()
+        if kind == "joined":
+            duplicate_of: str | None = rest[0]
+        else:
+            duplicate_of = canonical if canonical != doc_id else None
         return StoryAssignment(
             story_id=story_id,
             content_hash=fp.content_hash,
-            new_story=True,
-            canonical_doc_id=doc_id,
-            previous_version_of=previous,
-            superseded_by=later,
-        )
-
-    def _load_stories(self, pipe: Any, story_ids: list[str]) -> dict[str, _Story]:
-        if not story_ids:
-            return {}
-        keys = [self._key("story", s) for s in story_ids]
-        pipe.watch(*keys)
-        reads = self._redis.pipeline(transaction=False)
-        for key in keys:
-            reads.hgetall(key)
-        return {
-            story_id: _Story.from_redis(story_id, raw)
-            for story_id, raw in zip(story_ids, reads.execute(), strict=True)
-            if raw
-        }
-
-    def _best_match(
-        self, fp: Fingerprint, exact_story: str | None, stories: dict[str, _Story]
-    ) -> tuple[_Story | None, float]:
-        if exact_story is not None and exact_story in stories:
-            return stories[exact_story], 1.0
-        best: _Story | None = None
-        best_score = 0.0
-        if not fp.signature:
-            return None, 0.0
-        for story in stories.values():
-            if not story.signature or not _compatible_editions(
-                fp.edition, fp.doc_number, story.edition, story.doc_number
-            ):
-                continue
-            jaccard, containment = estimate_similarity(
-                fp.signature, fp.shingles, story.signature, story.shingles
-            )
-            if _is_copy(jaccard, containment) and jaccard > best_score:
-                best, best_score = story, jaccard
-        return best, best_score
-
-    @staticmethod
-    def _versions(
-        versions: set[str], stories: dict[str, _Story], fp: Fingerprint, moment: float
-    ) -> tuple[str | None, str | None]:
-        """(canonical doc of the latest earlier version, of the earliest later version)."""
-
-        def order(story: _Story) -> tuple[str, float]:
-            return (story.edition, story.published)
-
-        mine = (fp.edition, moment)
-        known = [stories[s] for s in versions if s in stories]
-        earlier = [s for s in known if order(s) <= mine]
-        later = [s for s in known if order(s) > mine]
-        previous = max(earlier, key=order).canonical if earlier else None
-        following = min(later, key=order).canonical if later else None
-        return previous, following
-
-    def _index_buckets(
-        self,
-        pipe: Any,
-        fp: Fingerprint,
-        story_id: str,
-        shard_keys: list[str],
-        current: list[bytes | None],
-    ) -> None:
-        for key, (_, _, bucket), value in zip(shard_keys, fp.buckets, current, strict=True):
-            members = value.decode().split(",") if value else []
-            if story_id not in members:
-                kept = [*members, story_id][-MAX_BUCKET_STORIES:]
-                pipe.hset(key, bucket, ",".join(kept))
-
-    def _result(
-        self,
-        story: _Story,
-        doc_id: str,
-        fp: Fingerprint,
-        *,
-        new: bool,
-        updated: bool,
-        similarity: float,
-    ) -> StoryAssignment:
-        return StoryAssignment(
-            story_id=story.story_id,
-            content_hash=fp.content_hash,
-            new_story=new,
-            updated=updated,
-            duplicate_of=story.canonical if story.canonical != doc_id else None,
-            canonical_doc_id=story.canonical,
-            similarity=similarity,
+            new_story=False,
+            updated=kind == "updated",
+            duplicate_of=duplicate_of,
+            canonical_doc_id=canonical,
+            similarity=float(similarity),
         )

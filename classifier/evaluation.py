@@ -520,5 +520,5 @@ def format_bench(results: dict[str, Any]) -> str:
             f"{row['classify_plus_dedupe_docs_per_s']:>9}{row['lookup_ms_mean']:>11}"
             f"{row['lookup_ms_p99']:>8}{row['redis_mb_per_100k_stories']:>9}"
         )
-    lines.append("(lookup = the Redis round trips of one assignment, fingerprinting excluded)")
+    lines.append("(lookup = the one Redis script call of an assignment, fingerprinting excluded)")
     return "\n".join(lines)

@@ -10,6 +10,7 @@ case-sensitively. Overlaps resolve leftmost-longest, so 医疗大模型 is not a
 
 from __future__ import annotations
 
+import re
 import string
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -17,24 +18,44 @@ from dataclasses import dataclass
 
 import ahocorasick
 
-__all__ = ["TermMatch", "TermMatcher", "normalize_text"]
+__all__ = ["TermMatch", "TermMatcher", "nfkc", "normalize_text"]
 
 _ASCII_ALNUM = frozenset(string.ascii_letters + string.digits)
-_ASCII_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+_ASCII_UPPER = re.compile("[A-Z]+")
+# CJK unified ideographs are NFKC-stable and never compose with a neighbour, so NFKC may
+# be applied to the runs between them alone; a Chinese text is mostly ideographs.
+_NOT_IDEOGRAPH = re.compile("[^\u4e00-\u9fff]+")
+
+
+def _nfkc_run(run: re.Match[str]) -> str:
+    return unicodedata.normalize("NFKC", run.group())
+
+
+def nfkc(text: str) -> str:
+    """`unicodedata.normalize("NFKC", text)`, about twice as fast on Chinese text."""
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    return _NOT_IDEOGRAPH.sub(_nfkc_run, text)
 
 
 def normalize_text(text: str, aliases: Mapping[str, str] | None = None) -> str:
     """NFKC form of `text` with alias spellings rewritten to their canonical form."""
-    normalized = unicodedata.normalize("NFKC", text)
+    normalized = nfkc(text)
     for variant, canonical in (aliases or {}).items():
         if variant in normalized:
             normalized = normalized.replace(variant, canonical)
     return normalized
 
 
+def _lower(run: re.Match[str]) -> str:
+    return run.group().lower()
+
+
 def _fold(text: str) -> str:
     # ASCII-only lowercasing keeps every offset valid (str.lower may change lengths).
-    return text.translate(_ASCII_FOLD)
+    # A regex over the few ASCII capitals is much faster than str.translate, which
+    # looks every character of a Chinese text up in the table.
+    return _ASCII_UPPER.sub(_lower, text)
 
 
 def _case_sensitive(term: str) -> bool:
@@ -64,7 +85,18 @@ class TermMatcher:
                     variants.append(term)
         self._automaton = ahocorasick.Automaton()
         for key, variants in by_key.items():
-            self._automaton.add_word(key, (key, tuple(variants)))
+            # Per variant, decided once here rather than per match: must the text match
+            # its case, and which ends need an ASCII word boundary?
+            checks = tuple(
+                (
+                    term,
+                    _case_sensitive(term),
+                    term[0] in _ASCII_ALNUM,
+                    term[-1] in _ASCII_ALNUM,
+                )
+                for term in variants
+            )
+            self._automaton.add_word(key, (len(key), checks))
         self._empty = not by_key
         if not self._empty:
             self._automaton.make_automaton()
@@ -77,12 +109,15 @@ class TermMatcher:
         if self._empty or not normalized:
             return []
         found: list[TermMatch] = []
-        for end_index, (key, variants) in self._automaton.iter(_fold(normalized)):
-            start, end = end_index - len(key) + 1, end_index + 1
-            for term in variants:
-                if _case_sensitive(term) and normalized[start:end] != term:
+        length = len(normalized)
+        for end_index, (size, checks) in self._automaton.iter(_fold(normalized)):
+            start, end = end_index - size + 1, end_index + 1
+            for term, case_sensitive, ascii_start, ascii_end in checks:
+                if case_sensitive and normalized[start:end] != term:
                     continue
-                if not _on_boundaries(normalized, start, end):
+                if ascii_start and start > 0 and normalized[start - 1] in _ASCII_ALNUM:
+                    continue
+                if ascii_end and end < length and normalized[end] in _ASCII_ALNUM:
                     continue
                 found.append(TermMatch(term, start, end))
                 break
@@ -94,10 +129,3 @@ class TermMatcher:
                 chosen.append(match)
                 covered = match.end
         return chosen
-
-
-def _on_boundaries(text: str, start: int, end: int) -> bool:
-    """An ASCII edge of a term must not continue an ASCII word in the text."""
-    if text[start] in _ASCII_ALNUM and start > 0 and text[start - 1] in _ASCII_ALNUM:
-        return False
-    return not (text[end - 1] in _ASCII_ALNUM and end < len(text) and text[end] in _ASCII_ALNUM)

@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 import redis
 
-from classifier.dedupe import StoryRegistry
+from classifier.dedupe import MAX_BUCKET_STORIES, StoryRegistry
 
 pytestmark = pytest.mark.requires_redis
 
@@ -95,6 +95,40 @@ def test_amended_law_is_a_new_version_not_a_copy(registry: StoryRegistry) -> Non
     second = registry.assign(doc_id="new", title="母婴保健法实施办法（2023年修订）", body=new)
     assert second.new_story and second.story_id != first.story_id
     assert second.previous_version_of == "old"
+
+
+def test_older_version_arriving_later_is_superseded(registry: StoryRegistry) -> None:
+    articles = "\n".join(
+        f"第{i}条 医疗机构应当依法执业，建立健全医疗质量管理制度，保障医疗安全。"
+        for i in range(1, 30)
+    )
+    newer = registry.assign(
+        doc_id="v2",
+        title="医疗机构管理条例",
+        body="根据2022年3月29日国务院令第752号修订\n" + articles,
+    )
+    older = registry.assign(
+        doc_id="v1",
+        title="医疗机构管理条例",
+        body="根据2016年2月6日国务院令第666号修订\n" + articles,
+    )
+    assert newer.new_story and older.new_story
+    assert older.superseded_by == "v2" and older.previous_version_of is None
+
+
+def test_story_keeps_only_the_latest_stories_per_bucket(
+    registry: StoryRegistry, redis_url: str, unique_name: str
+) -> None:
+    client = redis.Redis.from_url(redis_url)
+    # Short texts are matched by exact fingerprint only: force many stories into one
+    # bucket by registering the same long text under amendment dates that keep them apart.
+    body = TEXT * 3
+    for year in range(2000, 2000 + MAX_BUCKET_STORIES + 5):
+        registry.assign(doc_id=f"law-{year}", title="x", body=f"{year}年1月1日修订\n{body}")
+    for key in client.scan_iter(match=f"{unique_name}:dedupe:lsh:*"):
+        for value in client.hvals(key):
+            assert len(value.split(b",")) <= MAX_BUCKET_STORIES
+    client.close()
 
 
 def _assign_copy(args: tuple[str, str, int]) -> str:

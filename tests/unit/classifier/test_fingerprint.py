@@ -1,6 +1,14 @@
 """Fingerprints: exact hash ignores spacing/punctuation/width; signatures estimate similarity."""
 
-from classifier.dedupe import content_fingerprint, estimate_similarity, fingerprint, title_key
+from classifier.dedupe import (
+    BANDS,
+    NUM_PERM,
+    content_fingerprint,
+    estimate_similarity,
+    fingerprint,
+    normalize_body,
+    title_key,
+)
 
 TEXT = (
     "国家卫生健康委今日发布通知，要求各地加快推进全民健康信息平台建设，"
@@ -48,3 +56,48 @@ def test_title_key_only_for_laws_and_rules_and_ignores_edition_notes() -> None:
     )
     assert title_key("中华人民共和国国境卫生检疫法")
     assert title_key("2024中国数字医疗大会召开") == ""
+
+
+def _true_jaccard(a: str, b: str) -> float:
+    def grams(text: str) -> set[str]:
+        norm = normalize_body(text)
+        return {norm[i : i + 5] for i in range(len(norm) - 4)}
+
+    first, second = grams(a), grams(b)
+    return len(first & second) / len(first | second)
+
+
+def test_one_permutation_signature_tracks_true_jaccard() -> None:
+    base = TEXT * 2 + "医疗保障局推进医保信息平台建设，统一编码标准，实现跨省异地就医直接结算。"
+    pairs = [
+        (base, base[: len(base) * 3 // 4]),
+        (base, "编者按：转载。" + base + "相关阅读"),
+        (base, base.replace("安全", "保障")),
+    ]
+    for a, b in pairs:
+        fa, fb = fingerprint(a), fingerprint(b)
+        estimate, _ = estimate_similarity(fa.signature, fa.shingles, fb.signature, fb.shingles)
+        assert abs(estimate - _true_jaccard(a, b)) < 0.2
+
+
+def test_short_text_fills_every_bin_and_counts_distinct_shingles() -> None:
+    # About 50 shingles for 63 bins: some bins stay empty and must be filled.
+    short = "国家卫生健康委发布电子病历系统应用水平分级评价标准（试行）的通知，要求各地医院对照标准开展自评"
+    assert 40 <= len(normalize_body(short)) - 4 < NUM_PERM
+    fp = fingerprint(short)
+    normalized = normalize_body(short)
+    assert fp.shingles == len({normalized[i : i + 5] for i in range(len(normalized) - 4)})
+    assert len(fp.signature) == 4 * NUM_PERM
+    assert len(fp.buckets) == BANDS
+    again = fingerprint(short + "。")
+    assert again.signature == fp.signature
+    other = fingerprint(
+        "昨晚联赛主队球员打进制胜一球，球队夺冠希望大增，下一轮比赛将于周日晚上在主场进行，门票已售罄"
+    )
+    assert other.signature
+    far, _ = estimate_similarity(fp.signature, fp.shingles, other.signature, other.shingles)
+    assert far < 0.2
+
+
+def test_repeated_text_counts_each_shingle_once() -> None:
+    assert fingerprint(TEXT * 3).shingles < 2 * fingerprint(TEXT).shingles

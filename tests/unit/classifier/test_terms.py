@@ -1,6 +1,8 @@
 """Dictionary matching rules: NFKC, aliases, ASCII word boundaries and case, longest match."""
 
-from classifier.terms import TermMatcher
+import unicodedata
+
+from classifier.terms import TermMatcher, nfkc
 
 ALIASES = {"人工智能": "AI"}
 
@@ -37,3 +39,14 @@ def test_full_width_forms_are_normalised() -> None:
 def test_longest_match_wins() -> None:
     matcher = TermMatcher(["大模型", "医疗大模型"], ALIASES)
     assert terms(matcher, "医疗大模型与通用大模型") == ["医疗大模型", "大模型"]
+
+
+def test_nfkc_equals_unicodedata_on_mixed_text() -> None:
+    samples = [
+        "国家卫生健康委（２０２４年）发布，ＣＴ与ＭＲＩ：第①条",
+        "e\u0301中\u0301\u0323a\u0323\u0301 ﬁ ㈱ Ⅱ \xa0医疗",
+        "가\u11a8中가\u11a8",
+        "纯中文文本没有需要规范化的字符",
+    ]
+    for text in samples:
+        assert nfkc(text) == unicodedata.normalize("NFKC", text)
