@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import redis
-from flask import Blueprint, abort, request
+from flask import Blueprint, Response, abort, current_app, request
 
 from hitwatch.errors import SearchBackendError
 from hitwatch.search import SearchRequest
@@ -14,7 +15,7 @@ from hitwatch.store import Article
 from webapp import queries
 from webapp.dependencies import dependencies
 from webapp.pagination import MAX_PER_PAGE, Pagination, page_number
-from webapp.results import ResultRow, highlight_terms, parse_form, result_rows
+from webapp.results import FACET_QUERY_FIELDS, ResultRow, highlight_terms, parse_form, result_rows
 
 __all__ = ["bp"]
 
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 DEFAULT_PER_PAGE = 20
+OPENAPI_FILE = "openapi.yaml"  # in webapp/static
 
 Json = dict[str, Any]
 
@@ -128,16 +130,18 @@ def search() -> tuple[Json, int]:
             error["detail"] = form.error_detail
         return error, 400
     page, per_page = page_number(request.args.get("page")), _per_page()
+    want_facets = request.args.get("facets") == "1"
     deps = dependencies()
     try:
         found = deps.search_index.search(form.request((page - 1) * per_page, per_page))
+        facets = deps.search_index.facets(form.request(0, 0)) if want_facets else None
     except SearchBackendError as exc:
         log.error("search failed: %s", exc)
         return {"error": "搜索索引暂时不可用，请稍后重试。", "status": 503}, 503
     with deps.database.session() as session:
         sizes = queries.story_sizes(session, (hit.document.story_id for hit in found.hits))
     rows = result_rows(found, highlight_terms(form.query), sizes)
-    return {
+    body: Json = {
         "query": {
             "q": form.q,
             "source": form.source,
@@ -147,7 +151,15 @@ def search() -> tuple[Json, int]:
         },
         "results": [result_json(row) for row in rows],
         "pagination": Pagination(page, per_page, found.total).as_json(),
-    }, 200
+    }
+    if facets is not None:
+        # field -> [{"value", "count"}]; the query field to filter by is in "filters"
+        body["facets"] = {
+            field: [{"value": value, "count": count} for value, count in pairs]
+            for field, pairs in facets.items()
+        }
+        body["facet_filters"] = dict(FACET_QUERY_FIELDS)
+    return body, 200
 
 
 def _check_database() -> Json:
@@ -179,6 +191,13 @@ def _check_redis() -> Json:
     finally:
         client.close()
     return {"status": "ok"}
+
+
+@bp.get("/openapi.yaml")
+def openapi() -> Response:
+    """The OpenAPI 3 description of this API (a static file, tested against the routes)."""
+    text = Path(current_app.root_path, "static", OPENAPI_FILE).read_text("utf-8")
+    return Response(text, 200, mimetype="application/yaml")
 
 
 @bp.get("/health")

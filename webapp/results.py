@@ -7,6 +7,7 @@ synonyms; a malformed query is reported in the form, not raised.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -15,15 +16,36 @@ from typing import Literal
 from markupsafe import Markup
 
 from hitwatch.errors import QueryError
-from hitwatch.search import SearchPage, SearchRequest
+from hitwatch.search import FacetCounts, SearchPage, SearchRequest
 from hitwatch.search.query import MatchAll, Node, parse_query
 from hitwatch.search.snippets import highlight, highlight_title
 from hitwatch.search.synonyms import expand_synonyms
 from hitwatch.search.terms import positive_terms
 from webapp.display import day_range, parse_day
 
-__all__ = ["ResultRow", "SearchForm", "highlight_terms", "parse_form", "result_rows"]
+__all__ = [
+    "FACET_QUERY_FIELDS",
+    "FacetGroup",
+    "FacetLink",
+    "ResultRow",
+    "SearchForm",
+    "facet_groups",
+    "highlight_terms",
+    "parse_form",
+    "query_filter",
+    "result_rows",
+]
 
+# facet of the index -> the query-language field that filters by it
+FACET_QUERY_FIELDS = {
+    "source_name": "source",
+    "doc_type": "type",
+    "topics": "topic",
+    "region": "region",
+    "month": "month",
+}
+# A field value must be quoted when it holds what the query language reads as syntax.
+_NEEDS_QUOTES = re.compile(r'[\s()|:"]|^-')
 SORTS: dict[str, Literal["relevance", "date"]] = {"relevance": "relevance", "date": "date"}
 SNIPPET_WIDTH = 120
 
@@ -37,6 +59,7 @@ class SearchForm:
     date_from: str = ""
     date_to: str = ""
     sort: Literal["relevance", "date"] = "relevance"
+    include_all: bool = False  # `all=1`: also articles the classifier judged off-topic
     error: str = ""
     error_detail: str = ""  # the query with a caret under the mistake, shown preformatted
     query: Node = field(default_factory=MatchAll)
@@ -54,6 +77,7 @@ class SearchForm:
             source_ids=(self.source,) if self.source else (),
             published_from=start,
             published_before=end,
+            relevant_only=not self.include_all,
             sort=self.sort,
             offset=offset,
             limit=limit,
@@ -67,19 +91,21 @@ class SearchForm:
             "from": self.date_from,
             "to": self.date_to,
             "sort": self.sort,
+            "all": 1 if self.include_all else "",
         }
         values.update(changes)
         return {key: value for key, value in values.items() if value not in ("", None)}
 
 
 def parse_form(args: Mapping[str, str]) -> SearchForm:
-    """Read `q, source, from, to, sort`; a bad query or date is reported in `error`."""
+    """Read `q, source, from, to, sort, all`; a bad query or date is reported in `error`."""
     form = SearchForm(
         q=args.get("q", "").strip(),
         source=args.get("source", "").strip(),
         date_from=args.get("from", "").strip(),
         date_to=args.get("to", "").strip(),
         sort=SORTS.get(args.get("sort", ""), "relevance"),
+        include_all=args.get("all") == "1",
     )
     try:
         first, last = parse_day(form.date_from), parse_day(form.date_to)
@@ -146,3 +172,43 @@ def result_rows(
         by_story[story_key] = row
         rows.append(row)
     return rows
+
+
+def query_filter(field: str, value: str) -> str:
+    """`field:value` in the query language, quoted when the value needs it."""
+    if _NEEDS_QUOTES.search(value):
+        return f'{field}:"{value.replace(chr(34), "")}"'
+    return f"{field}:{value}"
+
+
+@dataclass(frozen=True)
+class FacetLink:
+    """One value of a facet: how many matches have it and the query that narrows to it."""
+
+    value: str
+    count: int
+    q: str
+    active: bool  # the query already filters by it
+
+
+@dataclass(frozen=True)
+class FacetGroup:
+    field: str  # the query-language field: source, type, topic, region, month
+    links: list[FacetLink]
+
+
+def facet_groups(form: SearchForm, facets: FacetCounts) -> list[FacetGroup]:
+    """Facet counts as links that add `field:value` to the reader's query."""
+    present = set(form.q.split())
+    groups = []
+    for facet, pairs in facets.items():
+        field_name = FACET_QUERY_FIELDS[facet]
+        links = []
+        for value, count in pairs:
+            condition = query_filter(field_name, value)
+            active = condition in present
+            q = form.q if active else f"{form.q} {condition}".strip()
+            links.append(FacetLink(value, count, q, active))
+        if links:
+            groups.append(FacetGroup(field_name, links))
+    return groups

@@ -12,7 +12,14 @@ from hitwatch.errors import SearchBackendError
 from webapp import queries
 from webapp.dependencies import dependencies
 from webapp.pagination import Pagination, page_number
-from webapp.results import ResultRow, highlight_terms, parse_form, result_rows
+from webapp.results import (
+    FacetGroup,
+    ResultRow,
+    facet_groups,
+    highlight_terms,
+    parse_form,
+    result_rows,
+)
 
 __all__ = ["FEED_SIZE", "PER_PAGE", "bp"]
 
@@ -38,11 +45,13 @@ def index() -> tuple[str, int]:
     with deps.database.session() as session:
         sources = queries.source_choices(session)
     rows: list[ResultRow] = []
+    facets: list[FacetGroup] = []
     pagination = Pagination(page, PER_PAGE, 0)
     error, status = form.error, 200 if not form.error else 400
     if not form.is_empty and not error:
         try:
             found = deps.search_index.search(form.request((page - 1) * PER_PAGE, PER_PAGE))
+            counts = deps.search_index.facets(form.request(0, 0)) if found.total else {}
         except SearchBackendError as exc:
             log.error("search failed: %s", exc)
             error, status = INDEX_DOWN, 503
@@ -51,10 +60,12 @@ def index() -> tuple[str, int]:
             with deps.database.session() as session:
                 sizes = queries.story_sizes(session, (hit.document.story_id for hit in found.hits))
             rows = result_rows(found, highlight_terms(form.query), sizes)
+            facets = facet_groups(form, counts)
     html = render_template(
         "search/index.html",
         form=form,
         rows=rows,
+        facets=facets,
         sources=sources,
         pagination=pagination,
         error=error,

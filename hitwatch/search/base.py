@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, get_args
 
 from hitwatch.search.query import Node
 
-__all__ = ["SearchDocument", "SearchHit", "SearchIndex", "SearchPage", "SearchRequest"]
+__all__ = [
+    "FACET_FIELDS",
+    "FACET_SIZE",
+    "FacetCounts",
+    "FacetField",
+    "SearchDocument",
+    "SearchHit",
+    "SearchIndex",
+    "SearchPage",
+    "SearchRequest",
+    "order_facet",
+]
+
+# What matches can be counted by: document fields, plus `month` (YYYY-MM, China time).
+FacetField = Literal["source_name", "doc_type", "topics", "region", "month"]
+FACET_FIELDS: tuple[FacetField, ...] = get_args(FacetField)
+# Values kept per field: enough for a sidebar, cheap for every backend.
+FACET_SIZE = 12
+# field -> [(value, matching documents)], in display order (see `order_facet`)
+FacetCounts = dict[str, list[tuple[str, int]]]
 
 
 @dataclass(frozen=True)
@@ -64,6 +83,15 @@ class SearchPage:
     hits: list[SearchHit] = field(default_factory=list)
 
 
+def order_facet(field: str, counts: Iterable[tuple[str, int]], size: int) -> list[tuple[str, int]]:
+    """Display order: months newest first, other values most frequent first (ties by name)."""
+    if field == "month":
+        ordered = sorted(counts, key=lambda pair: pair[0], reverse=True)
+    else:
+        ordered = sorted(counts, key=lambda pair: (-pair[1], pair[0]))
+    return [(value, count) for value, count in ordered if value and count][:size]
+
+
 class SearchIndex(Protocol):
     """A full-text index of `SearchDocument`s keyed by `doc_id` (writes are upserts)."""
 
@@ -77,10 +105,26 @@ class SearchIndex(Protocol):
         """Remove a document; deleting an unknown id is not an error."""
 
     def search(self, request: SearchRequest) -> SearchPage:
-        """Matching documents, newest first for `sort="date"` (undated last)."""
+        """Matching documents, newest first for `sort="date"` (undated last).
+
+        Scores are higher-is-better and comparable within one relevance-sorted result;
+        with `sort="date"` a backend may leave them at 0.
+        """
 
     def count(self, request: SearchRequest) -> int:
         """How many documents match, ignoring offset and limit."""
+
+    def facets(
+        self,
+        request: SearchRequest,
+        fields: Sequence[FacetField] = FACET_FIELDS,
+        size: int = FACET_SIZE,
+    ) -> FacetCounts:
+        """Per field, the values the matches have and how many matches have each.
+
+        Empty values (no region, undated) are not counted; a document with two topics
+        counts once for each. Ordered by `order_facet`, at most `size` values per field.
+        """
 
     def refresh(self) -> None:
         """Make every write so far visible to searches."""

@@ -17,7 +17,17 @@ from typing import Any
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
 
 from hitwatch.errors import SearchBackendError
-from hitwatch.search.base import SearchDocument, SearchHit, SearchPage, SearchRequest
+from hitwatch.search.base import (
+    FACET_FIELDS,
+    FACET_SIZE,
+    FacetCounts,
+    FacetField,
+    SearchDocument,
+    SearchHit,
+    SearchPage,
+    SearchRequest,
+    order_facet,
+)
 from hitwatch.search.query import And, DateRange, Field, MatchAll, Node, Not, Or, Term
 from hitwatch.search.terms import (
     date_bounds,
@@ -30,7 +40,7 @@ from hitwatch.search.terms import (
 )
 from hitwatch.text import QueryTokens, index_tokens, normalize
 
-__all__ = ["MAPPINGS", "ElasticsearchIndex", "build_query", "tree_query"]
+__all__ = ["MAPPINGS", "ElasticsearchIndex", "build_query", "facet_aggregations", "tree_query"]
 
 VERSION = 1
 TITLE_BOOST = 3.0
@@ -150,6 +160,32 @@ def build_query(request: SearchRequest) -> dict[str, Any]:
     if request.relevant_only:
         filters.append({"term": {"relevant": True}})
     return {"bool": {"must": [tree_query(request_query(request))], "filter": filters}}
+
+
+def facet_aggregations(fields: Sequence[FacetField], size: int) -> dict[str, Any]:
+    """One aggregation per facet: terms over keywords, calendar months in China time."""
+    aggregations: dict[str, Any] = {}
+    for field in fields:
+        if field == "month":
+            aggregations[field] = {
+                "date_histogram": {
+                    "field": "published_at",
+                    "calendar_interval": "month",
+                    "time_zone": "+08:00",  # Asia/Shanghai has no daylight saving
+                    "format": "yyyy-MM",
+                    "min_doc_count": 1,
+                }
+            }
+        else:
+            aggregations[field] = {
+                "terms": {
+                    "field": field,
+                    "size": size,
+                    "exclude": [""],
+                    "order": [{"_count": "desc"}, {"_key": "asc"}],
+                }
+            }
+    return aggregations
 
 
 _NEWEST_FIRST: list[dict[str, Any]] = [
@@ -282,6 +318,36 @@ class ElasticsearchIndex:
         with self._errors("count documents"):
             response = self._client.count(index=self.alias, query=build_query(request))
         return int(response["count"])
+
+    def facets(
+        self,
+        request: SearchRequest,
+        fields: Sequence[FacetField] = FACET_FIELDS,
+        size: int = FACET_SIZE,
+    ) -> FacetCounts:
+        fields = list(dict.fromkeys(fields))
+        if not fields:
+            return {}
+        with self._errors("count facets"):
+            response = self._client.search(
+                index=self.alias,
+                query=build_query(request),
+                size=0,
+                track_total_hits=False,
+                aggregations=facet_aggregations(fields, size),
+            )
+        aggregations = response["aggregations"]
+        return {
+            field: order_facet(
+                field,
+                (
+                    (str(bucket.get("key_as_string", bucket["key"])), int(bucket["doc_count"]))
+                    for bucket in aggregations[field]["buckets"]
+                ),
+                size,
+            )
+            for field in fields
+        }
 
     def refresh(self) -> None:
         with self._errors("refresh the index"):

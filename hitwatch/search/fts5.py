@@ -22,7 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from hitwatch.errors import SearchBackendError
-from hitwatch.search.base import SearchDocument, SearchHit, SearchPage, SearchRequest
+from hitwatch.search.base import (
+    FACET_FIELDS,
+    FACET_SIZE,
+    FacetCounts,
+    FacetField,
+    SearchDocument,
+    SearchHit,
+    SearchPage,
+    SearchRequest,
+    order_facet,
+)
 from hitwatch.search.query import And, DateRange, Field, MatchAll, Node, Not, Or, Term
 from hitwatch.search.terms import (
     date_bounds,
@@ -30,6 +40,7 @@ from hitwatch.search.terms import (
     normalize_field,
     positive_terms,
     request_query,
+    requires_term,
     term_tokens,
     utc,
 )
@@ -64,6 +75,16 @@ CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5 (
     title_tokens, body_tokens, tokenize = 'unicode61 remove_diacritics 0'
 );
 """
+
+# Every column a filter, sort or facet reads, so that those never touch the rows, whose
+# long body (in overflow pages) comes before the later columns. Made after older files
+# gain the columns added since.
+_META_INDEX = (
+    "CREATE INDEX IF NOT EXISTS documents_meta ON documents (id, published_at, doc_id,"
+    " source_id, source_name, doc_type, region, relevant, topics, issuer, doc_number)"
+)
+# Queries name it: the planner would rather look rows up by rowid, reading each body.
+_MATCHES_FROM = "documents d INDEXED BY documents_meta"
 
 _COLUMNS = (
     "d.doc_id, d.story_id, d.url, d.title, d.body, d.source_id, d.source_name,"
@@ -200,6 +221,23 @@ def match_expression(node: Node) -> str | None:
     return " OR ".join(dict.fromkeys(phrases)) or None
 
 
+# Each facet as a grouping over `m`, the matching rows; the first column names the facet.
+# Months: the stored UTC time without its fraction (which SQLite would round up into the
+# next second, and so maybe the next month), moved to China time.
+_FACET_SQL: dict[str, str] = {
+    "source_name": "SELECT 'source_name', source_name, count(*) FROM m GROUP BY 2",
+    "doc_type": "SELECT 'doc_type', doc_type, count(*) FROM m GROUP BY 2",
+    "region": "SELECT 'region', region, count(*) FROM m GROUP BY 2",
+    "topics": (
+        "SELECT 'topics', t.value, count(DISTINCT m.id) FROM m, json_each(m.topics) t GROUP BY 2"
+    ),
+    "month": (
+        "SELECT 'month', strftime('%Y-%m', substr(published_at, 1, 19), '+8 hours'), count(*)"
+        " FROM m WHERE published_at IS NOT NULL GROUP BY 2"
+    ),
+}
+
+
 def _query(request: SearchRequest, select: str, ranked: bool) -> tuple[str, list[Any]]:
     """`SELECT <select> FROM ...` for the request, without ORDER BY or LIMIT.
 
@@ -211,10 +249,19 @@ def _query(request: SearchRequest, select: str, ranked: bool) -> tuple[str, list
     condition, condition_params = _where(node)
     clauses.insert(0, condition)
     params[:0] = condition_params
-    tables, table_params = "documents d", []
+    tables, table_params = _MATCHES_FROM, []
     rank = "0.0"
     match = match_expression(node) if ranked else None
-    if match is not None:
+    if match is not None and requires_term(node):
+        # Every match holds a ranked term: walk the FTS matches (scored once, in FTS5)
+        # and look each row up by key, rather than scanning `documents` and joining.
+        tables = (
+            "(SELECT rowid, bm25(documents_fts, ?, ?) AS rank FROM documents_fts"  # noqa: S608
+            f" WHERE documents_fts MATCH ?) r CROSS JOIN {_MATCHES_FROM} ON d.id = r.rowid"
+        )
+        table_params = [TITLE_WEIGHT, BODY_WEIGHT, match]
+        rank = "r.rank"
+    elif match is not None:
         tables += (
             " LEFT JOIN (SELECT rowid, bm25(documents_fts, ?, ?) AS rank FROM documents_fts"
             " WHERE documents_fts MATCH ?) r ON r.rowid = d.id"
@@ -293,6 +340,7 @@ class Fts5Index:
             for column, definition in _ADDED_COLUMNS.items():
                 if column not in present:
                     connection.execute(f"ALTER TABLE documents ADD COLUMN {column} {definition}")
+            connection.execute(_META_INDEX)
 
     def index(self, documents: Sequence[SearchDocument]) -> None:
         rows = [(_row(doc), index_tokens(doc.title), index_tokens(doc.body)) for doc in documents]
@@ -328,21 +376,40 @@ class Fts5Index:
                 connection.execute("DELETE FROM documents_fts WHERE rowid = ?", (found[0],))
 
     def search(self, request: SearchRequest) -> SearchPage:
-        sql, params = _query(request, f"{_COLUMNS}, {{rank}} AS rank", ranked=True)
-        order = _NEWEST_FIRST if request.sort == "date" else f"rank, {_NEWEST_FIRST}"
+        by_date = request.sort == "date"
+        # By date nothing is ranked (score 0): bm25 needs a pass over every match's
+        # postings even for one row, which would double the cost of a common term.
+        # Sorting carries only ids and sort keys (from the index); the page's rows, body
+        # and all, are read afterwards.
+        sql, params = _query(request, "d.id, {rank} AS rank", ranked=not by_date)
+        order = _NEWEST_FIRST if by_date else f"rank, {_NEWEST_FIRST}"
         sql += f" ORDER BY {order} LIMIT ? OFFSET ?"
         connection = self._connection()
         with self._errors():
             # One read transaction: the page and the total come from the same snapshot.
             connection.execute("BEGIN")
             try:
-                rows = connection.execute(sql, [*params, request.limit, request.offset]).fetchall()
-                total = self._count(connection, request) if rows or request.offset else 0
+                page = connection.execute(sql, [*params, request.limit, request.offset]).fetchall()
+                total = self._count(connection, request) if page or request.offset else 0
+                ranks = {int(row["id"]): float(row["rank"]) for row in page}
+                rows = self._rows(connection, list(ranks))
             finally:
                 connection.execute("COMMIT")
         # bm25() is lower for better matches; scores are higher-is-better everywhere.
-        hits = [SearchHit(row["doc_id"], -float(row["rank"]), _document(row)) for row in rows]
+        hits = [
+            SearchHit(rows[rowid]["doc_id"], -rank, _document(rows[rowid]))
+            for rowid, rank in ranks.items()
+        ]
         return SearchPage(total, hits)
+
+    @staticmethod
+    def _rows(connection: sqlite3.Connection, rowids: list[int]) -> dict[int, sqlite3.Row]:
+        marks = ", ".join("?" * len(rowids))
+        found = connection.execute(
+            f"SELECT d.id, {_COLUMNS} FROM documents d WHERE d.id IN ({marks})",  # noqa: S608
+            rowids,
+        )
+        return {int(row["id"]): row for row in found}
 
     def count(self, request: SearchRequest) -> int:
         with self._errors():
@@ -353,6 +420,27 @@ class Fts5Index:
         sql, params = _query(request, "count(*)", ranked=False)
         (total,) = connection.execute(sql, params).fetchone()
         return int(total)
+
+    def facets(
+        self,
+        request: SearchRequest,
+        fields: Sequence[FacetField] = FACET_FIELDS,
+        size: int = FACET_SIZE,
+    ) -> FacetCounts:
+        fields = list(dict.fromkeys(fields))
+        if not fields:
+            return {}
+        # The matches are found once (MATERIALIZED) and every facet groups that list.
+        matching, params = _query(
+            request, "d.id, d.source_name, d.doc_type, d.topics, d.region, d.published_at", False
+        )
+        groupings = " UNION ALL ".join(_FACET_SQL[field] for field in fields)
+        sql = f"WITH m AS MATERIALIZED ({matching}) {groupings}"
+        counts: dict[str, list[tuple[str, int]]] = {field: [] for field in fields}
+        with self._errors():
+            for field, value, count in self._connection().execute(sql, params):
+                counts[field].append((str(value), int(count)))
+        return {field: order_facet(field, pairs, size) for field, pairs in counts.items()}
 
     def refresh(self) -> None:
         """Committed writes are visible at once."""

@@ -9,14 +9,26 @@ search on the normalised text.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from hitwatch.search.base import SearchDocument, SearchHit, SearchPage, SearchRequest
+from hitwatch.search.base import (
+    FACET_FIELDS,
+    FACET_SIZE,
+    FacetCounts,
+    FacetField,
+    SearchDocument,
+    SearchHit,
+    SearchPage,
+    SearchRequest,
+    order_facet,
+)
 from hitwatch.search.query import And, DateRange, Field, MatchAll, Node, Not, Or, Term
 from hitwatch.search.terms import (
     date_bounds,
+    month_key,
     normalize_docno,
     normalize_field,
     request_query,
@@ -25,7 +37,14 @@ from hitwatch.search.terms import (
 )
 from hitwatch.text import QueryTokens, index_tokens, normalize
 
-__all__ = ["InMemoryIndex", "TokenizedDocument", "evaluate", "matches", "tokenize_document"]
+__all__ = [
+    "InMemoryIndex",
+    "TokenizedDocument",
+    "evaluate",
+    "facet_values",
+    "matches",
+    "tokenize_document",
+]
 
 # Matching the title counts this many times more than matching the body (as in FTS5/ES).
 TITLE_WEIGHT = 3.0
@@ -144,6 +163,17 @@ def matches(request: SearchRequest, doc: TokenizedDocument) -> bool:
     )
 
 
+def facet_values(document: SearchDocument, field: FacetField) -> tuple[str, ...]:
+    """The values a document counts under in a facet (none when the field is empty)."""
+    if field == "topics":
+        values: tuple[str, ...] = document.topics
+    elif field == "month":
+        values = (month_key(document.published_at),)
+    else:
+        values = (getattr(document, field),)
+    return tuple(value for value in dict.fromkeys(values) if value)
+
+
 def _newest_first(hit: SearchHit) -> tuple[bool, float, str]:
     published: datetime | None = hit.document.published_at
     return (published is None, -published.timestamp() if published else 0.0, hit.doc_id)
@@ -191,6 +221,19 @@ class InMemoryIndex:
 
     def count(self, request: SearchRequest) -> int:
         return len(self._hits(request))
+
+    def facets(
+        self,
+        request: SearchRequest,
+        fields: Sequence[FacetField] = FACET_FIELDS,
+        size: int = FACET_SIZE,
+    ) -> FacetCounts:
+        documents = [hit.document for hit in self._hits(request)]
+        result: FacetCounts = {}
+        for field in fields:
+            counts = Counter(value for doc in documents for value in facet_values(doc, field))
+            result[field] = order_facet(field, counts.items(), size)
+        return result
 
     def refresh(self) -> None:
         """Writes are visible at once."""

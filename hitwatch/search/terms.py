@@ -16,11 +16,13 @@ __all__ = [
     "SHANGHAI",
     "date_bounds",
     "has_scoring_terms",
+    "month_key",
     "normalize_docno",
     "normalize_field",
     "positive_terms",
     "request_query",
     "request_terms",
+    "requires_term",
     "term_tokens",
     "utc",
 ]
@@ -74,6 +76,17 @@ def positive_terms(node: Node) -> list[Term]:
     return []
 
 
+def requires_term(node: Node) -> bool:
+    """Whether every match must hold one of `positive_terms(node)` (so can be found by them)."""
+    if isinstance(node, Term):
+        return term_tokens(node) is not None
+    if isinstance(node, And):
+        return any(requires_term(child) for child in node.children)
+    if isinstance(node, Or):
+        return all(requires_term(child) for child in node.children)
+    return False
+
+
 def normalize_docno(value: str) -> str:
     """A document number in one spelling: half-width digits, brackets 〔〕, no spaces."""
     return "".join(normalize(value).translate(_DOCNO_BRACKETS).split())
@@ -95,6 +108,13 @@ def date_bounds(node: DateRange) -> tuple[datetime | None, datetime | None]:
         return datetime.combine(day, time(), SHANGHAI).astimezone(UTC) if day else None
 
     return midnight(node.start), midnight(node.end)
+
+
+def month_key(moment: datetime | None) -> str:
+    """The `month` facet value of a publication time: YYYY-MM in China ('' when undated)."""
+    if moment is None:
+        return ""
+    return (utc(moment) or moment).astimezone(SHANGHAI).strftime("%Y-%m")
 
 
 def utc(moment: datetime | None) -> datetime | None:

@@ -8,6 +8,7 @@ here, never against lists written by hand.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -463,6 +464,49 @@ def test_policy_fields_come_back(index: SearchIndex) -> None:
     assert (hit.document.issuer, hit.document.doc_number) == ("国务院办公厅", "国办发〔2019〕4号")
 
 
+# --- facets ---------------------------------------------------------------------------
+
+
+def test_facets_count_every_match(index: SearchIndex) -> None:
+    load(index, *POLICY_DOCS)
+    facets = index.facets(SearchRequest())
+    assert facets == {
+        "source_name": sorted(
+            [("中国政府网", 1), ("国家卫生健康委员会", 1), ("新京报", 1), ("某博客", 1)]
+        ),
+        "doc_type": sorted([("政策文件", 1), ("政策解读", 1), ("新闻报道", 1)]),
+        "topics": [("G", 2), ("C", 1)],
+        "region": [("北京", 2), ("全国", 1)],
+        # 2024-07-01 00:30 in Beijing is still June in UTC; months are China's
+        "month": [("2024-08", 1), ("2024-07", 2)],
+    }
+
+
+def test_facets_follow_the_query_and_filters(index: SearchIndex) -> None:
+    load(index, *POLICY_DOCS)
+    request = SearchRequest(query=parse_query("-广告"), offset=5, limit=1)
+    assert index.facets(request, ("topics", "month")) == {
+        "topics": [("C", 1), ("G", 1)],
+        "month": [("2024-07", 1)],
+    }
+    assert index.facets(SearchRequest(query=parse_query("region:北京")), ("region",)) == {
+        "region": [("北京", 2)]
+    }
+    assert index.facets(SearchRequest(text="不存在的词"), ("source_name",)) == {"source_name": []}
+    assert index.facets(SearchRequest(source_ids=("nhc",)), ("doc_type",)) == {
+        "doc_type": [("政策解读", 1)]
+    }
+
+
+def test_facets_keep_the_most_frequent(index: SearchIndex) -> None:
+    load(index, *POLICY_DOCS)
+    assert index.facets(SearchRequest(), ("region", "month"), size=1) == {
+        "region": [("北京", 2)],
+        "month": [("2024-08", 1)],
+    }
+    assert index.facets(SearchRequest(), ()) == {}
+
+
 # --- random trees: every backend equals an oracle written here ---------------------------
 
 SOURCES = [("nhc", "国家卫健委"), ("nhsa", "国家医保局"), ("gov", "中国政府网")]
@@ -570,6 +614,29 @@ def tree_oracle(node: Node, document: dict[str, Any]) -> bool:
     return bool(document[column] == node.value)
 
 
+def facet_oracle(documents: list[dict[str, Any]]) -> dict[str, list[tuple[str, int]]]:
+    """Facet counts by plain counting: months in China, most frequent first, ties by name."""
+    counters: dict[str, Counter[str]] = {
+        "source_name": Counter(document["source_name"] for document in documents),
+        "doc_type": Counter(document["doc_type"] for document in documents),
+        "topics": Counter(topic for document in documents for topic in document["topics"]),
+        "region": Counter(document["region"] for document in documents),
+    }
+    result = {
+        name: sorted(
+            ((value, n) for value, n in counter.items() if value), key=lambda p: (-p[1], p[0])
+        )
+        for name, counter in counters.items()
+    }
+    months = Counter(
+        document["published_at"].astimezone(SHANGHAI).strftime("%Y-%m")
+        for document in documents
+        if document["published_at"] is not None
+    )
+    result["month"] = sorted(months.items(), reverse=True)
+    return result
+
+
 @settings(
     max_examples=60,
     deadline=None,
@@ -591,6 +658,8 @@ def test_every_backend_evaluates_trees_like_the_oracle(
             page = index.search(request)
             assert {hit.doc_id for hit in page.hits} == expected, tree
             assert page.total == index.count(request) == len(expected), tree
+            matching = [by_id[doc_id] for doc_id in expected]
+            assert index.facets(request, size=100) == facet_oracle(matching), tree
     finally:
         for doc_id in by_id:
             index.delete(doc_id)
