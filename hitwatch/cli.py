@@ -77,6 +77,18 @@ class LazyGroup(click.Group):
         command: click.Command = getattr(importlib.import_module(module_name), attribute)
         return command
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as error:
+            # Imported here so that `hitwatch --help` does not load SQLAlchemy.
+            from hitwatch.store.db import database_error_message
+
+            message = database_error_message(error)
+            if message is None:
+                raise
+            raise click.ClickException(message) from error
+
     def format_commands(self, ctx: click.Context, formatter: Any) -> None:
         rows = []
         for name in self.list_commands(ctx):

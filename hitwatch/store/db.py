@@ -9,10 +9,13 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database", "alembic_config", "open_database"]
+from hitwatch.settings import load_settings
+
+__all__ = ["Database", "alembic_config", "database_error_message", "open_database"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -43,6 +46,33 @@ def alembic_config(url: str) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+def database_error_message(error: BaseException) -> str | None:
+    """What an operator should do about a database error, or None if `error` is not one.
+
+    The usual cause of a missing table is running a command outside the project folder:
+    the default SQLite store lives under `./var`, so another folder means another, empty
+    database.
+    """
+    if not isinstance(error, DBAPIError):
+        return None
+    original = error.orig
+    if getattr(original, "sqlstate", None) == "42P01" or "no such table" in str(original):
+        return (
+            f"数据库里还没有 hitwatch 的表（{_configured_url()}）。先运行 `hitwatch migrate`；"
+            "默认数据库在当前目录的 var/ 下，请在项目目录中运行，"
+            "或用 HITWATCH_DATA_DIR / DATABASE_URL 指向已有的数据库。"
+        )
+    return (
+        f"无法使用数据库（{_configured_url()}）：{original}。"
+        "检查 DATABASE_URL 以及数据库服务是否在运行。"
+    )
+
+
+def _configured_url() -> str:
+    # The password never reaches the terminal.
+    return make_url(load_settings().resolved_database_url).render_as_string(hide_password=True)
 
 
 def open_database(url: str) -> Database:

@@ -45,3 +45,13 @@ def test_every_cli_command_is_documented_and_loads():
         assert f"hitwatch {name}" in readme, f"README does not mention `hitwatch {name}`"
         result = runner.invoke(main, [name, "--help"])
         assert result.exit_code == 0, f"hitwatch {name} --help failed: {result.output}"
+
+
+def test_a_command_on_an_unmigrated_database_says_to_migrate(tmp_path, monkeypatch):
+    monkeypatch.setenv("HITWATCH_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    result = CliRunner().invoke(main, ["digest", "list"])
+    assert result.exit_code == 1
+    assert "hitwatch migrate" in result.output
+    assert str(tmp_path) in result.output
+    assert "Traceback" not in result.output
