@@ -146,7 +146,7 @@ def test_editor_publishes_and_reader_subscribes_receives_and_unsubscribes(site: 
             # The editor builds July 2024 and edits the draft.
             page.goto(f"{site.url}/digests")
             page.locator("input[name=month]").fill("2024-07")
-            page.locator("button", has_text="生成本月草稿").click()
+            page.locator("button", has_text="生成该月草稿").click()
             page.wait_for_url(re.compile(r".*/digests/\d+$"))
             entries = page.locator("ol.digest-entries > li")
             assert entries.count() == len(BULLETIN_ITEMS)

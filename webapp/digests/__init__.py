@@ -19,7 +19,7 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -31,7 +31,7 @@ from hitwatch.digest import (
     render_markdown,
     render_text,
 )
-from hitwatch.digest.build import DigestKind
+from hitwatch.digest.build import SHANGHAI, DigestKind
 from hitwatch.digest.delivery import (
     confirm_subscriber,
     open_transport,
@@ -65,7 +65,7 @@ from hitwatch.digest.workflow import (
 )
 from hitwatch.messages import DigestPublished
 from hitwatch.settings import Settings
-from hitwatch.store.models import Article, DigestIssue
+from hitwatch.store.models import Article, DigestIssue, Story
 from hitwatch.tasks import DELIVER_DIGEST, queue_for
 from webapp.dependencies import dependencies
 
@@ -99,6 +99,7 @@ def _back(issue_id: int) -> BaseResponse:
 def index() -> str:
     with dependencies().database.session() as session:
         issues = list_issues(session)
+        default_month = _latest_month(session)
     periods: dict[str, list[DigestIssue]] = {}
     for issue in issues:
         periods.setdefault(f"{issue.period_start:%Y年%m月}", []).append(issue)
@@ -107,8 +108,15 @@ def index() -> str:
         periods=periods,
         kinds=KIND_LABELS,
         statuses=STATUS_LABELS,
-        this_month=f"{date.today():%Y-%m}",
+        default_month=default_month,
     )
+
+
+def _latest_month(session: Session) -> str:
+    """The month of the newest relevant story, so the form proposes a month with news in it."""
+    newest = session.scalar(select(func.max(Story.published_at)).where(Story.relevant))
+    day = newest.astimezone(SHANGHAI).date() if newest else date.today()
+    return f"{day:%Y-%m}"
 
 
 @bp.post("/digests/build")

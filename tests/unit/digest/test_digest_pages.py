@@ -92,3 +92,10 @@ def test_the_app_factory_registers_the_digest_pages(settings, database):
     )
     page = app.test_client().get("/digests").get_data(as_text=True)
     assert "月报与周报" in page and 'href="/digests/subscribe"' in page
+
+
+def test_build_form_proposes_the_month_of_the_newest_story(client):
+    # Proposing the current month would build an empty issue. The newest sample story is
+    # 2024-08-01 00:30 Beijing time (still July in UTC), so the month is August.
+    page = client.get("/digests").get_data(as_text=True)
+    assert 'name="month" value="2024-08"' in page
