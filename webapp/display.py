@@ -19,14 +19,12 @@ __all__ = [
 SOURCE_KINDS = {"government": "政府网站", "media": "媒体", "aggregator": "聚合平台"}
 
 # Entity kinds the classifier may emit -> their label; unknown kinds are shown as given.
+# Entity kinds as the classifier's dictionary (classifier/entities.yaml) names them.
 ENTITY_LABELS = {
-    "companies": "企业",
-    "organizations": "机构",
-    "hospitals": "医院",
-    "products": "产品",
-    "people": "人物",
-    "places": "地点",
-    "issuers": "发文机关",
+    "company": "企业",
+    "product": "产品",
+    "hospital": "医院",
+    "government": "政府机构",
 }
 
 # China has kept UTC+8 without daylight saving since 1991; a fixed offset needs no tzdata.

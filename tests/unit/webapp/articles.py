@@ -132,7 +132,7 @@ POLICY = Doc(
         {"code": "D", "name": "电子病历与医院信息化评级", "score": 0.92},
         {"code": "N", "name": "政策法规与标准", "score": 0.81},
     ],
-    entities={"issuers": ["国家卫生健康委办公厅"]},
+    entities={"government": ["国家卫生健康委办公厅"]},
     evidence={"D": ["电子病历", "分级评价"], "doc_type": "关于印发…的通知"},
     attachments=[
         {
@@ -161,7 +161,7 @@ LLM = Doc(
     ),
     published_at=datetime(2024, 7, 3, 2, 30, tzinfo=UTC),
     topics=[{"code": "A", "name": "医疗大模型与生成式AI", "score": 0.95}],
-    entities={"companies": ["腾讯"]},
+    entities={"company": ["腾讯"], "product": []},
 )
 
 FORUM = Doc(

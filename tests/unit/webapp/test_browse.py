@@ -97,6 +97,15 @@ def test_item_view_names_origin_and_other_copies(
     assert f'href="/items/{FORUM_REPRINT.doc_id}"' in page and "北京朝阳" in page
 
 
+def test_item_view_names_entity_kinds_in_chinese_and_omits_empty_ones(
+    client: FlaskClient, seed: Callable[[list[Doc]], None]
+) -> None:
+    seed(SAMPLE)
+    page = text(client.get(f"/items/{LLM.doc_id}"))
+    assert "<dt>企业</dt><dd>腾讯</dd>" in page
+    assert "产品" not in page and "company" not in page
+
+
 def test_unknown_item_is_a_friendly_404(client: FlaskClient) -> None:
     response = client.get("/items/nope")
     assert response.status_code == 404
