@@ -150,7 +150,13 @@ def week_period(text: str) -> tuple[date, date]:
 
 
 def period_word(kind: DigestKind, settings: Settings) -> str:
-    return settings.digest_monthly_word if kind == "monthly" else settings.digest_weekly_word
+    """What an issue calls itself: 月报, 周报 or 专报 (custom ranges), all settings."""
+    words = {
+        "monthly": settings.digest_monthly_word,
+        "weekly": settings.digest_weekly_word,
+        "custom": settings.digest_custom_word,
+    }
+    return words[kind]
 
 
 def parse_sections(text: str) -> tuple[Section, ...]:

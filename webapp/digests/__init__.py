@@ -37,11 +37,14 @@ from hitwatch.digest.delivery import (
     open_transport,
     request_subscription,
     unsubscribe,
+    update_preferences,
 )
 from hitwatch.digest.document import render_docx
 from hitwatch.digest.mail import (
     CONFIRM,
     CONFIRM_MAX_AGE,
+    PREFERENCES,
+    PREFERENCES_MAX_AGE,
     UNSUBSCRIBE,
     UNSUBSCRIBE_MAX_AGE,
     TokenError,
@@ -65,7 +68,7 @@ from hitwatch.digest.workflow import (
 )
 from hitwatch.messages import DigestPublished
 from hitwatch.settings import Settings
-from hitwatch.store.models import Article, DigestIssue, Story
+from hitwatch.store.models import Article, DigestIssue, DigestSubscriber, Story
 from hitwatch.tasks import DELIVER_DIGEST, queue_for
 from webapp.dependencies import dependencies
 
@@ -432,3 +435,45 @@ def one_click_unsubscribe(token: str) -> tuple[str, int]:
     subscriber_id = _token_subscriber(token, UNSUBSCRIBE, UNSUBSCRIBE_MAX_AGE)
     unsubscribe(dependencies().database, subscriber_id)
     return "unsubscribed", 200
+
+
+@bp.route("/digests/preferences/<token>", methods=["GET", "POST"])
+def preferences(token: str) -> str | BaseResponse:
+    """A subscriber's settings, reached through the signed link in every issue: monthly or
+    weekly, topics, document types; and unsubscribing. No account, no login."""
+    subscriber_id = _token_subscriber(token, PREFERENCES, PREFERENCES_MAX_AGE)
+    deps = dependencies()
+    if request.method == "POST":
+        form = request.form
+        if form.get("action") == "unsubscribe":
+            unsubscribe(deps.database, subscriber_id)
+            return render_template("digests/subscription.html", state="unsubscribed")
+        kind: DigestKind = "weekly" if form.get("kind") == "weekly" else "monthly"
+        try:
+            update_preferences(
+                deps.database,
+                subscriber_id,
+                kind=kind,
+                topics=tuple(form.getlist("topics")),
+                doc_types=tuple(form.getlist("doc_types")),
+            )
+        except DigestError:
+            abort(404, description="这个订阅已不存在，请重新订阅。")
+        flash(f"已保存：今后按新的设置发送{KIND_LABELS[kind]}。", "success")
+        return redirect(url_for("digests.preferences", token=token))
+    with deps.database.session() as session:
+        subscriber = session.get(DigestSubscriber, subscriber_id)
+        if subscriber is None:
+            abort(404, description="这个订阅已不存在，请重新订阅。")
+        topics, doc_types = _choices(session)
+        chosen_topics = [str(t) for t in subscriber.topics or []]
+        chosen_types = [str(t) for t in subscriber.doc_types or []]
+        return render_template(
+            "digests/preferences.html",
+            subscriber=subscriber,
+            token=token,
+            topics=sorted({*topics, *chosen_topics}),
+            doc_types=sorted({*doc_types, *chosen_types}),
+            chosen_topics=chosen_topics,
+            chosen_types=chosen_types,
+        )

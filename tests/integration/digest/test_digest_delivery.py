@@ -17,13 +17,13 @@ from hitwatch.digest.delivery import (
     deliver_issue,
     open_transport,
     request_subscription,
+    subscriber_links,
     unsubscribe,
 )
 from hitwatch.digest.mail import (
     CONFIRM,
     UNSUBSCRIBE,
     UNSUBSCRIBE_MAX_AGE,
-    SubscriberLinks,
     TokenError,
     read_token,
 )
@@ -72,12 +72,7 @@ def mail_settings(settings, smtp):
     )
 
 
-def links(issue, subscriber_id: int, token: str) -> SubscriberLinks:
-    return SubscriberLinks(
-        web=f"{BASE}/digests/{issue.id}",
-        unsubscribe=f"{BASE}/digests/unsubscribe/{token}",
-        one_click=f"{BASE}/digests/unsubscribe/{token}/one-click",
-    )
+links = subscriber_links(BASE)
 
 
 def _published_issue(database, settings) -> int:

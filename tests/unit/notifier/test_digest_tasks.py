@@ -27,10 +27,16 @@ def test_closed_period(kind, today, period):
 def test_subscriber_links_resolve_to_web_app_routes(settings, database):
     app = create_app(settings, database=database)
     links = subscriber_links("https://hitwatch.example.org")(
-        type("Issue", (), {"id": 7})(), 3, "TOKEN"
+        type("Issue", (), {"id": 7})(), "TOKEN", "PREFS"
     )
     adapter = app.url_map.bind("hitwatch.example.org", url_scheme="https")
-    for url, method in ((links.web, "GET"), (links.unsubscribe, "GET"), (links.one_click, "POST")):
+    for url, method in (
+        (links.web, "GET"),
+        (links.unsubscribe, "GET"),
+        (links.one_click, "POST"),
+        (links.preferences, "GET"),
+        (links.preferences, "POST"),
+    ):
         path = url.removeprefix("https://hitwatch.example.org")
         try:
             endpoint, _ = adapter.match(path, method=method)
