@@ -11,7 +11,7 @@ import binascii
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, default
 from email.utils import formataddr, make_msgid, parseaddr
 from types import MappingProxyType
 
@@ -42,6 +42,8 @@ __all__ = [
     "new_message_id",
     "read_token",
 ]
+
+HEADERS_UNFOLDED = default.clone(max_line_length=998)
 
 CONFIRM = "digest-confirm"
 UNSUBSCRIBE = "digest-unsubscribe"
@@ -149,6 +151,9 @@ def compose_digest(
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    # Long headers stay on one line: folding List-Unsubscribe would turn its URL into
+    # RFC 2047 encoded words, which mail clients do not decode in that header.
+    message.policy = HEADERS_UNFOLDED
     return message
 
 
@@ -238,7 +243,7 @@ class DigestTemplate:
             del part["Content-Transfer-Encoding"]
             part["Content-Transfer-Encoding"] = "base64"
             part.set_payload(slot.decode("ascii"))
-        skeleton = message.as_bytes(policy=SMTP)
+        skeleton = message.as_bytes(policy=SMTP.clone(max_line_length=998))
         encoded_slots = [slot.encode("ascii") for slot in slots]
         return cls(
             skeleton,
