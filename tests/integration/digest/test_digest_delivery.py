@@ -23,11 +23,11 @@ from hitwatch.digest.delivery import (
 )
 from hitwatch.digest.mail import (
     CONFIRM,
-    SubscriberLinks,
-    digest_message,
     UNSUBSCRIBE,
     UNSUBSCRIBE_MAX_AGE,
+    SubscriberLinks,
     TokenError,
+    digest_message,
     read_token,
 )
 from hitwatch.digest.workflow import build_draft, publish_issue
