@@ -31,7 +31,7 @@ from hitwatch.digest import (
     render_markdown,
     render_text,
 )
-from hitwatch.digest.build import SHANGHAI, DigestKind
+from hitwatch.digest.build import SHANGHAI, DigestKind, period_word
 from hitwatch.digest.delivery import (
     confirm_subscriber,
     open_transport,
@@ -53,6 +53,7 @@ from hitwatch.digest.mail import (
 from hitwatch.digest.pdf import PdfUnavailableError, render_pdf
 from hitwatch.digest.render import render_html_fragment, snapshot_body
 from hitwatch.digest.workflow import (
+    KINDS,
     DigestError,
     add_story,
     build_draft,
@@ -76,7 +77,12 @@ __all__ = ["bp"]
 
 bp = Blueprint("digests", __name__, template_folder="templates")
 
-KIND_LABELS = {"monthly": "月报", "weekly": "周报", "custom": "专题"}
+
+def kind_labels(settings: Settings) -> dict[str, str]:
+    """What each kind of issue calls itself (月报, 周报, 专报): the same settings as the
+    digest's own text, so the page, the files and the e-mail name an issue alike."""
+    return {kind: period_word(kind, settings) for kind in KINDS}
+
 STATUS_LABELS = {"draft": "草稿", "published": "已发布"}
 
 # extension -> (renderer, snapshot column, MIME type)
@@ -109,7 +115,7 @@ def index() -> str:
     return render_template(
         "digests/index.html",
         periods=periods,
-        kinds=KIND_LABELS,
+        kinds=kind_labels(dependencies().settings),
         statuses=STATUS_LABELS,
         default_month=default_month,
     )
@@ -170,7 +176,7 @@ def issue(issue_id: int) -> str:
         entries=entries,
         body=body,
         revisions=revisions,
-        kinds=KIND_LABELS,
+        kinds=kind_labels(dependencies().settings),
         statuses=STATUS_LABELS,
         downloads=[*sorted(DOWNLOADS), *FILES],
     )
@@ -373,7 +379,12 @@ def subscribe() -> str | BaseResponse:
     with deps.database.session() as session:
         topics, doc_types = _choices(session)
     if request.method == "GET":
-        return render_template("digests/subscribe.html", topics=topics, doc_types=doc_types)
+        return render_template(
+            "digests/subscribe.html",
+            topics=topics,
+            doc_types=doc_types,
+            kinds=kind_labels(deps.settings),
+        )
     form = request.form
     kind: DigestKind = "weekly" if form.get("kind") == "weekly" else "monthly"
     try:
@@ -459,7 +470,7 @@ def preferences(token: str) -> str | BaseResponse:
             )
         except DigestError:
             abort(404, description="这个订阅已不存在，请重新订阅。")
-        flash(f"已保存：今后按新的设置发送{KIND_LABELS[kind]}。", "success")
+        flash(f"已保存：今后按新的设置发送{period_word(kind, deps.settings)}。", "success")
         return redirect(url_for("digests.preferences", token=token))
     with deps.database.session() as session:
         subscriber = session.get(DigestSubscriber, subscriber_id)
@@ -476,4 +487,5 @@ def preferences(token: str) -> str | BaseResponse:
             doc_types=sorted({*doc_types, *chosen_types}),
             chosen_topics=chosen_topics,
             chosen_types=chosen_types,
+            kinds=kind_labels(deps.settings),
         )
