@@ -187,9 +187,9 @@ def request_subscription(
     """
     address = email.strip().lower()
     if not _EMAIL.match(address):
-        raise DigestError(f"{email!r} is not an e-mail address")
+        raise DigestError("bad_email", email=email)
     if kind not in KINDS[:2]:
-        raise DigestError(f"subscriptions are to monthly or weekly digests, not {kind!r}")
+        raise DigestError("bad_subscription_kind", kind=kind)
     with database.session() as session:
         subscriber = session.scalars(
             select(DigestSubscriber).where(DigestSubscriber.email == address)
@@ -221,7 +221,7 @@ def confirm_subscriber(database: Database, subscriber_id: int) -> DigestSubscrib
     with database.session() as session:
         subscriber = session.get(DigestSubscriber, subscriber_id)
         if subscriber is None:
-            raise DigestError("this subscription no longer exists; subscribe again")
+            raise DigestError("subscriber_gone")
         if subscriber.status != "active":
             subscriber.status = "active"
             subscriber.confirmed_at = datetime.now(UTC)
@@ -248,11 +248,11 @@ def update_preferences(
 ) -> DigestSubscriber:
     """Change what a subscriber receives (reached through their signed settings link)."""
     if kind not in KINDS[:2]:
-        raise DigestError(f"subscriptions are to monthly or weekly digests, not {kind!r}")
+        raise DigestError("bad_subscription_kind", kind=kind)
     with database.session() as session:
         subscriber = session.get(DigestSubscriber, subscriber_id)
         if subscriber is None:
-            raise DigestError("this subscription no longer exists; subscribe again")
+            raise DigestError("subscriber_gone")
         subscriber.kind = kind
         subscriber.topics = list(topics)
         subscriber.doc_types = list(doc_types)
@@ -434,7 +434,7 @@ def deliver_issue(
     with database.session() as session:
         issue = session.get(DigestIssue, issue_id)
         if issue is None or issue.status != "published":
-            raise DigestError(f"digest {issue_id} is not published; publish it before sending")
+            raise DigestError("not_published", issue=issue_id)
         digest = issue_digest(session, issue, settings)
         subscribers = [
             _Subscriber(s.id, s.email, (tuple(s.topics or ()), tuple(s.doc_types or ())))

@@ -40,6 +40,7 @@ from hitwatch.digest.delivery import (
     update_preferences,
 )
 from hitwatch.digest.document import render_docx
+from hitwatch.digest.errors import PeriodError
 from hitwatch.digest.mail import (
     CONFIRM,
     CONFIRM_MAX_AGE,
@@ -82,6 +83,7 @@ def kind_labels(settings: Settings) -> dict[str, str]:
     """What each kind of issue calls itself (月报, 周报, 专报): the same settings as the
     digest's own text, so the page, the files and the e-mail name an issue alike."""
     return {kind: period_word(kind, settings) for kind in KINDS}
+
 
 STATUS_LABELS = {"draft": "草稿", "published": "已发布"}
 
@@ -139,8 +141,11 @@ def build() -> BaseResponse:
         else:
             start, end = date.fromisoformat(form["from"]), date.fromisoformat(form["to"])
             kind = "weekly" if (end - start).days == 6 and start.weekday() == 0 else "custom"
+    except PeriodError as error:
+        flash(str(error), "error")
+        return redirect(url_for("digests.index"))
     except (KeyError, ValueError):
-        flash("请选择月份，或填写开始和结束日期（YYYY-MM-DD）。", "error")
+        flash("请选择月份，或填写开始和结束日期（年-月-日，例如 2024-07-01）。", "error")
         return redirect(url_for("digests.index"))
     deps = dependencies()
     try:

@@ -43,3 +43,15 @@ def test_subscriber_links_resolve_to_web_app_routes(settings, database):
         except RequestRedirect:  # pragma: no cover - a redirect would mean a wrong path
             pytest.fail(f"{path} redirects")
         assert endpoint.startswith("digests."), (path, endpoint)
+
+
+def test_the_scheduled_build_of_a_period_without_news_makes_no_draft(settings, database, caplog):
+    from hitwatch.messages import DigestDue
+    from hitwatch.store.models import DigestIssue
+    from notifier.digests import DigestTasks
+
+    caplog.set_level("INFO", logger="notifier.digests")
+    DigestTasks(database, settings).build(DigestDue(kind="monthly").to_payload())
+    with database.session() as session:
+        assert session.query(DigestIssue).count() == 0
+    assert "no relevant story in the period" in caplog.text
