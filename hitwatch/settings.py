@@ -136,7 +136,12 @@ class Settings(BaseSettings):
     digest_weekly_word: str = Field(
         "周报",
         validation_alias="DIGEST_WEEKLY_WORD",
-        description="What the digest calls itself for a week or a custom period.",
+        description="What the digest calls itself for a week.",
+    )
+    digest_custom_word: str = Field(
+        "专报",
+        validation_alias="DIGEST_CUSTOM_WORD",
+        description="What the digest calls itself for a custom date range.",
     )
     digest_topic_scope: str = Field(
         "卫生信息化相关信息",
@@ -152,6 +157,12 @@ class Settings(BaseSettings):
         1,
         validation_alias="DIGEST_FIRST_NUMBER",
         description="Number of the first published digest of each kind (continue a paper series).",
+    )
+    digest_send_claim_timeout: int = Field(
+        900,
+        validation_alias="DIGEST_SEND_CLAIM_TIMEOUT",
+        description="Seconds after which a digest send claimed by a worker that died is "
+        "claimed again (and sent with the same Message-ID).",
     )
     digest_sections: str = Field(
         "",

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from hitwatch.digest.build import month_period, week_period
 from hitwatch.digest.delivery import deliver_issue, open_transport, subscriber_links
-from hitwatch.digest.workflow import build_draft
+from hitwatch.digest.workflow import DigestError, build_draft
 from hitwatch.errors import TransientError
 from hitwatch.messages import DigestDue, DigestPublished, parse_message
 from hitwatch.settings import Settings
@@ -38,9 +38,16 @@ class DigestTasks:
     def build(self, payload: dict[str, object]) -> None:
         due = parse_message(DigestDue, payload)
         start, end = closed_period(due.kind, datetime.now(SHANGHAI).date())
-        with self.database.session() as session:
-            issue = build_draft(session, self.settings, start, end, due.kind)
-            log.info("%s digest draft #%s for %s..%s is ready", due.kind, issue.id, start, end)
+        try:
+            with self.database.session() as session:
+                issue = build_draft(session, self.settings, start, end, due.kind)
+                log.info("%s digest draft #%s for %s..%s is ready", due.kind, issue.id, start, end)
+        except DigestError as error:
+            if error.key != "empty_period":
+                raise
+            log.info(
+                "no %s digest for %s..%s: no relevant story in the period", due.kind, start, end
+            )
 
     def deliver(self, payload: dict[str, object]) -> None:
         event = parse_message(DigestPublished, payload)

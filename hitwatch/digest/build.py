@@ -15,6 +15,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hitwatch.digest.errors import PeriodError
 from hitwatch.settings import Settings
 from hitwatch.store.models import Article, Story
 
@@ -131,11 +132,11 @@ def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 
 def month_period(text: str) -> tuple[date, date]:
-    """`2024-07` -> (2024-07-01, 2024-07-31). Raises ValueError with the expected form."""
+    """`2024-07` -> (2024-07-01, 2024-07-31); PeriodError (a ValueError) saying the form."""
     try:
         first = datetime.strptime(text.strip(), "%Y-%m").date()
     except ValueError:
-        raise ValueError(f"month {text!r} is not of the form YYYY-MM, e.g. 2024-07") from None
+        raise PeriodError("bad_month", text=text) from None
     following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
     return first, following - timedelta(days=1)
 
@@ -145,12 +146,18 @@ def week_period(text: str) -> tuple[date, date]:
     try:
         monday = datetime.strptime(text.strip() + "-1", "%G-W%V-%u").date()
     except ValueError:
-        raise ValueError(f"week {text!r} is not of the form YYYY-Www, e.g. 2024-W27") from None
+        raise PeriodError("bad_week", text=text) from None
     return monday, monday + timedelta(days=6)
 
 
 def period_word(kind: DigestKind, settings: Settings) -> str:
-    return settings.digest_monthly_word if kind == "monthly" else settings.digest_weekly_word
+    """What an issue calls itself: 月报, 周报 or 专报 (custom ranges), all settings."""
+    words = {
+        "monthly": settings.digest_monthly_word,
+        "weekly": settings.digest_weekly_word,
+        "custom": settings.digest_custom_word,
+    }
+    return words[kind]
 
 
 def parse_sections(text: str) -> tuple[Section, ...]:

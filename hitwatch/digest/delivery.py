@@ -11,24 +11,33 @@ from __future__ import annotations
 import logging
 import re
 import smtplib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from functools import partial
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from hitwatch.digest.build import DigestKind
+from hitwatch.digest.build import DigestKind, period_word
 from hitwatch.digest.mail import (
     CONFIRM,
+    PREFERENCES,
     UNSUBSCRIBE,
+    DigestParts,
+    DigestTemplate,
+    RawMessage,
     SubscriberLinks,
+    compose_digest,
     confirmation_message,
-    digest_message,
+    digest_parts,
     filter_digest,
     make_token,
+    new_message_id,
 )
 from hitwatch.digest.workflow import KINDS, DigestError, issue_digest
 from hitwatch.settings import Settings
@@ -45,6 +54,7 @@ __all__ = [
     "request_subscription",
     "subscriber_links",
     "unsubscribe",
+    "update_preferences",
 ]
 
 log = logging.getLogger(__name__)
@@ -53,14 +63,27 @@ _EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 
 
 class MailTransport(Protocol):
-    """Something that sends one finished message or raises."""
+    """Something that sends one finished message or raises.
 
-    def send(self, message: EmailMessage) -> None: ...
+    `batch()` brackets many sends so an implementation can keep one connection open."""
+
+    def send(self, message: EmailMessage | RawMessage) -> None: ...
+
+    def batch(self) -> AbstractContextManager[None]: ...
+
+
+# Answers after which the server has closed (or will close) the connection: open a new one.
+_RECONNECT_CODES = frozenset({421})
 
 
 @dataclass
 class SmtpTransport:
-    """Plain smtplib, one connection per message: digests are sent rarely, in batches."""
+    """smtplib. A lone `send` opens and closes its own connection; inside `batch()` one
+    connection carries every message, reopened when the server drops it or answers 421.
+
+    A message is sent again after a reconnect only when the old connection failed; the
+    copy keeps its Message-ID, so a mail client shows one message even in the rare case
+    that the server had accepted it before the connection broke."""
 
     host: str
     port: int
@@ -68,14 +91,72 @@ class SmtpTransport:
     password: str = ""
     starttls: bool = False
     timeout: float = 30.0
+    _client: smtplib.SMTP | None = field(default=None, init=False, repr=False)
+    _batching: bool = field(default=False, init=False, repr=False)
+    connections: int = field(default=0, init=False)
 
-    def send(self, message: EmailMessage) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as client:
+    def _connect(self) -> smtplib.SMTP:
+        client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
             if self.starttls:
                 client.starttls()
             if self.user:
                 client.login(self.user, self.password)
-            client.send_message(message)
+        except BaseException:
+            client.close()
+            raise
+        self.connections += 1
+        return client
+
+    def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            client.quit()
+        except (OSError, smtplib.SMTPException):
+            client.close()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        if self._batching:
+            yield
+            return
+        self._batching = True
+        try:
+            yield
+        finally:
+            self._batching = False
+            self._drop()
+
+    def send(self, message: EmailMessage | RawMessage) -> None:
+        reused = self._client is not None
+        try:
+            self._send_once(message)
+        except smtplib.SMTPResponseException as error:
+            if error.smtp_code not in _RECONNECT_CODES:
+                raise  # smtplib has reset the transaction; the connection stays usable
+            self._retry(message, reused, error)
+        except (smtplib.SMTPServerDisconnected, OSError) as error:
+            self._retry(message, reused, error)
+        finally:
+            if not self._batching:
+                self._drop()
+
+    def _retry(self, message: EmailMessage | RawMessage, reused: bool, error: Exception) -> None:
+        self._drop()
+        if not reused:
+            raise error
+        log.info("SMTP connection lost (%s); reconnecting", error)
+        self._send_once(message)  # on a fresh connection: its error is final
+
+    def _send_once(self, message: EmailMessage | RawMessage) -> None:
+        if self._client is None:
+            self._client = self._connect()
+        if isinstance(message, RawMessage):
+            self._client.sendmail(message.sender, [message.recipient], message.data)
+        else:
+            self._client.send_message(message)
 
 
 def open_transport(settings: Settings) -> MailTransport:
@@ -106,9 +187,9 @@ def request_subscription(
     """
     address = email.strip().lower()
     if not _EMAIL.match(address):
-        raise DigestError(f"{email!r} is not an e-mail address")
+        raise DigestError("bad_email", email=email)
     if kind not in KINDS[:2]:
-        raise DigestError(f"subscriptions are to monthly or weekly digests, not {kind!r}")
+        raise DigestError("bad_subscription_kind", kind=kind)
     with database.session() as session:
         subscriber = session.scalars(
             select(DigestSubscriber).where(DigestSubscriber.email == address)
@@ -123,7 +204,7 @@ def request_subscription(
             subscriber.doc_types = list(doc_types)
         session.flush()
         token = make_token(settings.secret_key.get_secret_value(), CONFIRM, subscriber.id)
-    word = settings.digest_monthly_word if kind == "monthly" else settings.digest_weekly_word
+    word = period_word(kind, settings)
     transport.send(
         confirmation_message(
             sender=settings.mail_from,
@@ -140,7 +221,7 @@ def confirm_subscriber(database: Database, subscriber_id: int) -> DigestSubscrib
     with database.session() as session:
         subscriber = session.get(DigestSubscriber, subscriber_id)
         if subscriber is None:
-            raise DigestError("this subscription no longer exists; subscribe again")
+            raise DigestError("subscriber_gone")
         if subscriber.status != "active":
             subscriber.status = "active"
             subscriber.confirmed_at = datetime.now(UTC)
@@ -157,16 +238,137 @@ def unsubscribe(database: Database, subscriber_id: int) -> DigestSubscriber | No
         return subscriber
 
 
+def update_preferences(
+    database: Database,
+    subscriber_id: int,
+    *,
+    kind: DigestKind,
+    topics: tuple[str, ...] = (),
+    doc_types: tuple[str, ...] = (),
+) -> DigestSubscriber:
+    """Change what a subscriber receives (reached through their signed settings link)."""
+    if kind not in KINDS[:2]:
+        raise DigestError("bad_subscription_kind", kind=kind)
+    with database.session() as session:
+        subscriber = session.get(DigestSubscriber, subscriber_id)
+        if subscriber is None:
+            raise DigestError("subscriber_gone")
+        subscriber.kind = kind
+        subscriber.topics = list(topics)
+        subscriber.doc_types = list(doc_types)
+        return subscriber
+
+
 @dataclass
 class DeliveryReport:
     sent: int = 0
     skipped_empty: int = 0
     already_sent: int = 0
     failed: list[str] = field(default_factory=list)
+    renders: int = 0  # distinct filter sets rendered (once each)
 
 
-def _claim(database: Database, issue_id: int, subscriber_id: int) -> bool:
-    """Take the (issue, subscriber) row for sending; False when it is sent or taken."""
+# Claims are taken this many subscribers at a time, in one transaction.
+CLAIM_BATCH = 200
+# Stand-ins for a subscriber's tokens in a copy rendered once per filter set.
+_UNSUBSCRIBE_SLOT = "hw0unsubscribe0token0slot"
+_PREFERENCES_SLOT = "hw0preferences0token0slot"
+
+
+@dataclass(frozen=True)
+class _Claim:
+    row_id: int
+    message_id: str
+
+
+def _reclaimable(row: DigestDelivery, stale_before: datetime) -> bool:
+    """A failed send, or one claimed by a worker that has not finished it in time."""
+    return row.status == "failed" or (row.status == "sending" and row.updated_at < stale_before)
+
+
+def _reclaim(session: Session, row: DigestDelivery, message_id: str) -> _Claim | None:
+    """Take a failed or stale row, unless another run took it since it was read: the
+    attempt counter is the row's version."""
+    taken = session.execute(
+        update(DigestDelivery)
+        .where(
+            DigestDelivery.id == row.id,
+            DigestDelivery.status == row.status,
+            DigestDelivery.attempts == row.attempts,
+        )
+        .values(
+            status="sending",
+            attempts=row.attempts + 1,
+            message_id=row.message_id or message_id,
+            updated_at=datetime.now(UTC),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if not taken.rowcount:  # type: ignore[attr-defined]
+        return None
+    return _Claim(row.id, row.message_id or message_id)
+
+
+def _claim_batch(
+    database: Database,
+    issue_id: int,
+    subscriber_ids: list[int],
+    stale_before: datetime,
+    new_id: Callable[[], str],
+) -> dict[int, _Claim]:
+    """Claim the rows this run may send now, in one transaction: new ones, failed ones and
+    stale ones. A Message-ID is fixed at the first claim and kept by every later one."""
+    try:
+        with database.session() as session:
+            existing = {
+                row.subscriber_id: row
+                for row in session.scalars(
+                    select(DigestDelivery).where(
+                        DigestDelivery.issue_id == issue_id,
+                        DigestDelivery.subscriber_id.in_(subscriber_ids),
+                    )
+                )
+            }
+            claims: dict[int, _Claim] = {}
+            fresh: dict[int, DigestDelivery] = {}
+            for subscriber_id in subscriber_ids:
+                row = existing.get(subscriber_id)
+                if row is None:
+                    fresh[subscriber_id] = DigestDelivery(
+                        issue_id=issue_id,
+                        subscriber_id=subscriber_id,
+                        status="sending",
+                        attempts=1,
+                        message_id=new_id(),
+                    )
+                elif _reclaimable(row, stale_before):
+                    claim = _reclaim(session, row, new_id())
+                    if claim is not None:
+                        claims[subscriber_id] = claim
+            session.add_all(fresh.values())
+            session.flush()
+            claims.update(
+                (subscriber_id, _Claim(row.id, row.message_id))
+                for subscriber_id, row in fresh.items()
+            )
+            return claims
+    except IntegrityError:
+        # Another run inserted some of these rows meanwhile: claim them one at a time.
+        claims = {}
+        for subscriber_id in subscriber_ids:
+            claim = _claim_one(database, issue_id, subscriber_id, stale_before, new_id)
+            if claim is not None:
+                claims[subscriber_id] = claim
+        return claims
+
+
+def _claim_one(
+    database: Database,
+    issue_id: int,
+    subscriber_id: int,
+    stale_before: datetime,
+    new_id: Callable[[], str],
+) -> _Claim | None:
     try:
         with database.session() as session:
             row = session.scalars(
@@ -175,18 +377,43 @@ def _claim(database: Database, issue_id: int, subscriber_id: int) -> bool:
                     DigestDelivery.subscriber_id == subscriber_id,
                 )
             ).first()
-            if row is None:
-                session.add(
-                    DigestDelivery(issue_id=issue_id, subscriber_id=subscriber_id, attempts=1)
-                )
-                return True
-            if row.status != "failed":
-                return False
-            row.status = "sending"
-            row.attempts += 1
-            return True
+            if row is not None:
+                return _reclaim(session, row, new_id()) if _reclaimable(row, stale_before) else None
+            row = DigestDelivery(
+                issue_id=issue_id,
+                subscriber_id=subscriber_id,
+                status="sending",
+                attempts=1,
+                message_id=new_id(),
+            )
+            session.add(row)
+            session.flush()
+            return _Claim(row.id, row.message_id)
     except IntegrityError:
-        return False  # another run inserted the row first
+        return None  # another run inserted the row first
+
+
+def _finish(database: Database, claim: _Claim, status: str, error: str = "") -> None:
+    now = datetime.now(UTC)
+    with database.session() as session:
+        session.execute(
+            update(DigestDelivery)
+            .where(DigestDelivery.id == claim.row_id)
+            .values(
+                status=status,
+                error=error,
+                sent_at=now if status == "sent" else None,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
+@dataclass(frozen=True)
+class _Subscriber:
+    id: int
+    email: str
+    filters: tuple[tuple[str, ...], tuple[str, ...]]
 
 
 def deliver_issue(
@@ -195,81 +422,125 @@ def deliver_issue(
     transport: MailTransport,
     issue_id: int,
     *,
-    links: Callable[[DigestIssue, int, str], SubscriberLinks],
+    links: Callable[[DigestIssue, str, str], SubscriberLinks],
 ) -> DeliveryReport:
     """Send a published issue to every active subscriber of its kind, once each.
 
-    `links(issue, subscriber_id, unsubscribe_token)` builds the absolute URLs (the web
-    app knows its routes; the core does not).
+    `links(issue, unsubscribe_token, preferences_token)` builds the absolute URLs (the
+    web app knows its routes; the core does not). Each distinct filter set is rendered
+    once; claims are taken in batches; one SMTP connection carries the whole run.
     """
     secret = settings.secret_key.get_secret_value()
     with database.session() as session:
         issue = session.get(DigestIssue, issue_id)
         if issue is None or issue.status != "published":
-            raise DigestError(f"digest {issue_id} is not published; publish it before sending")
+            raise DigestError("not_published", issue=issue_id)
         digest = issue_digest(session, issue, settings)
         subscribers = [
-            (s.id, s.email, tuple(s.topics or ()), tuple(s.doc_types or ()))
+            _Subscriber(s.id, s.email, (tuple(s.topics or ()), tuple(s.doc_types or ())))
             for s in session.scalars(
-                select(DigestSubscriber).where(
-                    DigestSubscriber.status == "active", DigestSubscriber.kind == issue.kind
-                )
+                select(DigestSubscriber)
+                .where(DigestSubscriber.status == "active", DigestSubscriber.kind == issue.kind)
+                .order_by(DigestSubscriber.id)
             )
         ]
+        slot_links = links(issue, _UNSUBSCRIBE_SLOT, _PREFERENCES_SLOT)
     report = DeliveryReport()
-    for subscriber_id, email, topics, doc_types in subscribers:
-        personal = filter_digest(digest, topics, doc_types)
-        if not personal.items:
-            report.skipped_empty += 1
-            continue
-        if not _claim(database, issue_id, subscriber_id):
-            report.already_sent += 1
-            continue
-        token = make_token(secret, UNSUBSCRIBE, subscriber_id)
-        message = digest_message(
-            personal,
-            sender=settings.mail_from,
-            recipient=email,
-            links=links(issue, subscriber_id, token),
-        )
-        try:
-            transport.send(message)
-        except (OSError, smtplib.SMTPException) as error:
-            log.warning("digest %s to subscriber %s failed: %s", issue_id, subscriber_id, error)
-            report.failed.append(email)
-            _finish(database, issue_id, subscriber_id, "failed", str(error), "")
-        else:
-            report.sent += 1
-            _finish(database, issue_id, subscriber_id, "sent", "", str(message["Message-ID"]))
+    rendered: dict[tuple[tuple[str, ...], tuple[str, ...]], DigestParts | None] = {}
+    templates: dict[tuple[tuple[str, ...], tuple[str, ...]], DigestTemplate] = {}
+
+    def parts_for(subscriber: _Subscriber) -> DigestParts | None:
+        if subscriber.filters not in rendered:
+            personal = filter_digest(digest, *subscriber.filters)
+            rendered[subscriber.filters] = (
+                digest_parts(personal, slot_links) if personal.items else None
+            )
+            report.renders += personal.items != ()
+        return rendered[subscriber.filters]
+
+    def template_for(subscriber: _Subscriber, parts: DigestParts) -> DigestTemplate:
+        if subscriber.filters not in templates:
+            templates[subscriber.filters] = DigestTemplate.of(
+                parts,
+                sender=settings.mail_from,
+                one_click=slot_links.one_click,
+                slots=(_UNSUBSCRIBE_SLOT, _PREFERENCES_SLOT),
+            )
+        return templates[subscriber.filters]
+
+    wanted = [s for s in subscribers if parts_for(s) is not None]
+    report.skipped_empty = len(subscribers) - len(wanted)
+    stale_before = datetime.now(UTC) - timedelta(seconds=settings.digest_send_claim_timeout)
+    new_id = partial(new_message_id, settings.mail_from)
+    with transport.batch():
+        for first in range(0, len(wanted), CLAIM_BATCH):
+            batch = wanted[first : first + CLAIM_BATCH]
+            claims = _claim_batch(database, issue_id, [s.id for s in batch], stale_before, new_id)
+            report.already_sent += len(batch) - len(claims)
+            for subscriber in batch:
+                claim = claims.get(subscriber.id)
+                parts = parts_for(subscriber)
+                if claim is None or parts is None:
+                    continue
+                replacements = {
+                    _UNSUBSCRIBE_SLOT: make_token(secret, UNSUBSCRIBE, subscriber.id),
+                    _PREFERENCES_SLOT: make_token(secret, PREFERENCES, subscriber.id),
+                }
+                message: EmailMessage | RawMessage
+                if subscriber.email.isascii():
+                    message = template_for(subscriber, parts).copy(
+                        recipient=subscriber.email,
+                        message_id=claim.message_id,
+                        replacements=replacements,
+                    )
+                else:  # an internationalised address: let the email package encode it
+                    message = compose_digest(
+                        parts,
+                        sender=settings.mail_from,
+                        recipient=subscriber.email,
+                        one_click=slot_links.one_click.replace(
+                            _UNSUBSCRIBE_SLOT, replacements[_UNSUBSCRIBE_SLOT]
+                        ),
+                        message_id=claim.message_id,
+                        replacements=replacements,
+                    )
+                _send(database, transport, report, subscriber, claim, message)
     return report
 
 
-def _finish(
-    database: Database, issue_id: int, subscriber_id: int, status: str, error: str, msgid: str
+def _send(
+    database: Database,
+    transport: MailTransport,
+    report: DeliveryReport,
+    subscriber: _Subscriber,
+    claim: _Claim,
+    message: EmailMessage | RawMessage,
 ) -> None:
-    with database.session() as session:
-        row = session.scalars(
-            select(DigestDelivery).where(
-                DigestDelivery.issue_id == issue_id, DigestDelivery.subscriber_id == subscriber_id
-            )
-        ).one()
-        row.status = status
-        row.error = error
-        row.message_id = msgid
-        row.sent_at = datetime.now(UTC) if status == "sent" else None
+    try:
+        transport.send(message)
+    except (OSError, smtplib.SMTPException) as error:
+        log.warning("digest %s to subscriber %s failed: %s", claim.message_id, subscriber.id, error)
+        report.failed.append(subscriber.email)
+        _finish(database, claim, "failed", str(error))
+    else:
+        report.sent += 1
+        _finish(database, claim, "sent")
 
 
-def subscriber_links(base_url: str) -> Callable[[DigestIssue, int, str], SubscriberLinks]:
+def subscriber_links(base_url: str) -> Callable[[DigestIssue, str, str], SubscriberLinks]:
     """Absolute links for one subscriber's copy; `base_url` is PUBLIC_BASE_URL.
 
     The paths are the web app's digest routes; a test checks they resolve there."""
     base = base_url.rstrip("/")
 
-    def build(issue: DigestIssue, subscriber_id: int, token: str) -> SubscriberLinks:
+    def build(
+        issue: DigestIssue, unsubscribe_token: str, preferences_token: str
+    ) -> SubscriberLinks:
         return SubscriberLinks(
             web=f"{base}/digests/{issue.id}",
-            unsubscribe=f"{base}/digests/unsubscribe/{token}",
-            one_click=f"{base}/digests/unsubscribe/{token}/one-click",
+            unsubscribe=f"{base}/digests/unsubscribe/{unsubscribe_token}",
+            one_click=f"{base}/digests/unsubscribe/{unsubscribe_token}/one-click",
+            preferences=f"{base}/digests/preferences/{preferences_token}",
         )
 
     return build

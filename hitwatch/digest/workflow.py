@@ -25,10 +25,11 @@ from hitwatch.digest.build import (
     local_date,
     order_items,
     parse_sections,
+    period_word,
     select_items,
 )
+from hitwatch.digest.errors import DigestError, invariant_problems
 from hitwatch.digest.render import check_invariants, render_html, render_markdown, render_text
-from hitwatch.errors import PermanentError
 from hitwatch.settings import Settings
 from hitwatch.store.models import Article, DigestEntry, DigestIssue, Story
 
@@ -53,10 +54,6 @@ log = logging.getLogger(__name__)
 KINDS: tuple[DigestKind, ...] = ("monthly", "weekly", "custom")
 
 
-class DigestError(PermanentError):
-    """An editorial action that cannot be done as asked; the message says what to do."""
-
-
 def _latest(session: Session, kind: str, start: date, end: date) -> DigestIssue | None:
     return session.scalars(
         select(DigestIssue)
@@ -69,10 +66,7 @@ def _latest(session: Session, kind: str, start: date, end: date) -> DigestIssue 
 
 def _require_draft(issue: DigestIssue) -> None:
     if issue.status != "draft":
-        raise DigestError(
-            f"digest {issue.id} is published and cannot change; "
-            f"make a correction (a new revision) instead"
-        )
+        raise DigestError("published_immutable", issue=issue.id)
 
 
 def issue_entries(session: Session, issue: DigestIssue) -> list[tuple[DigestEntry, Article | None]]:
@@ -120,20 +114,25 @@ def build_draft(
     keeping what the editor did (dropped, edited, added by hand, reordered).
     """
     if kind not in KINDS:
-        raise DigestError(f"digest kind {kind!r} is not one of {', '.join(KINDS)}")
+        raise DigestError("bad_kind", kind=kind)
     if end < start:
-        raise DigestError(f"the period ends ({end}) before it starts ({start})")
+        raise DigestError("period_reversed", start=start, end=end)
     issue = _latest(session, kind, start, end)
     if issue is not None and issue.status != "draft":
         raise DigestError(
-            f"the {kind} digest for {start}..{end} is already published (id {issue.id}); "
-            f"to change it, make a correction: hitwatch digest correct {issue.id} --note ..."
+            "already_published",
+            start=start,
+            end=end,
+            word=period_word(kind, settings),
+            issue=issue.id,
         )
+    selected = {item.story_id: item for item in select_items(session, start, end)}
     if issue is None:
+        if not selected:
+            raise DigestError("empty_period", start=start, end=end)
         issue = DigestIssue(kind=kind, period_start=start, period_end=end, status="draft")
         session.add(issue)
         session.flush()
-    selected = {item.story_id: item for item in select_items(session, start, end)}
     existing = {entry.story_id: entry for entry, _ in issue_entries(session, issue)}
     for story_id, entry in existing.items():
         if story_id in selected:
@@ -165,7 +164,7 @@ def _entry(session: Session, issue: DigestIssue, entry_id: int) -> DigestEntry:
     _require_draft(issue)
     entry = session.get(DigestEntry, entry_id)
     if entry is None or entry.issue_id != issue.id:
-        raise DigestError(f"digest {issue.id} has no entry {entry_id}")
+        raise DigestError("no_entry", issue=issue.id, entry=entry_id)
     return entry
 
 
@@ -236,14 +235,17 @@ def add_story(
     story = session.get(Story, story_id)
     article = session.get(Article, story.canonical_doc_id) if story else None
     if story is None or article is None:
-        raise DigestError(f"story {story_id!r} is not in the store; search again and pick one")
+        raise DigestError("story_missing", story=story_id)
     if article.published_at is None:
-        raise DigestError(f"story {story_id!r} has no publication date, so it cannot be dated")
+        raise DigestError("story_undated", story=story_id)
     day = local_date(article.published_at)
     if not issue.period_start <= day <= issue.period_end:
         raise DigestError(
-            f"story {story_id!r} was published on {day}, outside this issue's period "
-            f"{issue.period_start}..{issue.period_end}"
+            "story_outside",
+            story=article.title or story_id,
+            day=day,
+            start=issue.period_start,
+            end=issue.period_end,
         )
     existing = session.scalars(
         select(DigestEntry).where(
@@ -342,13 +344,11 @@ def publish_issue(
         issue_digest(session, issue, settings), number=number, published_at=moment, draft=False
     )
     if not digest.items:
-        raise DigestError(f"digest {issue.id} has no included items; include or add some first")
+        raise DigestError("no_items", issue=issue.id)
     text = render_text(digest)
     problems = check_invariants(text, date_order=not issue.custom_order)
     if problems:
-        raise DigestError(
-            f"digest {issue.id} cannot be published until these are fixed: " + "; ".join(problems)
-        )
+        raise DigestError("invariants", issue=issue.id, problems=invariant_problems(problems))
     issue.number = number
     issue.status = "published"
     issue.published_at = moment
@@ -363,16 +363,16 @@ def publish_issue(
 def correct_issue(session: Session, issue: DigestIssue, note: str) -> DigestIssue:
     """Open the next revision of a published issue as a draft carrying a correction note."""
     if not note.strip():
-        raise DigestError("a correction needs a note saying what was corrected")
+        raise DigestError("correction_note_missing")
     if issue.status != "published":
-        raise DigestError(f"digest {issue.id} is a draft: edit it directly, no correction needed")
+        raise DigestError("correct_draft", issue=issue.id)
     latest = _latest(session, issue.kind, issue.period_start, issue.period_end)
     assert latest is not None
     if latest.status == "draft":
         latest.correction_note = note.strip()
         return latest
     if latest.id != issue.id:
-        raise DigestError(f"digest {issue.id} was already corrected by revision {latest.id}")
+        raise DigestError("already_corrected", issue=issue.id, latest=latest.id)
     draft = DigestIssue(
         kind=issue.kind,
         period_start=issue.period_start,

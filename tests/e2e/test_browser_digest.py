@@ -2,7 +2,8 @@
 
 The editor builds the July 2024 draft with the form, drops an item, moves one up, edits a
 title, publishes and downloads the PDF; a reader subscribes, confirms through the link in the e-mail, gets
-the issue by mail and unsubscribes through the link in it.
+the issue by mail, opens the settings link in it, switches to the weekly digest and
+unsubscribes there.
 
 Delivery: the publish button queues `notifier.deliver_digest`; here the task sender runs
 the notifier's own task body (`notifier.digests.DigestTasks.deliver`) synchronously on the
@@ -198,9 +199,24 @@ def test_editor_publishes_and_reader_subscribes_receives_and_unsubscribes(site: 
                 assert BULLETIN_ITEMS[1].title not in part and third not in part
             assert plain.index(BULLETIN_ITEMS[3].title) < plain.index(EDITED_TITLE)
 
-            page.goto(_link(issue, rf"{re.escape(site.url)}/digests/unsubscribe/[^\s/]+(?=\s|$)"))
-            assert page.locator("h1").inner_text() == "退订"
-            page.locator("button", has_text="确认退订").click()
+            # Every issue links to the reader's settings (its own signed token): switch to
+            # the weekly digest, then unsubscribe from the same page.
+            _link(issue, rf"{re.escape(site.url)}/digests/unsubscribe/[^\s/]+(?=\s|$)")
+            settings_url = _link(issue, rf"{re.escape(site.url)}/digests/preferences/\S+")
+            assert f'href="{settings_url}"' in html
+            page.goto(settings_url)
+            assert page.locator("h1").inner_text() == "订阅设置"
+            assert page.locator("input[name=kind][value=monthly]").is_checked()
+            page.locator("input[name=kind][value=weekly]").check()
+            page.locator("button", has_text="保存设置").click()
+            page.wait_for_load_state()
+            assert "已保存" in page.content()
+            assert page.locator("input[name=kind][value=weekly]").is_checked()
+            with site.database.session() as session:
+                reader = session.query(DigestSubscriber).filter_by(email=READER).one()
+                assert (reader.kind, reader.status) == ("weekly", "active")
+            page.screenshot(path=str(SCREENSHOTS / "hitwatch-digest-settings.png"), full_page=True)
+            page.locator("button", has_text="退订").click()
             page.wait_for_load_state()
             assert page.locator("h1").inner_text() == "已退订"
         finally:
@@ -208,3 +224,4 @@ def test_editor_publishes_and_reader_subscribes_receives_and_unsubscribes(site: 
     with site.database.session() as session:
         subscriber = session.query(DigestSubscriber).filter_by(email=READER).one()
         assert subscriber.status == "unsubscribed" and subscriber.unsubscribed_at is not None
+        assert subscriber.kind == "weekly"

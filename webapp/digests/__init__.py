@@ -31,17 +31,21 @@ from hitwatch.digest import (
     render_markdown,
     render_text,
 )
-from hitwatch.digest.build import SHANGHAI, DigestKind
+from hitwatch.digest.build import SHANGHAI, DigestKind, period_word
 from hitwatch.digest.delivery import (
     confirm_subscriber,
     open_transport,
     request_subscription,
     unsubscribe,
+    update_preferences,
 )
 from hitwatch.digest.document import render_docx
+from hitwatch.digest.errors import PeriodError
 from hitwatch.digest.mail import (
     CONFIRM,
     CONFIRM_MAX_AGE,
+    PREFERENCES,
+    PREFERENCES_MAX_AGE,
     UNSUBSCRIBE,
     UNSUBSCRIBE_MAX_AGE,
     TokenError,
@@ -50,6 +54,7 @@ from hitwatch.digest.mail import (
 from hitwatch.digest.pdf import PdfUnavailableError, render_pdf
 from hitwatch.digest.render import render_html_fragment, snapshot_body
 from hitwatch.digest.workflow import (
+    KINDS,
     DigestError,
     add_story,
     build_draft,
@@ -65,7 +70,7 @@ from hitwatch.digest.workflow import (
 )
 from hitwatch.messages import DigestPublished
 from hitwatch.settings import Settings
-from hitwatch.store.models import Article, DigestIssue, Story
+from hitwatch.store.models import Article, DigestIssue, DigestSubscriber, Story
 from hitwatch.tasks import DELIVER_DIGEST, queue_for
 from webapp.dependencies import dependencies
 
@@ -73,7 +78,13 @@ __all__ = ["bp"]
 
 bp = Blueprint("digests", __name__, template_folder="templates")
 
-KIND_LABELS = {"monthly": "月报", "weekly": "周报", "custom": "专题"}
+
+def kind_labels(settings: Settings) -> dict[str, str]:
+    """What each kind of issue calls itself (月报, 周报, 专报): the same settings as the
+    digest's own text, so the page, the files and the e-mail name an issue alike."""
+    return {kind: period_word(kind, settings) for kind in KINDS}
+
+
 STATUS_LABELS = {"draft": "草稿", "published": "已发布"}
 
 # extension -> (renderer, snapshot column, MIME type)
@@ -106,7 +117,7 @@ def index() -> str:
     return render_template(
         "digests/index.html",
         periods=periods,
-        kinds=KIND_LABELS,
+        kinds=kind_labels(dependencies().settings),
         statuses=STATUS_LABELS,
         default_month=default_month,
     )
@@ -130,8 +141,11 @@ def build() -> BaseResponse:
         else:
             start, end = date.fromisoformat(form["from"]), date.fromisoformat(form["to"])
             kind = "weekly" if (end - start).days == 6 and start.weekday() == 0 else "custom"
+    except PeriodError as error:
+        flash(str(error), "error")
+        return redirect(url_for("digests.index"))
     except (KeyError, ValueError):
-        flash("请选择月份，或填写开始和结束日期（YYYY-MM-DD）。", "error")
+        flash("请选择月份，或填写开始和结束日期（年-月-日，例如 2024-07-01）。", "error")
         return redirect(url_for("digests.index"))
     deps = dependencies()
     try:
@@ -167,7 +181,7 @@ def issue(issue_id: int) -> str:
         entries=entries,
         body=body,
         revisions=revisions,
-        kinds=KIND_LABELS,
+        kinds=kind_labels(dependencies().settings),
         statuses=STATUS_LABELS,
         downloads=[*sorted(DOWNLOADS), *FILES],
     )
@@ -370,7 +384,12 @@ def subscribe() -> str | BaseResponse:
     with deps.database.session() as session:
         topics, doc_types = _choices(session)
     if request.method == "GET":
-        return render_template("digests/subscribe.html", topics=topics, doc_types=doc_types)
+        return render_template(
+            "digests/subscribe.html",
+            topics=topics,
+            doc_types=doc_types,
+            kinds=kind_labels(deps.settings),
+        )
     form = request.form
     kind: DigestKind = "weekly" if form.get("kind") == "weekly" else "monthly"
     try:
@@ -432,3 +451,46 @@ def one_click_unsubscribe(token: str) -> tuple[str, int]:
     subscriber_id = _token_subscriber(token, UNSUBSCRIBE, UNSUBSCRIBE_MAX_AGE)
     unsubscribe(dependencies().database, subscriber_id)
     return "unsubscribed", 200
+
+
+@bp.route("/digests/preferences/<token>", methods=["GET", "POST"])
+def preferences(token: str) -> str | BaseResponse:
+    """A subscriber's settings, reached through the signed link in every issue: monthly or
+    weekly, topics, document types; and unsubscribing. No account, no login."""
+    subscriber_id = _token_subscriber(token, PREFERENCES, PREFERENCES_MAX_AGE)
+    deps = dependencies()
+    if request.method == "POST":
+        form = request.form
+        if form.get("action") == "unsubscribe":
+            unsubscribe(deps.database, subscriber_id)
+            return render_template("digests/subscription.html", state="unsubscribed")
+        kind: DigestKind = "weekly" if form.get("kind") == "weekly" else "monthly"
+        try:
+            update_preferences(
+                deps.database,
+                subscriber_id,
+                kind=kind,
+                topics=tuple(form.getlist("topics")),
+                doc_types=tuple(form.getlist("doc_types")),
+            )
+        except DigestError:
+            abort(404, description="这个订阅已不存在，请重新订阅。")
+        flash(f"已保存：今后按新的设置发送{period_word(kind, deps.settings)}。", "success")
+        return redirect(url_for("digests.preferences", token=token))
+    with deps.database.session() as session:
+        subscriber = session.get(DigestSubscriber, subscriber_id)
+        if subscriber is None:
+            abort(404, description="这个订阅已不存在，请重新订阅。")
+        topics, doc_types = _choices(session)
+        chosen_topics = [str(t) for t in subscriber.topics or []]
+        chosen_types = [str(t) for t in subscriber.doc_types or []]
+        return render_template(
+            "digests/preferences.html",
+            subscriber=subscriber,
+            token=token,
+            topics=sorted({*topics, *chosen_topics}),
+            doc_types=sorted({*doc_types, *chosen_types}),
+            chosen_topics=chosen_topics,
+            chosen_types=chosen_types,
+            kinds=kind_labels(deps.settings),
+        )

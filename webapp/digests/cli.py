@@ -45,7 +45,7 @@ def _session() -> Iterator[tuple[Session, Settings]]:
 def _issue(session: Session, issue_id: int) -> DigestIssue:
     issue = session.get(DigestIssue, issue_id)
     if issue is None:
-        raise click.ClickException(f"no digest {issue_id}; `hitwatch digest list` shows them")
+        raise click.ClickException(str(DigestError("no_issue", issue=issue_id)))
     return issue
 
 

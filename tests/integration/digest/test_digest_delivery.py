@@ -6,6 +6,7 @@ import email
 import email.policy
 import socket
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
@@ -17,6 +18,7 @@ from hitwatch.digest.delivery import (
     deliver_issue,
     open_transport,
     request_subscription,
+    subscriber_links,
     unsubscribe,
 )
 from hitwatch.digest.mail import (
@@ -25,13 +27,15 @@ from hitwatch.digest.mail import (
     UNSUBSCRIBE_MAX_AGE,
     SubscriberLinks,
     TokenError,
+    digest_message,
     read_token,
 )
 from hitwatch.digest.workflow import build_draft, publish_issue
 from hitwatch.store.models import DigestDelivery
-from tests.unit.digest.samples import END, START, store_bulletin
+from tests.unit.digest.samples import END, START, bulletin_digest, store_bulletin
 
 BASE = "https://hitwatch.example.org"
+LINKS = SubscriberLinks(web=f"{BASE}/d/1", unsubscribe=f"{BASE}/u/T", one_click=f"{BASE}/u/T/1")
 
 
 class Inbox:
@@ -72,12 +76,7 @@ def mail_settings(settings, smtp):
     )
 
 
-def links(issue, subscriber_id: int, token: str) -> SubscriberLinks:
-    return SubscriberLinks(
-        web=f"{BASE}/digests/{issue.id}",
-        unsubscribe=f"{BASE}/digests/unsubscribe/{token}",
-        one_click=f"{BASE}/digests/unsubscribe/{token}/one-click",
-    )
+links = subscriber_links(BASE)
 
 
 def _published_issue(database, settings) -> int:
@@ -202,3 +201,130 @@ def test_deliver_command_sends_once(database, mail_settings, smtp, monkeypatch):
     assert "sent 1," in first.output and "already sent 1" in second.output
     assert f"{BASE}/digests/{issue_id}" in inbox.messages[-1].get_body(("html",)).get_content()
     assert len(inbox.messages) == 2  # the confirmation and one digest
+
+
+def _confirmed(database, settings, count: int) -> list[int]:
+    secret = settings.secret_key.get_secret_value()
+    ids = []
+    for number in range(count):
+        subscriber_id, url = _subscribe(database, settings, f"r{number}@example.org")
+        confirm_subscriber(database, read_token(secret, CONFIRM, url.rsplit("/", 1)[1], 60))
+        ids.append(subscriber_id)
+    return ids
+
+
+class WorkerDies(BaseException):
+    """Stands for a worker killed mid-send: nothing in deliver_issue may catch it."""
+
+
+@dataclass
+class DiesAfterSending:
+    """Sends through the real server, then 'dies' on the message numbered `fatal`."""
+
+    transport: SmtpTransport
+    fatal: int
+    sent: int = 0
+
+    def batch(self):  # type: ignore[no-untyped-def]
+        return self.transport.batch()
+
+    def send(self, message) -> None:  # type: ignore[no-untyped-def]
+        self.transport.send(message)
+        self.sent += 1
+        if self.sent == self.fatal:
+            raise WorkerDies
+
+
+def test_a_stale_claim_is_sent_again_after_the_timeout_with_the_same_message_id(
+    database, mail_settings, smtp
+):
+    inbox, _ = smtp
+    issue_id = _published_issue(database, mail_settings)
+    _confirmed(database, mail_settings, 3)
+    inbox.messages.clear()
+
+    dying = DiesAfterSending(open_transport(mail_settings), fatal=2)
+    with pytest.raises(WorkerDies):
+        deliver_issue(database, mail_settings, dying, issue_id, links=links)
+    assert len(inbox.messages) == 2  # the second was handed to the server, then the worker died
+    with database.session() as session:
+        rows = {r.subscriber_id: r for r in session.query(DigestDelivery)}
+        statuses = sorted(r.status for r in rows.values())
+        lost = next(r for r in rows.values() if r.status == "sending" and r.attempts == 1)
+        lost_id, lost_message_id = lost.subscriber_id, lost.message_id
+    # The 2nd was sent but not recorded; the 3rd was claimed (in the same batch), not sent.
+    assert statuses == ["sending", "sending", "sent"]
+
+    # Within the timeout the claims belong to the dead worker: nobody sends them.
+    transport = open_transport(mail_settings)
+    early = deliver_issue(database, mail_settings, transport, issue_id, links=links)
+    assert (early.sent, early.already_sent, len(inbox.messages)) == (0, 3, 2)
+
+    # After it, they are claimed again and sent with the Message-ID fixed at the first claim.
+    late_settings = mail_settings.model_copy(update={"digest_send_claim_timeout": 0})
+    late = deliver_issue(database, late_settings, transport, issue_id, links=links)
+    assert (late.sent, late.already_sent) == (2, 1)
+    by_id: dict[str, list[str]] = {}
+    for message in inbox.messages:
+        by_id.setdefault(message["Message-ID"], []).append(message["To"])
+    assert len(inbox.messages) == 4 and len(by_id) == 3
+    assert by_id[lost_message_id] == [f"r{lost_id - min(rows)}@example.org"] * 2
+    with database.session() as session:
+        rows_after = {r.subscriber_id: r for r in session.query(DigestDelivery)}
+        assert {r.status for r in rows_after.values()} == {"sent"}
+        assert rows_after[lost_id].attempts == 2
+        assert rows_after[lost_id].message_id == lost_message_id
+    assert deliver_issue(database, late_settings, transport, issue_id, links=links).sent == 0
+
+
+class FlakyInbox(Inbox):
+    """Answers 421 (closing) to the DATA of the message numbered `refuse_at`, once."""
+
+    def __init__(self, refuse_at: int) -> None:
+        super().__init__()
+        self.refuse_at, self.seen = refuse_at, 0
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.seen += 1
+        if self.seen == self.refuse_at:
+            return "421 service shutting down, try again"
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_one_connection_per_run_reopened_after_421(database, settings):
+    inbox = FlakyInbox(refuse_at=3 + 2)  # 3 confirmations, then the 2nd issue
+    port = _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        mail = settings.model_copy(update={"smtp_port": port})
+        issue_id = _published_issue(database, mail)
+        _confirmed(database, mail, 3)
+        inbox.messages.clear()
+        transport = open_transport(mail)
+        report = deliver_issue(database, mail, transport, issue_id, links=links)
+    finally:
+        controller.stop()
+    assert (report.sent, report.failed, report.renders) == (3, [], 1)
+    assert sorted(m["To"] for m in inbox.messages) == [f"r{n}@example.org" for n in range(3)]
+    # One connection for the whole run, reopened once after the 421.
+    assert transport.connections == 2
+
+
+def test_a_connection_dropped_by_the_server_is_reopened(mail_settings, smtp):
+    inbox, _ = smtp
+    transport = open_transport(mail_settings)
+    first, second = (
+        digest_message(
+            bulletin_digest(), sender="d@example.org", recipient=f"x{n}@example.org", links=LINKS
+        )
+        for n in range(2)
+    )
+    with transport.batch():
+        transport.send(first)
+        # The server closes every idle connection (a restart, an idle timeout).
+        assert transport._client is not None
+        transport._client.sock.shutdown(socket.SHUT_RDWR)
+        transport.send(second)
+    assert [m["To"] for m in inbox.messages] == ["x0@example.org", "x1@example.org"]
+    assert transport.connections == 2

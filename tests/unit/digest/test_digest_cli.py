@@ -39,7 +39,8 @@ def test_build_show_publish_correct(run):
     assert shown.startswith("卫生信息化监测月报\n第1期\n") and check_invariants(shown) == []
 
     again = run("publish", issue_id)
-    assert again.exit_code == 1 and "make a correction" in again.output
+    assert again.exit_code == 1 and "已经发布，不能再修改" in again.output
+    assert f"hitwatch digest correct {issue_id}" in again.output
     corrected = run("correct", issue_id, "--note", "更正第2条来源。")
     assert "revision 2" in corrected.output
     assert "rev 2" in run("list").output
@@ -47,9 +48,9 @@ def test_build_show_publish_correct(run):
 
 def test_period_options_are_checked(run):
     assert "exactly one of" in run("build").output
-    assert "YYYY-MM" in run("build", "--month", "July").output
+    assert "请写成 年-月，例如 2024-07" in run("build", "--month", "July").output
     weekly = run("build", "--week", "2024-W27")
     assert "weekly draft 2024-07-01..2024-07-07, 1 of 1" in weekly.output
     custom = run("build", "--from", "2024-07-10", "--to", "2024-07-12")
     assert "custom draft" in custom.output
-    assert "no digest 99" in run("show", "99").output
+    assert "没有编号 99 的简报：运行 hitwatch digest list" in run("show", "99").output

@@ -78,7 +78,9 @@ def test_editor_builds_edits_publishes_and_corrects(client):
 
 def test_bad_input_is_explained(client):
     page = _post(client, "/digests/build", month="七月").get_data(as_text=True)
-    assert "请选择月份" in page
+    assert "月份“七月”的格式不对：请写成 年-月，例如 2024-07" in page
+    page = _post(client, "/digests/build", month="2023-01").get_data(as_text=True)
+    assert "之间没有找到相关文章" in page and "hitwatch crawl" in page
     assert client.get("/digests/999").status_code == 404
     assert client.get("/digests/1.pdfx").status_code == 404
 

@@ -37,7 +37,7 @@ def test_periods():
     assert month_period("2024-07") == (date(2024, 7, 1), date(2024, 7, 31))
     assert month_period("2024-02") == (date(2024, 2, 1), date(2024, 2, 29))
     assert week_period("2024-W27") == (date(2024, 7, 1), date(2024, 7, 7))
-    with pytest.raises(ValueError, match="YYYY-MM"):
+    with pytest.raises(ValueError, match="例如 2024-07"):
         month_period("July")
 
 
@@ -107,9 +107,9 @@ def test_reorder_keeps_editor_order_and_publishes(session, settings):
 
 def test_add_story_found_by_search_checks_the_period(session, settings):
     issue = build_draft(session, settings, START, END)
-    with pytest.raises(DigestError, match="outside"):
+    with pytest.raises(DigestError, match="不在本期 2024-07-01 至 2024-07-31 之内"):
         add_story(session, issue, "august", settings)
-    with pytest.raises(DigestError, match="not in the store"):
+    with pytest.raises(DigestError, match="找不到文章"):
         add_story(session, issue, "nope", settings)
     entry = add_story(session, issue, "off-topic", settings)
     assert entry.manual
@@ -125,9 +125,9 @@ def test_publish_numbers_freezes_and_corrections_are_revisions(session, settings
     assert check_invariants(issue.text_snapshot) == []
     assert "<html" in issue.html_snapshot and "## 一、信息目录" in issue.markdown_snapshot
     entry_id = issue_entries(session, issue)[0][0].id
-    with pytest.raises(DigestError, match="correction"):
+    with pytest.raises(DigestError, match="更正"):
         set_included(session, issue, entry_id, False)
-    with pytest.raises(DigestError, match="already published"):
+    with pytest.raises(DigestError, match="已经发布"):
         build_draft(session, settings, START, END)
 
     draft = correct_issue(session, issue, "第1条来源更正为新京报网。")
@@ -137,7 +137,7 @@ def test_publish_numbers_freezes_and_corrections_are_revisions(session, settings
     assert "第1期 第2版" in draft.text_snapshot
     assert "更正说明：第1条来源更正为新京报网。" in draft.text_snapshot
     assert "（新京报网）" in draft.text_snapshot and "（新京报网）" not in issue.text_snapshot
-    with pytest.raises(DigestError, match="already corrected"):
+    with pytest.raises(DigestError, match="已经有更正版"):
         correct_issue(session, issue, "again")
 
     june = build_draft(session, settings, date(2024, 8, 1), date(2024, 8, 31))
@@ -149,10 +149,29 @@ def test_publish_numbers_freezes_and_corrections_are_revisions(session, settings
     assert session.query(DigestIssue).count() == 4
 
 
-def test_publish_refuses_an_empty_issue(session, settings):
-    issue = build_draft(session, settings, date(2023, 1, 1), date(2023, 1, 31))
-    with pytest.raises(DigestError, match="no included items"):
+def test_an_empty_period_or_issue_is_refused_saying_what_to_do(session, settings):
+    with pytest.raises(DigestError, match="之间没有找到相关文章") as empty:
+        build_draft(session, settings, date(2023, 1, 1), date(2023, 1, 31))
+    assert empty.value.key == "empty_period" and "hitwatch crawl" in str(empty.value)
+    assert session.query(DigestIssue).count() == 0
+    issue = build_draft(session, settings, START, END)
+    for entry, _ in issue_entries(session, issue):
+        set_included(session, issue, entry.id, False)
+    with pytest.raises(DigestError, match="没有收录任何条目，不能发布：请先恢复") as nothing:
         publish_issue(session, issue, settings)
+    assert nothing.value.key == "no_items"
+
+
+def test_publish_refused_by_an_invariant_says_which_and_what_to_do(session, settings):
+    issue = build_draft(session, settings, START, END)
+    entry, _ = issue_entries(session, issue)[1]
+    edit_entry(session, issue, entry.id, body="<div class=ad>广告</div>")
+    with pytest.raises(DigestError) as refused:
+        publish_issue(session, issue, settings)
+    message = str(refused.value)
+    assert refused.value.key == "invariants"
+    assert "还不能发布" in message and "残留网页代码" in message and "用“修改”更正" in message
+    assert issue.status == "draft"
 
 
 def test_published_issue_does_not_follow_later_article_changes(session, settings):

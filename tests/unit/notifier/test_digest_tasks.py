@@ -27,13 +27,31 @@ def test_closed_period(kind, today, period):
 def test_subscriber_links_resolve_to_web_app_routes(settings, database):
     app = create_app(settings, database=database)
     links = subscriber_links("https://hitwatch.example.org")(
-        type("Issue", (), {"id": 7})(), 3, "TOKEN"
+        type("Issue", (), {"id": 7})(), "TOKEN", "PREFS"
     )
     adapter = app.url_map.bind("hitwatch.example.org", url_scheme="https")
-    for url, method in ((links.web, "GET"), (links.unsubscribe, "GET"), (links.one_click, "POST")):
+    for url, method in (
+        (links.web, "GET"),
+        (links.unsubscribe, "GET"),
+        (links.one_click, "POST"),
+        (links.preferences, "GET"),
+        (links.preferences, "POST"),
+    ):
         path = url.removeprefix("https://hitwatch.example.org")
         try:
             endpoint, _ = adapter.match(path, method=method)
         except RequestRedirect:  # pragma: no cover - a redirect would mean a wrong path
             pytest.fail(f"{path} redirects")
         assert endpoint.startswith("digests."), (path, endpoint)
+
+
+def test_the_scheduled_build_of_a_period_without_news_makes_no_draft(settings, database, caplog):
+    from hitwatch.messages import DigestDue
+    from hitwatch.store.models import DigestIssue
+    from notifier.digests import DigestTasks
+
+    caplog.set_level("INFO", logger="notifier.digests")
+    DigestTasks(database, settings).build(DigestDue(kind="monthly").to_payload())
+    with database.session() as session:
+        assert session.query(DigestIssue).count() == 0
+    assert "no relevant story in the period" in caplog.text
