@@ -9,7 +9,6 @@ stays visible as `failed` with its error and is retried by the next run.
 from __future__ import annotations
 
 import logging
-import re
 import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from hitwatch.digest.mail import (
     make_token,
 )
 from hitwatch.digest.workflow import KINDS, DigestError, issue_digest
+from hitwatch.mail import AddressError, normalize_address
 from hitwatch.settings import Settings
 from hitwatch.store import Database
 from hitwatch.store.models import DigestDelivery, DigestIssue, DigestSubscriber
@@ -48,8 +48,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-_EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 
 
 class MailTransport(Protocol):
@@ -104,9 +102,10 @@ def request_subscription(
     An address that is already active keeps receiving; its filters are updated only
     through a confirmed link, so nobody can change someone else's subscription.
     """
-    address = email.strip().lower()
-    if not _EMAIL.match(address):
-        raise DigestError(f"{email!r} is not an e-mail address")
+    try:
+        address = normalize_address(email)
+    except AddressError as error:
+        raise DigestError(str(error)) from None
     if kind not in KINDS[:2]:
         raise DigestError(f"subscriptions are to monthly or weekly digests, not {kind!r}")
     with database.session() as session:

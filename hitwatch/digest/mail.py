@@ -1,8 +1,8 @@
 """Digest e-mail: signed links, per-subscriber filtering and the messages themselves.
 
-Pure: nothing here opens a connection. Links carry signed, expiring tokens (itsdangerous,
-keyed by SECRET_KEY) so confirming and unsubscribing need no login; each purpose has
-its own salt, so a confirmation link cannot be replayed as an unsubscribe link.
+Pure: nothing here opens a connection. Links carry signed, expiring tokens
+(`hitwatch.mail`) so confirming and unsubscribing need no login; each purpose has its
+own salt, so a confirmation link cannot be replayed as an unsubscribe link.
 """
 
 from __future__ import annotations
@@ -10,13 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid, parseaddr
-
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from email.utils import formataddr, make_msgid
 
 from hitwatch.digest.build import Digest
 from hitwatch.digest.render import render_email_html, render_plain, render_text, wording
-from hitwatch.errors import PermanentError
+from hitwatch.mail import TokenError, make_token, read_token, sender_domain
 
 __all__ = [
     "CONFIRM",
@@ -37,28 +35,6 @@ UNSUBSCRIBE = "digest-unsubscribe"
 CONFIRM_MAX_AGE = 7 * 24 * 3600
 # Unsubscribe links must keep working in old issues people find in their mailbox.
 UNSUBSCRIBE_MAX_AGE = 400 * 24 * 3600
-
-
-class TokenError(PermanentError):
-    """A confirmation or unsubscribe link is forged, altered or expired."""
-
-
-def make_token(secret: str, purpose: str, subscriber_id: int) -> str:
-    return URLSafeTimedSerializer(secret, salt=purpose).dumps(subscriber_id)
-
-
-def read_token(secret: str, purpose: str, token: str, max_age: int) -> int:
-    """The subscriber id a token was made for; TokenError when it is bad or too old."""
-    serializer = URLSafeTimedSerializer(secret, salt=purpose)
-    try:
-        value = serializer.loads(token, max_age=max_age)
-    except SignatureExpired:
-        raise TokenError("the link has expired; subscribe again to get a new one") from None
-    except BadSignature:
-        raise TokenError("the link is not valid; copy the whole link from the e-mail") from None
-    if not isinstance(value, int):
-        raise TokenError("the link is not valid; copy the whole link from the e-mail")
-    return value
 
 
 def filter_digest(digest: Digest, topics: Sequence[str], doc_types: Sequence[str]) -> Digest:
@@ -90,9 +66,9 @@ def digest_message(
     message["Subject"] = digest.title
     message["From"] = sender
     message["To"] = recipient
-    message["Message-ID"] = make_msgid(domain=_domain(sender))
+    message["Message-ID"] = make_msgid(domain=sender_domain(sender))
     message["List-Id"] = formataddr(
-        (digest.publisher or digest.period_word, f"digest.{_domain(sender)}")
+        (digest.publisher or digest.period_word, f"digest.{sender_domain(sender)}")
     )
     message["List-Unsubscribe"] = f"<{links.one_click}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -119,14 +95,10 @@ def confirmation_message(
     message["Subject"] = wording()["confirm_subject"].format(name=f"{publisher}{period_word}")
     message["From"] = sender
     message["To"] = recipient
-    message["Message-ID"] = make_msgid(domain=_domain(sender))
+    message["Message-ID"] = make_msgid(domain=sender_domain(sender))
     message.set_content(
         render_plain(
             "confirm.txt", publisher=publisher, period_word=period_word, confirm_url=confirm_url
         )
     )
     return message
-
-
-def _domain(address: str) -> str:
-    return parseaddr(address)[1].rpartition("@")[2] or "localhost"
