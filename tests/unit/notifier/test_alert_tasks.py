@@ -84,7 +84,7 @@ def test_a_matching_story_is_mailed_once_per_rule(database, tasks, transport):
     assert sorted(m["To"] for m in transport.sent) == ["a@example.org", "b@example.org"]
     with database.session() as session:
         rows = session.scalars(select(AlertDelivery).order_by(AlertDelivery.rule_id)).all()
-        assert [(r.rule_id, r.status) for r in rows][0] == (wanted.id, "sent")
+        assert [r.status for r in rows] == ["sent", "sent"] and rows[0].rule_id == wanted.id
         assert all(r.message_id.startswith("<") for r in rows)
 
 
