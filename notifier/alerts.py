@@ -53,7 +53,7 @@ class AlertTasks:
         document = load_document(self.database, event.doc_id)
         if document is None:
             raise TransientError(f"document {event.doc_id} is not in the store yet")
-        matched = matcher.match(document)
+        matched = matcher.matching_rules(document)
         if not matched:
             return
         report = deliver_matches(

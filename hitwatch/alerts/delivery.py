@@ -20,9 +20,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hitwatch.alerts.mail import AlertLinks, alert_message
-from hitwatch.alerts.matching import compile_rule
+from hitwatch.alerts.matching import CompiledRule
 from hitwatch.digest.delivery import MailTransport
-from hitwatch.errors import QueryError
 from hitwatch.search.base import SearchDocument
 from hitwatch.search.terms import positive_terms
 from hitwatch.settings import Settings
@@ -147,13 +146,17 @@ def deliver_matches(
     settings: Settings,
     transport: MailTransport,
     document: SearchDocument,
-    rule_ids: Sequence[int],
+    matched: Sequence[CompiledRule],
     links: AlertLinks,
 ) -> AlertReport:
-    """Mail `document` to the owner of each matched rule that is still confirmed and active."""
+    """Mail `document` to the owner of each matched rule that is still confirmed and active.
+
+    The terms highlighted are the compiled query's (synonyms included)."""
     report = AlertReport()
-    if not rule_ids:
+    if not matched:
         return report
+    queries = {rule.id: rule.query for rule in matched}
+    rule_ids = list(queries)
     with database.session() as session:
         rules = session.scalars(
             select(AlertRule).where(
@@ -164,11 +167,7 @@ def deliver_matches(
         ).all()
     report.skipped = len(rule_ids) - len(rules)
     for rule in rules:
-        try:
-            terms = [term.text for term in positive_terms(compile_rule(rule.id, rule.query).query)]
-        except QueryError:
-            report.skipped += 1
-            continue
+        terms = [term.text for term in positive_terms(queries[rule.id])]
         state = claim(
             database,
             rule.id,

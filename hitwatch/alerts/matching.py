@@ -169,6 +169,9 @@ class RuleMatcher:
     def match(self, document: SearchDocument) -> list[int]:
         """Ids of the rules the document matches, off-topic documents only for rules that
         take them, in rule id order."""
+        return [rule.id for rule in self.matching_rules(document)]
+
+    def matching_rules(self, document: SearchDocument) -> list[CompiledRule]:
         doc = DocumentTerms(document)
         matched = []
         for rule_id in sorted(self.candidates(doc)):
@@ -176,7 +179,7 @@ class RuleMatcher:
             if not document.relevant and not rule.include_offtopic:
                 continue
             if doc.matches(rule.query):
-                matched.append(rule_id)
+                matched.append(rule)
         return matched
 
     def match_many(self, documents: Sequence[SearchDocument]) -> dict[str, list[int]]:

@@ -61,7 +61,8 @@ def _query_from(form: dict[str, str], extras: list[str]) -> str:
 
 @bp.get("/alerts/new")
 def new() -> str:
-    return render_template("alerts/new.html", q=request.args.get("q", ""), values={})
+    values = {"include_offtopic": request.args.get("offtopic") == "1"}
+    return render_template("alerts/new.html", q=request.args.get("q", ""), values=values)
 
 
 @bp.post("/alerts")

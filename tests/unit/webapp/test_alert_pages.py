@@ -47,6 +47,13 @@ def test_search_page_offers_an_alert_for_its_query(client, seed):
     assert "为此搜索设置提醒" in empty
     form = client.get("/alerts/new?q=电子病历").get_data(as_text=True)
     assert 'value="电子病历"' in form
+    assert 'name="include_offtopic" value="1">' in form  # off-topic items: not by default
+    # The source filter goes into the alert's query; "all" includes off-topic items.
+    page = client.get("/search?q=电子病历&source=bjnews&all=1").get_data(as_text=True)
+    link = re.search(r'href="(/alerts/new\?[^"]+)"', page).group(1).replace("&amp;", "&")
+    form = client.get(link).get_data(as_text=True)
+    assert 'value="电子病历 source:bjnews"' in form
+    assert 'name="include_offtopic" value="1" checked>' in form
 
 
 def test_bad_input_is_explained_in_chinese_and_kept(client, outbox, database):
