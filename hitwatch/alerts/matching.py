@@ -6,7 +6,8 @@ rules against one document:
 
 - the document is tokenised once, with each token's positions, so a term is checked by
   looking at the positions of its first token instead of scanning the text;
-- each distinct term is checked at most once per document, however many rules hold it;
+- each distinct term is numbered once and checked at most once per document, however
+  many rules hold it;
 - rules are indexed by their *anchors* (terms of which every match holds at least one),
   so a document is only evaluated against rules one of whose anchors it contains; rules
   without anchors (only filters, or only negations) are evaluated for every document.
@@ -19,6 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from hitwatch.errors import QueryError
 from hitwatch.search.base import SearchDocument
@@ -71,8 +73,14 @@ def anchors(node: Node) -> frozenset[QueryTokens] | None:
     return None
 
 
+# A rule's query compiled for matching: a term is the index of its tokens in the
+# matcher's term table (True for a term without tokens, which matches everything), and
+# the other nodes become ("&" | "|", children), ("!", child) or ("=", filter node).
+Plan = int | bool | tuple[str, Any]
+
+
 class DocumentTerms:
-    """A tokenised document that answers "does it hold this term?" quickly, with a memo."""
+    """A tokenised document that answers "does it hold this term?" quickly."""
 
     def __init__(self, document: SearchDocument) -> None:
         self.tokenized: TokenizedDocument = tokenize_document(document)
@@ -84,15 +92,8 @@ class DocumentTerms:
                 positions[token].append(index)
                 self.firsts.add(token[0])
             self.positions.append(positions)
-        self._memo: dict[QueryTokens, bool] = {}
 
     def holds(self, term: QueryTokens) -> bool:
-        known = self._memo.get(term)
-        if known is None:
-            known = self._memo[term] = self._find(term)
-        return known
-
-    def _find(self, term: QueryTokens) -> bool:
         wanted = term.tokens
         last = len(wanted) - 1
         if last == 0 and term.prefix:
@@ -116,54 +117,94 @@ class DocumentTerms:
                     return True
         return False
 
-    def matches(self, node: Node) -> bool:
-        """`memory.evaluate(node) is not None`, with terms answered from the memo."""
-        if isinstance(node, Term):
-            tokens = term_tokens(node)
-            return tokens is None or self.holds(tokens)
-        if isinstance(node, And):
-            return all(self.matches(child) for child in node.children)
-        if isinstance(node, Or):
-            return any(self.matches(child) for child in node.children)
-        if isinstance(node, Not):
-            return not self.matches(node.child)
-        return evaluate(node, self.tokenized) is not None
-
 
 class RuleMatcher:
-    """Compiled rules indexed by anchor; `match(document)` gives the ids of matching rules."""
+    """Compiled rules indexed by anchor; `match(document)` gives the ids of matching rules.
+
+    Every distinct term of every rule is numbered once; a document answers each number
+    at most once (a memo list), whichever rules share it.
+    """
 
     def __init__(self, rules: Iterable[CompiledRule] = ()) -> None:
         self.rules: dict[int, CompiledRule] = {}
-        self._by_anchor: dict[QueryTokens, list[int]] = defaultdict(list)
+        self._terms: list[QueryTokens] = []
+        self._term_ids: dict[QueryTokens, int] = {}
+        self._plans: dict[int, Plan] = {}
+        by_anchor: dict[int, list[int]] = defaultdict(list)
         self._unanchored: list[int] = []
         for rule in rules:
             self.rules[rule.id] = rule
+            self._plans[rule.id] = self._plan(rule.query)
             found = anchors(rule.query)
             if found is None:
                 self._unanchored.append(rule.id)
             else:
                 for tokens in found:
-                    self._by_anchor[tokens].append(rule.id)
-        # The cheap first test of an anchor: are all its tokens (or first characters, for
-        # a trailing lone character) in the document at all?
-        self._anchor_list = list(self._by_anchor)
+                    by_anchor[self._term_id(tokens)].append(rule.id)
+        # Anchors by the first token a document must hold for them (by first character
+        # for a trailing lone character), so a document looks only at anchors it may hold.
+        self._by_first: dict[str, list[tuple[int, tuple[int, ...]]]] = defaultdict(list)
+        self._by_char: dict[str, list[tuple[int, tuple[int, ...]]]] = defaultdict(list)
+        for term_id, ids in by_anchor.items():
+            term = self._terms[term_id]
+            lone = len(term.tokens) == 1 and term.prefix
+            (self._by_char if lone else self._by_first)[term.tokens[0]].append(
+                (term_id, tuple(ids))
+            )
+
+    def _term_id(self, tokens: QueryTokens) -> int:
+        term_id = self._term_ids.get(tokens)
+        if term_id is None:
+            term_id = self._term_ids[tokens] = len(self._terms)
+            self._terms.append(tokens)
+        return term_id
+
+    def _plan(self, node: Node) -> Plan:
+        if isinstance(node, Term):
+            tokens = term_tokens(node)
+            return True if tokens is None else self._term_id(tokens)
+        if isinstance(node, And):
+            return ("&", tuple(self._plan(child) for child in node.children))
+        if isinstance(node, Or):
+            return ("|", tuple(self._plan(child) for child in node.children))
+        if isinstance(node, Not):
+            return ("!", self._plan(node.child))
+        return ("=", node)
 
     def __len__(self) -> int:
         return len(self.rules)
 
-    def candidates(self, doc: DocumentTerms) -> set[int]:
+    def _holds(self, term_id: int, doc: DocumentTerms, memo: list[bool | None]) -> bool:
+        known = memo[term_id]
+        if known is None:
+            known = memo[term_id] = doc.holds(self._terms[term_id])
+        return known
+
+    def _run(self, plan: Plan, doc: DocumentTerms, memo: list[bool | None]) -> bool:
+        if plan is True:
+            return True
+        if isinstance(plan, int):
+            return self._holds(plan, doc, memo)
+        operator, operand = plan
+        if operator == "&":
+            return all(self._run(child, doc, memo) for child in operand)
+        if operator == "|":
+            return any(self._run(child, doc, memo) for child in operand)
+        if operator == "!":
+            return not self._run(operand, doc, memo)
+        return evaluate(operand, doc.tokenized) is not None
+
+    def _candidates(self, doc: DocumentTerms, memo: list[bool | None]) -> set[int]:
         found: set[int] = set(self._unanchored)
         title, body = doc.positions
-        for tokens in self._anchor_list:
-            first = tokens.tokens[0]
-            if len(tokens.tokens) == 1 and tokens.prefix:
-                if first not in doc.firsts:
-                    continue
-            elif first not in title and first not in body:
-                continue
-            if doc.holds(tokens):
-                found.update(self._by_anchor[tokens])
+        for keys, table in (
+            (title.keys() | body.keys(), self._by_first),
+            (doc.firsts, self._by_char),
+        ):
+            for key in keys:
+                for term_id, rule_ids in table.get(key, ()):
+                    if self._holds(term_id, doc, memo):
+                        found.update(rule_ids)
         return found
 
     def match(self, document: SearchDocument) -> list[int]:
@@ -173,12 +214,13 @@ class RuleMatcher:
 
     def matching_rules(self, document: SearchDocument) -> list[CompiledRule]:
         doc = DocumentTerms(document)
+        memo: list[bool | None] = [None] * len(self._terms)
         matched = []
-        for rule_id in sorted(self.candidates(doc)):
+        for rule_id in sorted(self._candidates(doc, memo)):
             rule = self.rules[rule_id]
             if not document.relevant and not rule.include_offtopic:
                 continue
-            if doc.matches(rule.query):
+            if self._run(self._plans[rule_id], doc, memo):
                 matched.append(rule)
         return matched
 
