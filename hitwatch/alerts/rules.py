@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 MAX_NAME = 200
 MAX_RULES_PER_ADDRESS = 100
+RESEND_AFTER = 300
 
 
 class AlertError(PermanentError):
@@ -97,19 +98,25 @@ def request_alert(
     """Record a pending rule and mail its confirmation link (AddressError, QueryError).
 
     Asking again for a rule the address already has sends the confirmation again (a
-    pending one) or nothing (a confirmed one) instead of making a duplicate.
+    pending one, at most once per RESEND_AFTER seconds) or nothing (a confirmed one)
+    instead of making a duplicate.
     """
     address = normalize_address(email)
+    now = datetime.now(UTC)
     with database.session() as session:
         rule = session.scalars(
             select(AlertRule).where(AlertRule.email == address, AlertRule.query == query.strip())
         ).first()
+        resend = True
         if rule is None:
             rule = _new_rule(session, address, query, name, include_offtopic)
         elif not rule.confirmed:
+            # Asking again and again must not flood someone's mailbox.
+            resend = now - rule.updated_at >= timedelta(seconds=RESEND_AFTER)
             rule.name = name.strip()[:MAX_NAME] or rule.name
             rule.include_offtopic = include_offtopic
-    if not rule.confirmed:
+            rule.updated_at = now
+    if not rule.confirmed and resend:
         transport.send(
             confirmation_message(
                 sender=settings.mail_from,
