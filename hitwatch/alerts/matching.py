@@ -18,7 +18,7 @@ A unit test checks that `RuleMatcher` and `memory.evaluate` agree.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -223,6 +223,3 @@ class RuleMatcher:
             if self._run(self._plans[rule_id], doc, memo):
                 matched.append(rule)
         return matched
-
-    def match_many(self, documents: Sequence[SearchDocument]) -> dict[str, list[int]]:
-        return {document.doc_id: self.match(document) for document in documents}
