@@ -170,6 +170,11 @@ class Settings(BaseSettings):
         description="Digest sections by document type, e.g. 政策动态=政策文件,政策解读;行业动态=*; "
         "empty: one list.",
     )
+    alert_claim_timeout: int = Field(
+        600,
+        validation_alias="ALERT_CLAIM_TIMEOUT",
+        description="Seconds after which an alert mail claimed by a dead worker is sent again.",
+    )
 
     @field_validator("data_dir")
     @classmethod

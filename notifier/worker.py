@@ -1,4 +1,5 @@
-"""The `notifier.handle_story_indexed` task: record each event once, however often delivered."""
+"""The `notifier.handle_story_indexed` task: record each event once, however often delivered,
+and mail the alerts it matches."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hitwatch.settings import Settings
 from hitwatch.store import Database, StoryEvent, open_database
 from hitwatch.store.failures import FailureLog
 from hitwatch.tasks import BUILD_DIGEST, DELIVER_DIGEST, HANDLE_STORY_INDEXED
+from notifier.alerts import AlertTasks
 from notifier.digests import DigestTasks
 
 __all__ = ["Notifier", "create_worker"]
@@ -23,9 +25,17 @@ log = logging.getLogger(__name__)
 @dataclass
 class Notifier:
     database: Database
+    alerts: AlertTasks | None = None
 
     def handle(self, payload: dict[str, object]) -> None:
         event = parse_message(StoryIndexed, payload)
+        self._record(event)
+        # Also for an event seen before: the worker may have died before mailing its
+        # alerts; the delivery claims make a second pass send nothing twice.
+        if self.alerts is not None:
+            self.alerts.handle(event)
+
+    def _record(self, event: StoryIndexed) -> None:
         key = f"{event.doc_id}:{event.version}"
         with self.database.session() as session:
             if session.get(StoryEvent, key) is not None:
@@ -53,7 +63,8 @@ def create_worker(settings: Settings) -> Celery:
     database = open_database(settings.resolved_database_url)
     failures = FailureLog(database)
     digests = DigestTasks(database, settings)
-    register_task(app, HANDLE_STORY_INDEXED, Notifier(database).handle, failures, settings)
+    notifier = Notifier(database, AlertTasks(database, settings))
+    register_task(app, HANDLE_STORY_INDEXED, notifier.handle, failures, settings)
     register_task(app, BUILD_DIGEST, digests.build, failures, settings)
     register_task(app, DELIVER_DIGEST, digests.deliver, failures, settings)
     return app

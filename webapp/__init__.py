@@ -21,9 +21,9 @@ __all__ = ["create_app"]
 
 def _blueprints() -> list[Blueprint]:
     """Every page group of the app, one module (and template folder) each."""
-    from webapp import api, browse, digests, failures, search, sources
+    from webapp import alerts, api, browse, digests, failures, search, sources
 
-    return [browse.bp, search.bp, api.bp, sources.bp, failures.bp, digests.bp]
+    return [browse.bp, search.bp, api.bp, sources.bp, failures.bp, digests.bp, alerts.bp]
 
 
 def create_app(

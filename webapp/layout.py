@@ -22,6 +22,7 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("browse.index", "最新信息"),
     ("search.index", "搜索"),
     ("digests.index", "月报"),
+    ("alerts.index", "提醒"),
     ("sources.index", "信息源状态"),
     ("failures.index", "失败记录"),
 )
@@ -40,7 +41,7 @@ def csrf_token() -> str:
 
 # RFC 8058 one-click unsubscribe: mail clients POST without our form token; the signed
 # token in the URL is the proof instead.
-CSRF_EXEMPT = frozenset({"digests.one_click_unsubscribe"})
+CSRF_EXEMPT = frozenset({"digests.one_click_unsubscribe", "alerts.one_click_unsubscribe"})
 
 
 def _check_csrf() -> None:

@@ -32,6 +32,7 @@ __all__ = [
     "facet_groups",
     "highlight_terms",
     "parse_form",
+    "query_error",
     "query_filter",
     "result_rows",
 ]
@@ -116,9 +117,15 @@ def parse_form(args: Mapping[str, str]) -> SearchForm:
     try:
         query = expand_synonyms(parse_query(form.q))
     except QueryError as exc:
-        message, _, detail = str(exc).partition("\n")
-        return replace(form, error=f"查询语句有误：{message}", error_detail=detail)
+        error, detail = query_error(exc)
+        return replace(form, error=error, error_detail=detail)
     return replace(form, query=query, _range=day_range(first, last))
+
+
+def query_error(exc: QueryError) -> tuple[str, str]:
+    """The message for a malformed query, and the query with a caret under the mistake."""
+    message, _, detail = str(exc).partition("\n")
+    return f"查询语句有误：{message}", detail
 
 
 def highlight_terms(query: Node) -> list[str]:

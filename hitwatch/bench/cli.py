@@ -15,6 +15,7 @@ __all__ = ["bench_group", "eval_group"]
 
 # Benchmarks and evaluations that live with the service they measure.
 SERVICE_BENCHMARKS: dict[str, str] = {
+    "alerts": "hitwatch.alerts.bench:bench_command",
     "classify": "classifier.cli:bench_classify_command",
     "crawl": "crawler.cli:bench_crawl_command",
     "extract": "classifier.extraction.cli:bench_extract_command",
@@ -30,7 +31,7 @@ EVALUATIONS: dict[str, str] = {
 
 @click.group("bench", cls=LazyGroup, lazy=SERVICE_BENCHMARKS, lazy_help={})
 def bench_group() -> None:
-    """Speed and memory figures: pipeline, crawl, classify, search, digest."""
+    """Speed and memory figures: pipeline, crawl, classify, search, digest, alerts."""
 
 
 @click.group("eval", cls=LazyGroup, lazy=EVALUATIONS, lazy_help={})

@@ -9,7 +9,6 @@ stays visible as `failed` with its error and is retried by the next run.
 from __future__ import annotations
 
 import logging
-import re
 import smtplib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -37,9 +36,9 @@ from hitwatch.digest.mail import (
     digest_parts,
     filter_digest,
     make_token,
-    new_message_id,
 )
 from hitwatch.digest.workflow import KINDS, DigestError, issue_digest
+from hitwatch.mail import AddressError, new_message_id, normalize_address
 from hitwatch.settings import Settings
 from hitwatch.store import Database
 from hitwatch.store.models import DigestDelivery, DigestIssue, DigestSubscriber
@@ -58,8 +57,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-_EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 
 
 class MailTransport(Protocol):
@@ -185,9 +182,10 @@ def request_subscription(
     An address that is already active keeps receiving; its filters are updated only
     through a confirmed link, so nobody can change someone else's subscription.
     """
-    address = email.strip().lower()
-    if not _EMAIL.match(address):
-        raise DigestError("bad_email", email=email)
+    try:
+        address = normalize_address(email)
+    except AddressError:
+        raise DigestError("bad_email", email=email) from None
     if kind not in KINDS[:2]:
         raise DigestError("bad_subscription_kind", kind=kind)
     with database.session() as session:

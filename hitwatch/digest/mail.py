@@ -1,8 +1,8 @@
 """Digest e-mail: signed links, per-subscriber filtering and the messages themselves.
 
-Pure: nothing here opens a connection. Links carry signed, expiring tokens (itsdangerous,
-keyed by SECRET_KEY) so confirming and unsubscribing need no login; each purpose has
-its own salt, so a confirmation link cannot be replayed as an unsubscribe link.
+Pure: nothing here opens a connection. Links carry signed, expiring tokens
+(`hitwatch.mail`) so confirming and unsubscribing need no login; each purpose has its
+own salt, so a confirmation link cannot be replayed as an unsubscribe link.
 """
 
 from __future__ import annotations
@@ -12,14 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.policy import SMTP, default
-from email.utils import formataddr, make_msgid, parseaddr
+from email.utils import formataddr, parseaddr
 from types import MappingProxyType
-
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from hitwatch.digest.build import Digest
 from hitwatch.digest.render import render_email_html, render_plain, render_text, wording
-from hitwatch.errors import PermanentError
+from hitwatch.mail import TokenError, make_token, new_message_id, read_token, sender_domain
 
 __all__ = [
     "CONFIRM",
@@ -39,7 +37,6 @@ __all__ = [
     "digest_parts",
     "filter_digest",
     "make_token",
-    "new_message_id",
     "read_token",
 ]
 
@@ -52,28 +49,6 @@ CONFIRM_MAX_AGE = 7 * 24 * 3600
 # Unsubscribe and settings links must keep working in old issues found in a mailbox.
 UNSUBSCRIBE_MAX_AGE = 400 * 24 * 3600
 PREFERENCES_MAX_AGE = 400 * 24 * 3600
-
-
-class TokenError(PermanentError):
-    """A confirmation or unsubscribe link is forged, altered or expired."""
-
-
-def make_token(secret: str, purpose: str, subscriber_id: int) -> str:
-    return URLSafeTimedSerializer(secret, salt=purpose).dumps(subscriber_id)
-
-
-def read_token(secret: str, purpose: str, token: str, max_age: int) -> int:
-    """The subscriber id a token was made for; TokenError when it is bad or too old."""
-    serializer = URLSafeTimedSerializer(secret, salt=purpose)
-    try:
-        value = serializer.loads(token, max_age=max_age)
-    except SignatureExpired:
-        raise TokenError("the link has expired; subscribe again to get a new one") from None
-    except BadSignature:
-        raise TokenError("the link is not valid; copy the whole link from the e-mail") from None
-    if not isinstance(value, int):
-        raise TokenError("the link is not valid; copy the whole link from the e-mail")
-    return value
 
 
 def filter_digest(digest: Digest, topics: Sequence[str], doc_types: Sequence[str]) -> Digest:
@@ -146,7 +121,7 @@ def compose_digest(
     message["From"] = sender
     message["To"] = recipient
     message["Message-ID"] = message_id
-    message["List-Id"] = formataddr((parts.list_name, f"digest.{_domain(sender)}"))
+    message["List-Id"] = formataddr((parts.list_name, f"digest.{sender_domain(sender)}"))
     message["List-Unsubscribe"] = f"<{one_click}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text)
@@ -269,10 +244,6 @@ class DigestTemplate:
         return RawMessage(self.sender, recipient, head + b"\r\n\r\n" + tail)
 
 
-def new_message_id(sender: str) -> str:
-    return make_msgid(domain=_domain(sender))
-
-
 def confirmation_message(
     *, sender: str, recipient: str, confirm_url: str, period_word: str, publisher: str
 ) -> EmailMessage:
@@ -281,14 +252,10 @@ def confirmation_message(
     message["Subject"] = wording()["confirm_subject"].format(name=f"{publisher}{period_word}")
     message["From"] = sender
     message["To"] = recipient
-    message["Message-ID"] = make_msgid(domain=_domain(sender))
+    message["Message-ID"] = new_message_id(sender)
     message.set_content(
         render_plain(
             "confirm.txt", publisher=publisher, period_word=period_word, confirm_url=confirm_url
         )
     )
     return message
-
-
-def _domain(address: str) -> str:
-    return parseaddr(address)[1].rpartition("@")[2] or "localhost"

@@ -23,6 +23,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "AlertDelivery",
+    "AlertRule",
     "Article",
     "Base",
     "DigestDelivery",
@@ -262,4 +264,48 @@ class DigestDelivery(Base):
     __table_args__ = (
         UniqueConstraint("issue_id", "subscriber_id", name="uq_digest_delivery"),
         Index("ix_digest_deliveries_status", "status"),
+    )
+
+
+class AlertRule(Base):
+    """A saved query whose new matches are mailed to an address (after double opt-in)."""
+
+    __tablename__ = "alert_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    query: Mapped[str] = mapped_column(Text)
+    include_offtopic: Mapped[bool] = mapped_column(Boolean, default=False)
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    unsubscribed_at: Mapped[datetime | None]
+
+
+class AlertDelivery(Base):
+    """One story mailed (or being mailed) for one rule: the unique key makes it once.
+
+    `claimed_at` dates the claim of a row in `sending`; a claim older than
+    ALERT_CLAIM_TIMEOUT belongs to a dead worker and may be taken again.
+    """
+
+    __tablename__ = "alert_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rules.id", ondelete="CASCADE"))
+    story_id: Mapped[str] = mapped_column(String(40))
+    doc_id: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16), default="sending")
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    error: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str] = mapped_column(String(255), default="")
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("rule_id", "story_id", name="uq_alert_delivery"),
+        Index("ix_alert_deliveries_status", "status"),
     )

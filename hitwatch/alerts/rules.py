@@ -1,0 +1,240 @@
+"""Alert rules in the store: ask (double opt-in), confirm, list, change, pause, delete.
+
+Nobody needs an account: a rule is created pending and only its confirmation link (mailed
+to the address) makes it active; changing or deleting needs the address's signed
+management link, so nobody can touch someone else's alerts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hitwatch.alerts.mail import AlertLinks, confirmation_message, manage_message
+from hitwatch.alerts.matching import CompiledRule, RuleMatcher, compile_rule
+from hitwatch.digest.delivery import MailTransport
+from hitwatch.errors import PermanentError, QueryError
+from hitwatch.mail import normalize_address
+from hitwatch.settings import Settings
+from hitwatch.store import Database
+from hitwatch.store.models import AlertRule
+
+__all__ = [
+    "AlertError",
+    "RuleChange",
+    "add_rule",
+    "change_rule",
+    "check_query",
+    "confirm_rule",
+    "delete_rule",
+    "load_matcher",
+    "request_alert",
+    "request_manage_link",
+    "rules_of",
+    "rules_version",
+    "unsubscribe_rule",
+]
+
+log = logging.getLogger(__name__)
+
+MAX_NAME = 200
+MAX_RULES_PER_ADDRESS = 100
+RESEND_AFTER = 300
+
+
+class AlertError(PermanentError):
+    """An alert cannot be made or changed as asked (unknown rule, too many rules ...)."""
+
+
+def check_query(text: str) -> CompiledRule:
+    """The rule's query parsed; QueryError (with the place of the mistake) when malformed."""
+    return compile_rule(0, text.strip())
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    """What a management page or the CLI may change on a rule; None keeps the value."""
+
+    query: str | None = None
+    name: str | None = None
+    active: bool | None = None
+    include_offtopic: bool | None = None
+
+
+def _new_rule(
+    session: Session, email: str, query: str, name: str, include_offtopic: bool
+) -> AlertRule:
+    check_query(query)
+    count = session.scalar(select(func.count()).where(AlertRule.email == email)) or 0
+    if count >= MAX_RULES_PER_ADDRESS:
+        raise AlertError(f"{email} already has {count} alerts; delete some first")
+    rule = AlertRule(
+        email=email,
+        query=query.strip(),
+        name=name.strip()[:MAX_NAME],
+        include_offtopic=include_offtopic,
+    )
+    session.add(rule)
+    session.flush()
+    return rule
+
+
+def request_alert(
+    database: Database,
+    settings: Settings,
+    transport: MailTransport,
+    email: str,
+    query: str,
+    *,
+    name: str = "",
+    include_offtopic: bool = False,
+    links: AlertLinks,
+) -> AlertRule:
+    """Record a pending rule and mail its confirmation link (AddressError, QueryError).
+
+    Asking again for a rule the address already has sends the confirmation again (a
+    pending one, at most once per RESEND_AFTER seconds) or nothing (a confirmed one)
+    instead of making a duplicate.
+    """
+    address = normalize_address(email)
+    now = datetime.now(UTC)
+    with database.session() as session:
+        rule = session.scalars(
+            select(AlertRule).where(AlertRule.email == address, AlertRule.query == query.strip())
+        ).first()
+        resend = True
+        if rule is None:
+            rule = _new_rule(session, address, query, name, include_offtopic)
+        elif not rule.confirmed:
+            # Asking again and again must not flood someone's mailbox.
+            resend = now - rule.updated_at >= timedelta(seconds=RESEND_AFTER)
+            rule.name = name.strip()[:MAX_NAME] or rule.name
+            rule.include_offtopic = include_offtopic
+            rule.updated_at = now
+    if not rule.confirmed and resend:
+        transport.send(
+            confirmation_message(
+                sender=settings.mail_from,
+                recipient=address,
+                name=rule.name,
+                query=rule.query,
+                confirm_url=links.confirm(rule.id),
+            )
+        )
+    return rule
+
+
+def add_rule(
+    database: Database, email: str, query: str, *, name: str = "", include_offtopic: bool = False
+) -> AlertRule:
+    """A confirmed rule at once, for an operator (`hitwatch alerts add`): no opt-in mail."""
+    address = normalize_address(email)
+    with database.session() as session:
+        rule = _new_rule(session, address, query, name, include_offtopic)
+        rule.confirmed = True
+        rule.confirmed_at = datetime.now(UTC)
+    return rule
+
+
+def confirm_rule(database: Database, rule_id: int) -> AlertRule:
+    with database.session() as session:
+        rule = session.get(AlertRule, rule_id)
+        if rule is None:
+            raise AlertError("this alert no longer exists; set it up again")
+        if not rule.confirmed:
+            rule.confirmed = True
+            rule.confirmed_at = datetime.now(UTC)
+            rule.active = True
+        return rule
+
+
+def rules_of(database: Database, email: str) -> Sequence[AlertRule]:
+    with database.session() as session:
+        return session.scalars(
+            select(AlertRule).where(AlertRule.email == email).order_by(AlertRule.id)
+        ).all()
+
+
+def _owned(session: Session, email: str | None, rule_id: int) -> AlertRule:
+    rule = session.get(AlertRule, rule_id)
+    if rule is None or (email is not None and rule.email != email):
+        raise AlertError(f"alert {rule_id} does not exist")
+    return rule
+
+
+def change_rule(
+    database: Database, email: str | None, rule_id: int, change: RuleChange
+) -> AlertRule:
+    """Apply `change` to a rule of `email` (any rule when None); QueryError on a bad query."""
+    with database.session() as session:
+        rule = _owned(session, email, rule_id)
+        if change.query is not None:
+            check_query(change.query)
+            rule.query = change.query.strip()
+        if change.name is not None:
+            rule.name = change.name.strip()[:MAX_NAME]
+        if change.include_offtopic is not None:
+            rule.include_offtopic = change.include_offtopic
+        if change.active is not None:
+            rule.active = change.active
+            rule.unsubscribed_at = None if change.active else rule.unsubscribed_at
+        rule.updated_at = datetime.now(UTC)
+        return rule
+
+
+def delete_rule(database: Database, email: str | None, rule_id: int) -> None:
+    """Delete a rule of `email` (any rule when None) and its delivery records."""
+    with database.session() as session:
+        session.delete(_owned(session, email, rule_id))
+
+
+def unsubscribe_rule(database: Database, rule_id: int) -> AlertRule | None:
+    """Stop a rule's mail (one-click); idempotent, silent for rules deleted since."""
+    with database.session() as session:
+        rule = session.get(AlertRule, rule_id)
+        if rule is not None and rule.active:
+            rule.active = False
+            rule.unsubscribed_at = datetime.now(UTC)
+            rule.updated_at = datetime.now(UTC)
+        return rule
+
+
+def request_manage_link(
+    settings: Settings, transport: MailTransport, email: str, links: AlertLinks
+) -> None:
+    """Mail the management link to the address (only its owner can open it)."""
+    address = normalize_address(email)
+    transport.send(
+        manage_message(
+            sender=settings.mail_from, recipient=address, manage_url=links.manage(address)
+        )
+    )
+
+
+def rules_version(session: Session) -> tuple[int, int, datetime | None]:
+    """Changes whenever a rule is added, deleted or changed: when to reload the matcher."""
+    row = session.execute(
+        select(func.count(), func.max(AlertRule.id), func.max(AlertRule.updated_at))
+    ).one()
+    return int(row[0]), int(row[1] or 0), row[2]
+
+
+def load_matcher(session: Session) -> RuleMatcher:
+    """Every confirmed, active rule compiled once; a rule stored with a bad query (from an
+    older grammar) is left out and logged rather than stopping every alert."""
+    compiled = []
+    for rule in session.scalars(
+        select(AlertRule).where(AlertRule.confirmed.is_(True), AlertRule.active.is_(True))
+    ):
+        try:
+            compiled.append(
+                compile_rule(rule.id, rule.query, include_offtopic=rule.include_offtopic)
+            )
+        except QueryError as error:
+            log.warning("alert %s has a bad query: %s", rule.id, error)
+    return RuleMatcher(compiled)

@@ -1,0 +1,225 @@
+"""Alert pages: set up an alert for a search, confirm it, manage an address's alerts by its
+signed link, unsubscribe (also RFC 8058 one-click). Thin views over `hitwatch.alerts`."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from hitwatch.alerts.mail import (
+    CONFIRM,
+    CONFIRM_MAX_AGE,
+    MANAGE,
+    MANAGE_MAX_AGE,
+    UNSUBSCRIBE,
+    UNSUBSCRIBE_MAX_AGE,
+    AlertLinks,
+    alert_links,
+)
+from hitwatch.alerts.rules import (
+    AlertError,
+    RuleChange,
+    change_rule,
+    confirm_rule,
+    delete_rule,
+    request_alert,
+    request_manage_link,
+    rules_of,
+    unsubscribe_rule,
+)
+from hitwatch.digest.delivery import open_transport
+from hitwatch.errors import QueryError
+from hitwatch.mail import AddressError, TokenError, read_address_token, read_token
+from webapp.dependencies import dependencies
+from webapp.results import query_error
+
+__all__ = ["bp"]
+
+bp = Blueprint("alerts", __name__, template_folder="templates")
+
+BAD_LINK = "链接无效或已过期：请从邮件中复制完整链接，或重新设置提醒。"
+MAIL_DOWN = "邮件暂时发不出去，请稍后再试；若一直失败，请联系管理员检查邮件服务器设置。"
+EMPTY_QUERY = "请填写查询：提醒至少需要一个关键词或筛选条件。"
+
+
+def _secret() -> str:
+    return dependencies().settings.secret_key.get_secret_value()
+
+
+def _links() -> AlertLinks:
+    return alert_links(request.host_url, _secret())
+
+
+def _query_from(form: dict[str, str], extras: list[str]) -> str:
+    """The query as typed plus the options' filters (e.g. `type:政策文件`), once each."""
+    query = form.get("q", "").strip()
+    for extra in extras:
+        if extra and extra not in query.split():
+            query = f"{query} {extra}".strip()
+    return query
+
+
+@bp.get("/alerts/new")
+def new() -> str:
+    values = {"include_offtopic": request.args.get("offtopic") == "1"}
+    return render_template("alerts/new.html", q=request.args.get("q", ""), values=values)
+
+
+@bp.post("/alerts")
+def create() -> tuple[str, int] | BaseResponse:
+    form = request.form
+    query = _query_from(form, form.getlist("extra"))
+    values = {
+        "email": form.get("email", ""),
+        "name": form.get("name", ""),
+        "include_offtopic": form.get("include_offtopic") == "1",
+    }
+    error, detail = "", ""
+    if not query:
+        error = EMPTY_QUERY
+    else:
+        deps = dependencies()
+        try:
+            request_alert(
+                deps.database,
+                deps.settings,
+                open_transport(deps.settings),
+                values["email"],  # type: ignore[arg-type]
+                query,
+                name=str(values["name"]),
+                include_offtopic=bool(values["include_offtopic"]),
+                links=_links(),
+            )
+        except AddressError:
+            error = "请填写正确的邮箱地址。"
+        except QueryError as exc:
+            error, detail = query_error(exc)
+        except AlertError:
+            error = "这个邮箱的提醒已达上限，请先在管理页面删除一些。"
+        except OSError:
+            error = MAIL_DOWN
+    if error:
+        return render_template(
+            "alerts/new.html", q=query, values=values, error=error, error_detail=detail
+        ), 400
+    flash("确认邮件已发出：请打开邮件中的链接启用提醒（7 天内有效）。", "success")
+    return redirect(url_for("search.index", q=query))
+
+
+@bp.get("/alerts/confirm/<token>")
+def confirm(token: str) -> str:
+    rule_id = _rule_id(token, CONFIRM, CONFIRM_MAX_AGE)
+    try:
+        rule = confirm_rule(dependencies().database, rule_id)
+    except AlertError:
+        abort(400, description="这个提醒已不存在，请重新设置。")
+    return render_template(
+        "alerts/done.html", state="confirmed", rule=rule, manage_url=_links().manage(rule.email)
+    )
+
+
+def _rule_id(token: str, purpose: str, max_age: int) -> int:
+    try:
+        return read_token(_secret(), purpose, token, max_age)
+    except TokenError:
+        abort(400, description=BAD_LINK)
+
+
+def _address(token: str) -> str:
+    try:
+        return read_address_token(_secret(), MANAGE, token, MANAGE_MAX_AGE)
+    except TokenError:
+        abort(400, description=BAD_LINK)
+
+
+@bp.get("/alerts")
+def index() -> str:
+    return render_template("alerts/index.html")
+
+
+@bp.post("/alerts/manage")
+def manage_link() -> BaseResponse:
+    """Mail the management link of an address to it, so only its owner gets it."""
+    deps = dependencies()
+    try:
+        request_manage_link(
+            deps.settings, open_transport(deps.settings), request.form.get("email", ""), _links()
+        )
+    except AddressError:
+        flash("请填写正确的邮箱地址。", "error")
+        return redirect(url_for("alerts.index"))
+    except OSError:
+        flash(MAIL_DOWN, "error")
+        return redirect(url_for("alerts.index"))
+    flash("管理链接已发到这个邮箱：请打开邮件中的链接。", "success")
+    return redirect(url_for("alerts.index"))
+
+
+@bp.get("/alerts/manage/<token>")
+def manage(token: str) -> str:
+    email = _address(token)
+    rules = rules_of(dependencies().database, email)
+    return render_template("alerts/manage.html", email=email, rules=rules, token=token)
+
+
+@bp.post("/alerts/manage/<token>/<int:rule_id>/<action>")
+def manage_action(token: str, rule_id: int, action: str) -> tuple[str, int] | BaseResponse:
+    email = _address(token)
+    database = dependencies().database
+    changes = {
+        "pause": (RuleChange(active=False), "已暂停该提醒。"),
+        "resume": (RuleChange(active=True), "已恢复该提醒。"),
+    }
+    try:
+        if action == "delete":
+            delete_rule(database, email, rule_id)
+            message = "已删除该提醒。"
+        elif action == "edit":
+            form = request.form
+            change = RuleChange(
+                query=form.get("q", "").strip() or None,
+                name=form.get("name"),
+                include_offtopic=form.get("include_offtopic") == "1",
+            )
+            change_rule(database, email, rule_id, change)
+            message = "已保存修改。"
+        elif action in changes:
+            change, message = changes[action]
+            change_rule(database, email, rule_id, change)
+        else:
+            abort(404)
+    except AlertError:
+        abort(404)
+    except QueryError as exc:
+        error, detail = query_error(exc)
+        rules = rules_of(database, email)
+        return render_template(
+            "alerts/manage.html",
+            email=email,
+            rules=rules,
+            token=token,
+            error=error,
+            error_detail=detail,
+            error_rule=rule_id,
+        ), 400
+    flash(message, "success")
+    return redirect(url_for("alerts.manage", token=token))
+
+
+@bp.route("/alerts/unsubscribe/<token>", methods=["GET", "POST"])
+def unsubscribe(token: str) -> str:
+    """GET asks (mail scanners open links); the button POSTs and unsubscribes."""
+    rule_id = _rule_id(token, UNSUBSCRIBE, UNSUBSCRIBE_MAX_AGE)
+    if request.method == "POST":
+        rule = unsubscribe_rule(dependencies().database, rule_id)
+        manage_url = _links().manage(rule.email) if rule is not None else ""
+        return render_template("alerts/done.html", state="unsubscribed", manage_url=manage_url)
+    return render_template("alerts/done.html", state="ask", token=token)
+
+
+@bp.post("/alerts/unsubscribe/<token>/one-click")
+def one_click_unsubscribe(token: str) -> tuple[str, int]:
+    """RFC 8058 one-click unsubscribe, POSTed by the mail client (no form, no cookie)."""
+    rule_id = _rule_id(token, UNSUBSCRIBE, UNSUBSCRIBE_MAX_AGE)
+    unsubscribe_rule(dependencies().database, rule_id)
+    return "unsubscribed", 200
