@@ -49,7 +49,7 @@ def open_services(
     return CrawlServices(
         settings=settings,
         redis=client,
-        seen=SeenArticles(client, KEY_PREFIX),
+        seen=SeenArticles(client, KEY_PREFIX, ttl=settings.crawler_seen_ttl_days * 86_400),
         validators=ListValidators(client, KEY_PREFIX),
         failures=FailureLog(open_database(settings.resolved_database_url), client),
         run_key=run_key,
