@@ -209,3 +209,47 @@ def test_two_processes_share_one_run_without_fetching_a_page_twice(
     assert client.keys("hitwatch:crawl:run:shared-run*") == []  # the last process cleaned up
     client.close()
     print(f"articles sent per process: {sent}")  # shows the split in -s runs
+
+
+def test_linked_documents_travel_with_their_page_and_are_read(
+    crawl_env, isolated_redis_url
+) -> None:
+    """PDF, DOCX, XLSX and XLS files the mirror generates reach the classifier as text."""
+    from classifier.classify import Classifier
+    from classifier.dedupe import StoryRegistry
+    from classifier.worker import ClassifyPipeline
+
+    crawl(crawl_env, "--source=gov_cn", "--source=nhc", "--source=nhsa")
+    items = classify_items(isolated_redis_url)
+    expected = {
+        a.url: {f.kind for f in a.files}
+        for a in ARTICLES
+        if a.files and a.source in ("gov_cn", "nhc", "nhsa")
+    }
+    carried = {
+        i.hints["original_url"]: {f.url.rsplit(".", 1)[1] for f in i.attachments}
+        for i in items
+        if i.attachments
+    }
+    assert carried == expected
+    assert {kind for kinds in expected.values() for kind in kinds} == {"pdf", "docx", "xlsx", "xls"}
+
+    client = redis.Redis.from_url(isolated_redis_url)
+    pipeline = ClassifyPipeline(
+        classifier=Classifier.load(),
+        stories=StoryRegistry(client),
+        sources={source.id: source for source in load_sources()},
+    )
+    by_url = {a.url: a for a in ARTICLES}
+    for item in items:
+        if not item.attachments:
+            continue
+        document = pipeline.process(item)
+        article = by_url[item.hints["original_url"]]
+        texts = [a.text for a in document.attachments]
+        assert len(texts) == len(article.files), document.attachments
+        opening = "".join(article.paragraphs[0].split())[:20]
+        for file, text in zip(article.files, texts, strict=True):
+            compact = "".join(text.split())  # PDF lines wrap; spaces between CJK go
+            assert file.title in compact and opening in compact, (file, text[:80])
+    client.close()
