@@ -77,6 +77,20 @@ class SeenArticles:
     def forget(self, url: str) -> None:
         self.client.delete(self.key(url))
 
+    def adopt_legacy(self, key: str) -> int:
+        """Move the unbounded url -> hash map earlier releases kept at `key` to expiring
+        keys, then delete it; the number of URLs moved (0 when there is none)."""
+        if _text(self.client.type(key)) != "hash":
+            return 0
+        pipe = self.client.pipeline(transaction=False)
+        moved = 0
+        for url, digest in self.client.hscan_iter(key):
+            pipe.set(self.key(_text(url)), digest, ex=self.ttl, nx=True)
+            moved += 1
+        pipe.delete(key)
+        pipe.execute()
+        return moved
+
 
 @dataclass(frozen=True)
 class Validators:

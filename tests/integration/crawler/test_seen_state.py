@@ -47,3 +47,16 @@ def test_forget_and_bad_ttl(client) -> None:
     assert seen.known(["https://example.cn/a.html"]) == set()
     with pytest.raises(ValueError, match="positive"):
         SeenArticles(client, "test:crawl", ttl=0)
+
+
+def test_the_legacy_unbounded_hash_is_moved_to_expiring_keys(client) -> None:
+    client.hset(
+        "test:crawl:seen",
+        mapping={"https://example.cn/a.html": "h1", "https://example.cn/b.html": "h2"},
+    )
+    seen = SeenArticles(client, "test:crawl", ttl=600)
+    assert seen.adopt_legacy("test:crawl:seen") == 2
+    assert not client.exists("test:crawl:seen")
+    assert seen.change("https://example.cn/b.html", "h2") == "same"
+    assert 0 < client.ttl(seen.key("https://example.cn/a.html")) <= 600
+    assert seen.adopt_legacy("test:crawl:seen") == 0  # nothing left: a no-op
