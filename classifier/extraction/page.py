@@ -25,6 +25,7 @@ from classifier.extraction.blocks import (
     clean_paragraphs,
     collapse,
     drop_elements,
+    element_blocks,
     element_paragraphs,
     element_text,
     iter_links,
@@ -71,6 +72,9 @@ _META_DATES = (
 _META_TITLES = ("articletitle", "og:title", "twitter:title", "title")
 # Share of trafilatura's text that must lie in the voted container for the two to agree.
 _AGREEMENT = 0.5
+# A related-list line: a linked title (this long at least) plus a date / channel this long.
+_MIN_LINK_TITLE = 6
+_LINK_ITEM_EXTRA = 24
 _SENTENCE_MARKS = re.compile(r"[，。！？；]")
 _LIST_MARK = re.compile(r"^[-*•]\s+")
 # Pages with less article text than this after extraction are furniture, not articles.
@@ -366,6 +370,33 @@ def _prose_marks(lines: Sequence[str]) -> int:
     return sum(len(_SENTENCE_MARKS.findall(line)) for line in lines)
 
 
+def _trim_link_tail(lines: list[str], root: HtmlElement) -> list[str]:
+    """Drop the run of link lines (related stories, channel names) ending the body.
+
+    A link line is a block that is mostly link text, or a linked title followed by no more
+    than its date and channel. Only at the end: the article's own last line ((完), a
+    credit) is plain text, and links inside paragraphs make no link line.
+    """
+    body = root.body if root.body is not None else root
+    blocks = {"".join(text.split()) for text, share in element_blocks(body) if share > 0.5}
+    anchors = {"".join(a.text_content().split()) for a in body.iter("a")}
+    titles = [text for text in anchors if len(text) >= _MIN_LINK_TITLE]
+
+    def is_link(line: str) -> bool:
+        compact = "".join(line.split())
+        if compact in blocks or compact in anchors:
+            return True
+        return any(
+            compact.startswith(title) and len(compact) - len(title) <= _LINK_ITEM_EXTRA
+            for title in titles
+        )
+
+    end = len(lines)
+    while end > 1 and is_link(lines[end - 1]):
+        end -= 1
+    return lines[:end]
+
+
 def _fallback_body(text: str, url: str, root: HtmlElement) -> tuple[list[str], str, str]:
     """Body lines trafilatura keeps that also lie inside the container our prose vote found.
 
@@ -453,6 +484,7 @@ def extract_page(
     paragraphs = clean_paragraphs(paragraphs, drop_lines=[title])
     if method == "fallback":
         paragraphs = _strip_meta_lines(paragraphs, vocabulary().origin_patterns)
+        paragraphs = _trim_link_tail(paragraphs, root)
     subtitles = [line for line in _subtitles(root, title) if line not in paragraphs]
     if sum(len(p) for p in paragraphs) < _MIN_BODY_CHARS:
         raise ExtractionError(
