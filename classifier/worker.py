@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import redis
@@ -9,7 +10,7 @@ from celery import Celery
 
 from classifier.classify import Classifier
 from classifier.dedupe import StoryRegistry
-from classifier.extraction import extract_page
+from classifier.extraction import attach_documents, extract_page
 from classifier.urls import canonical_url
 from hitwatch.broker import create_celery, register_task, send_message
 from hitwatch.messages import ClassifiedDocument, CrawledItem, parse_message, stable_id
@@ -20,6 +21,8 @@ from hitwatch.store.failures import FailureLog
 from hitwatch.tasks import CLASSIFY_ITEM, INDEX_DOCUMENT
 
 __all__ = ["ClassifyPipeline", "create_worker"]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,6 +42,9 @@ class ClassifyPipeline:
             hints=item.hints,
             source=source,
         )
+        attachments, problems = attach_documents(page.attachments, item.attachments)
+        for problem in problems:
+            _log.warning("attachment of %s not read: %s", url, problem)
         canonical = canonical_url(url)
         doc_id = stable_id(canonical)
         kind = source.kind if source else "media"
@@ -68,7 +74,7 @@ class ClassifyPipeline:
             published_at=page.published_at,
             author=page.author,
             body=page.body,
-            attachments=page.attachments,
+            attachments=attachments,
             policy=result.policy,
             content_hash=story.content_hash,
             story_id=story.story_id,

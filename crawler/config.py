@@ -61,5 +61,8 @@ def scrapy_settings(
         "SCHEDULER_QUEUE_KEY": f"{run_key}:%(spider)s:requests",
         "SCHEDULER_DUPEFILTER_KEY": f"{run_key}:%(spider)s:dupefilter",
         "SCHEDULER_PERSIST": True,
+        # JSON, not scrapy-redis's default pickle: whoever can write the Redis must not be
+        # able to run code in the crawler (see crawler.codec).
+        "SCHEDULER_SERIALIZER": "crawler.codec",
         "REDIS_URL": settings.resolved_redis_url,
     }

@@ -8,13 +8,22 @@ from datetime import datetime
 
 from w3lib.url import canonicalize_url
 
-from hitwatch.messages import CrawledItem, stable_id
+from hitwatch.messages import AttachmentFile, CrawledItem, stable_id
 
-__all__ = ["FETCH_PAGE", "FetchedPage", "build_item", "content_hash"]
+__all__ = ["FETCH_PAGE", "FetchedFile", "FetchedPage", "build_item", "content_hash"]
 
 # Failed downloads are recorded under this task name; its payload names the page's `url`
 # and `source_id`, so a replay can fetch that page again (see crawler.worker).
 from hitwatch.tasks import FETCH_PAGE
+
+
+@dataclass(frozen=True)
+class FetchedFile:
+    """A document linked from an article page, fetched with it (`real_url`: the site's URL)."""
+
+    real_url: str
+    content_type: str
+    body: bytes
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,7 @@ class FetchedPage:
     body: bytes
     hints: dict[str, str] = field(default_factory=dict)
     mirrored: bool = False
+    attachments: tuple[FetchedFile, ...] = ()
 
 
 def content_hash(body: bytes) -> str:
@@ -54,5 +64,13 @@ def build_item(page: FetchedPage, fetched_at: datetime, *, updated: bool = False
             "content_type": page.content_type,
             "body_z64": CrawledItem.pack_body(page.body),
             "hints": hints,
+            "attachments": [
+                AttachmentFile(
+                    url=file.real_url,
+                    content_type=file.content_type,
+                    data_z64=CrawledItem.pack_body(file.body),
+                )
+                for file in page.attachments
+            ],
         }
     )

@@ -46,10 +46,12 @@ def open_services(
 ) -> CrawlServices:
     client = redis.Redis.from_url(settings.resolved_redis_url, socket_connect_timeout=5)
     run_key = f"{KEY_PREFIX}:run:{run_id}"
+    seen = SeenArticles(client, KEY_PREFIX, ttl=settings.crawler_seen_ttl_days * 86_400)
+    seen.adopt_legacy(f"{KEY_PREFIX}:seen")  # the hash without expiry kept before
     return CrawlServices(
         settings=settings,
         redis=client,
-        seen=SeenArticles(client, KEY_PREFIX),
+        seen=seen,
         validators=ListValidators(client, KEY_PREFIX),
         failures=FailureLog(open_database(settings.resolved_database_url), client),
         run_key=run_key,

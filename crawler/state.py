@@ -1,7 +1,8 @@
 """Crawl state kept in Redis, shared by every crawler process on every machine.
 
-- `SeenArticles`: article URL -> hash of the bytes last handed over; a URL is not fetched
-  again in later runs unless a re-check asks for it, and a changed page is re-sent.
+- `SeenArticles`: article URL -> hash of the bytes last handed over, expiring after a
+  configurable time (`CRAWLER_SEEN_TTL_DAYS`); a URL is not fetched again in later runs
+  unless a re-check asks for it, and a changed page is re-sent.
 - `ListValidators`: ETag / Last-Modified of list pages for conditional requests.
 - `RunRegistry`: the crawler processes working on one run, so that an idle process waits
   while another may still add requests, and the last one out cleans the run's keys.
@@ -9,6 +10,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -29,28 +31,65 @@ def _text(raw: bytes | str) -> str:
 
 
 class SeenArticles:
-    def __init__(self, client: redis.Redis, prefix: str) -> None:
+    """Article URL -> content hash, one Redis key per URL that expires `ttl` seconds after
+    the URL was last handed over or last seen on a list.
+
+    The state is bounded by what the sources still list: a URL that has dropped off every
+    list page for `ttl` is forgotten (if it ever comes back it is fetched once more and,
+    with an unchanged hash downstream, stored again). List pages are not kept here: they
+    are fetched on every run, with conditional headers from `ListValidators`.
+    """
+
+    def __init__(self, client: redis.Redis, prefix: str, ttl: int) -> None:
+        if ttl <= 0:
+            raise ValueError("the seen-URL TTL must be positive")
         self.client = client
-        self.key = f"{prefix}:seen"
+        self.prefix = f"{prefix}:seen:"
+        self.ttl = ttl
+
+    def key(self, url: str) -> str:
+        # A digest keeps keys short and free of characters some tools choke on.
+        return self.prefix + hashlib.sha256(url.encode()).hexdigest()[:32]
 
     def known(self, urls: list[str]) -> set[str]:
-        """The subset of `urls` already handed over in an earlier run."""
+        """The subset of `urls` already handed over; their expiry restarts (still listed)."""
         if not urls:
             return set()
-        flags = self.client.hmget(self.key, urls)
-        return {url for url, flag in zip(urls, flags, strict=True) if flag is not None}
+        keys = [self.key(url) for url in urls]
+        flags = self.client.mget(keys)
+        found = {url for url, flag in zip(urls, flags, strict=True) if flag is not None}
+        if found:
+            pipe = self.client.pipeline(transaction=False)
+            for url in found:
+                pipe.expire(self.key(url), self.ttl)
+            pipe.execute()
+        return found
 
     def change(self, url: str, content_hash: str) -> ArticleChange:
-        previous = self.client.hget(self.key, url)
+        previous = self.client.get(self.key(url))
         if previous is None:
             return "new"
         return "same" if _text(previous) == content_hash else "changed"
 
     def remember(self, url: str, content_hash: str) -> None:
-        self.client.hset(self.key, url, content_hash)
+        self.client.set(self.key(url), content_hash, ex=self.ttl)
 
     def forget(self, url: str) -> None:
-        self.client.hdel(self.key, url)
+        self.client.delete(self.key(url))
+
+    def adopt_legacy(self, key: str) -> int:
+        """Move the unbounded url -> hash map earlier releases kept at `key` to expiring
+        keys, then delete it; the number of URLs moved (0 when there is none)."""
+        if _text(self.client.type(key)) != "hash":
+            return 0
+        pipe = self.client.pipeline(transaction=False)
+        moved = 0
+        for url, digest in self.client.hscan_iter(key):
+            pipe.set(self.key(_text(url)), digest, ex=self.ttl, nx=True)
+            moved += 1
+        pipe.delete(key)
+        pipe.execute()
+        return moved
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from hitwatch.errors import SchemaError
 
 __all__ = [
+    "DOCUMENT_EXTENSIONS",
     "Attachment",
+    "AttachmentFile",
     "ClassifiedDocument",
     "CrawledItem",
     "DigestDue",
@@ -43,6 +45,24 @@ class _Message(BaseModel):
         return self.model_dump(mode="json")
 
 
+# Attachment links whose files the crawler fetches with the page and the classifier reads
+# (PDF, Word, Excel; .wps and .et are WPS Office's names for Word and Excel files).
+DOCUMENT_EXTENSIONS = (".pdf", ".doc", ".docx", ".xls", ".xlsx", ".wps", ".et")
+
+
+class AttachmentFile(BaseModel):
+    """An attached document fetched with its page: bytes untouched, zlib + base64."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(description="the site's URL of the file (as linked from the page)")
+    content_type: str = ""
+    data_z64: str = Field(description="file bytes, zlib-compressed then base64-encoded")
+
+    def data(self) -> bytes:
+        return zlib.decompress(base64.b64decode(self.data_z64))
+
+
 class CrawledItem(_Message):
     """A fetched article page, handed by the crawler to the classifier (`classify` queue).
 
@@ -61,6 +81,9 @@ class CrawledItem(_Message):
     body_z64: str = Field(description="page bytes, zlib-compressed then base64-encoded")
     hints: dict[str, str] = Field(
         default_factory=dict, description="fields known from the list page: title, date ..."
+    )
+    attachments: list[AttachmentFile] = Field(
+        default_factory=list, description="documents linked from the page, fetched with it"
     )
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

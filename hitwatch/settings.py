@@ -102,6 +102,15 @@ class Settings(BaseSettings):
         validation_alias="CRAWLER_CONTACT",
         description="Contact put in the crawler's User-Agent so site owners can reach us.",
     )
+    crawler_seen_ttl_days: int = Field(
+        90,
+        gt=0,
+        validation_alias="CRAWLER_SEEN_TTL_DAYS",
+        description=(
+            "Days an article URL stays in the crawler's seen set after it was last handed "
+            "over or last listed; then it is forgotten (bounds the state in Redis)."
+        ),
+    )
     max_page_bytes: int = Field(
         5_000_000,
         validation_alias="MAX_PAGE_BYTES",

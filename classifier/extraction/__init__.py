@@ -5,7 +5,7 @@ classification and dedupe; site rules from the source definitions first, a gener
 extractor second.
 """
 
-from classifier.extraction.attachments import attach_pdf_text
+from classifier.extraction.attachments import attach_documents, attach_pdf_text, document_text
 from classifier.extraction.page import Extraction, extract_page
 
-__all__ = ["Extraction", "attach_pdf_text", "extract_page"]
+__all__ = ["Extraction", "attach_documents", "attach_pdf_text", "document_text", "extract_page"]

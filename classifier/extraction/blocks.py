@@ -59,6 +59,8 @@ class Vocabulary:
         self.author_patterns = [re.compile(p) for p in data["author_patterns"]]
         self.date_label = re.compile(data["date_labels"])
         self.furniture = re.compile("|".join(f"(?:{p})" for p in data["furniture_lines"]))
+        self.end_markers = re.compile("|".join(f"(?:{p})" for p in data["end_markers"]))
+        self.subtitle_markers = re.compile(data["subtitle_markers"])
 
 
 @lru_cache(maxsize=1)
@@ -133,14 +135,20 @@ def drop_elements(root: HtmlElement, selectors: Iterable[str]) -> None:
 
 
 def clean_paragraphs(paragraphs: Iterable[str], *, drop_lines: Iterable[str] = ()) -> list[str]:
-    """Drop furniture lines, exact repeats and lines listed in `drop_lines` (e.g. the title)."""
+    """Drop furniture lines, exact repeats and lines listed in `drop_lines` (e.g. the title).
+
+    A related-stories heading (an end marker) after some article text ends the article.
+    """
     furniture = vocabulary().furniture
+    end_markers = vocabulary().end_markers
     skip = {collapse(line) for line in drop_lines if line}
     seen: set[str] = set()
     kept: list[str] = []
     for paragraph in paragraphs:
         line = paragraph.strip()
-        if not line or line in skip or furniture.search(line):
+        if kept and end_markers.search(line):
+            break
+        if not line or line in skip or furniture.search(line) or end_markers.search(line):
             continue
         if line in seen and len(line) > 1:
             continue

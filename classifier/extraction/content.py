@@ -16,6 +16,8 @@ from classifier.extraction.blocks import BLOCK_TAGS, element_blocks
 
 __all__ = ["main_content", "prose_blocks"]
 
+# Code and styles are not prose, however much punctuation they hold.
+_NOT_TEXT = frozenset({"script", "style", "noscript", "template", "textarea"})
 _PUNCTUATION = re.compile(r"[，。！？；：、“”,.!?;]")
 _CONTAINERS = frozenset(
     {"div", "td", "article", "section", "main", "body", "font", "center", "span"}
@@ -37,7 +39,7 @@ def _own_text(element: HtmlElement) -> str:
     """Text directly in `element` and its inline children, not in nested blocks."""
     parts = [element.text or ""]
     for child in element:
-        if isinstance(child.tag, str) and child.tag not in BLOCK_TAGS:
+        if isinstance(child.tag, str) and child.tag not in BLOCK_TAGS | _NOT_TEXT:
             parts.append(child.text_content())
         parts.append(child.tail or "")
     return "".join(parts).strip()

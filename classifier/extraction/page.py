@@ -25,6 +25,7 @@ from classifier.extraction.blocks import (
     clean_paragraphs,
     collapse,
     drop_elements,
+    element_blocks,
     element_paragraphs,
     element_text,
     iter_links,
@@ -50,6 +51,8 @@ _NOT_HTML_TYPES = (
     "application/msword",
 )
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+# Server-side includes leave a header's own </body></html> mid-page; libxml2 stops there.
+_CLOSING_DOCUMENT = re.compile(r"</(?:body|html)\s*>", re.IGNORECASE)
 _TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|--|—|－|\s-\s)\s*")
 _META_DATES = (
     "firstpublishedtime",
@@ -69,11 +72,19 @@ _META_DATES = (
 _META_TITLES = ("articletitle", "og:title", "twitter:title", "title")
 # Share of trafilatura's text that must lie in the voted container for the two to agree.
 _AGREEMENT = 0.5
+# A related-list line: a linked title (this long at least) plus a date / channel this long.
+_MIN_LINK_TITLE = 6
+_LINK_ITEM_EXTRA = 24
+_SENTENCE_MARKS = re.compile(r"[，。！？；]")
 _LIST_MARK = re.compile(r"^[-*•]\s+")
 # Pages with less article text than this after extraction are furniture, not articles.
 _MIN_BODY_CHARS = 10
 # How many lines after the title the date/source/author line may sit.
 _HEADER_LINES = 8
+_HEADLINE_TAGS = ("h1", "h2", "h3")
+# A kicker or subtitle is a short line; a headline block with more lines holds furniture.
+_MAX_SUBTITLE_CHARS = 120
+_MAX_SUBTITLES = 2
 
 
 @dataclass(frozen=True)
@@ -127,7 +138,7 @@ def _check_bytes(raw: bytes, content_type: str) -> None:
 
 
 def _parse(text: str, url: str) -> HtmlElement:
-    text = _XML_DECLARATION.sub("", text, count=1)
+    text = _CLOSING_DOCUMENT.sub("", _XML_DECLARATION.sub("", text, count=1))
     if not text.strip():
         raise ExtractionError("empty page after decoding")
     try:
@@ -223,6 +234,48 @@ def _strip_meta_lines(
     return paragraphs[head:]
 
 
+def _subtitle_line(line: str) -> bool:
+    voc = vocabulary()
+    return (
+        2 <= len(line) <= _MAX_SUBTITLE_CHARS
+        and not voc.furniture.search(line)
+        and not voc.date_label.search(line)
+        and not any(p.search(line) for p in voc.origin_patterns)
+        and parse_date(line) is None
+    )
+
+
+def _subtitles(root: HtmlElement, title: str) -> list[str]:
+    """Kicker (引题) and subtitle (副标题) printed with the headline, in reading order.
+
+    Either further lines inside the headline element itself, or siblings of the headline
+    whose class/id names them a subtitle (vocabulary `subtitle_markers`).
+    """
+    if not title:
+        return []
+    markers = vocabulary().subtitle_markers
+    for heading in root.iter(*_HEADLINE_TAGS):
+        lines = element_paragraphs(heading)
+        if title not in lines and element_text(heading) != title:
+            continue
+        extra = [line for line in lines if line != title]
+        if not extra:
+            parent = heading.getparent()
+            siblings = [
+                sibling
+                for sibling in (parent if parent is not None else [])
+                if sibling is not heading
+                and isinstance(sibling.tag, str)
+                and markers.search(f"{sibling.get('class', '')} {sibling.get('id', '')}")
+            ]
+            extra = [element_text(sibling) for sibling in siblings]
+        extra = [line for line in extra if line]
+        if len(extra) > _MAX_SUBTITLES or not all(map(_subtitle_line, extra)):
+            return []
+        return extra
+    return []
+
+
 def _named(lines: Sequence[str], patterns: Sequence[re.Pattern[str]]) -> str:
     for line in lines:
         for pattern in patterns:
@@ -242,6 +295,11 @@ def _normalise_origin(text: str, outlet: str) -> str:
     if vocabulary().outlet_aliases.get(name) == outlet:
         return ""
     return "" if not name or name == outlet or outlet.startswith(name) else name
+
+
+def _is_origin_line(line: str, origin: str) -> bool:
+    """The 来源 name split from its label by markup (`来源: <a>name</a>`) is no body text."""
+    return line.startswith(origin) and len(line) <= len(origin) + 8 and "。" not in line
 
 
 def _attachments(scope: HtmlElement) -> list[Attachment]:
@@ -308,6 +366,37 @@ def _table_cells(lines: Sequence[str]) -> list[str]:
     return cells
 
 
+def _prose_marks(lines: Sequence[str]) -> int:
+    return sum(len(_SENTENCE_MARKS.findall(line)) for line in lines)
+
+
+def _trim_link_tail(lines: list[str], root: HtmlElement) -> list[str]:
+    """Drop the run of link lines (related stories, channel names) ending the body.
+
+    A link line is a block that is mostly link text, or a linked title followed by no more
+    than its date and channel. Only at the end: the article's own last line ((完), a
+    credit) is plain text, and links inside paragraphs make no link line.
+    """
+    body = root.body if root.body is not None else root
+    blocks = {"".join(text.split()) for text, share in element_blocks(body) if share > 0.5}
+    anchors = {"".join(a.text_content().split()) for a in body.iter("a")}
+    titles = [text for text in anchors if len(text) >= _MIN_LINK_TITLE]
+
+    def is_link(line: str) -> bool:
+        compact = "".join(line.split())
+        if compact in blocks or compact in anchors:
+            return True
+        return any(
+            compact.startswith(title) and len(compact) - len(title) <= _LINK_ITEM_EXTRA
+            for title in titles
+        )
+
+    end = len(lines)
+    while end > 1 and is_link(lines[end - 1]):
+        end -= 1
+    return lines[:end]
+
+
 def _fallback_body(text: str, url: str, root: HtmlElement) -> tuple[list[str], str, str]:
     """Body lines trafilatura keeps that also lie inside the container our prose vote found.
 
@@ -325,9 +414,11 @@ def _fallback_body(text: str, url: str, root: HtmlElement) -> tuple[list[str], s
     inside = [c for c in cells if "".join(c.split()) in inside_text]
     if not cells:
         return own, title, date
-    # When the two disagree wholesale, the vote picked a wrong block: trust trafilatura.
+    # When the two disagree wholesale one of them picked a wrong block: usually the vote,
+    # unless trafilatura's pick holds less prose (a navigation bar beside a one-paragraph
+    # decision, say).
     if sum(map(len, inside)) < _AGREEMENT * sum(map(len, cells)):
-        return cells, title, date
+        return (cells if _prose_marks(cells) >= _prose_marks(own) else own), title, date
     return inside, title, date
 
 
@@ -393,6 +484,8 @@ def extract_page(
     paragraphs = clean_paragraphs(paragraphs, drop_lines=[title])
     if method == "fallback":
         paragraphs = _strip_meta_lines(paragraphs, vocabulary().origin_patterns)
+        paragraphs = _trim_link_tail(paragraphs, root)
+    subtitles = [line for line in _subtitles(root, title) if line not in paragraphs]
     if sum(len(p) for p in paragraphs) < _MIN_BODY_CHARS:
         raise ExtractionError(
             f"no article text found on {url or 'the page'} ({method} extraction); "
@@ -441,6 +534,8 @@ def extract_page(
         tail = paragraphs[-3:]
         origin_name = _normalise_origin(_named([*header, *tail], voc.origin_patterns), outlet)
     author = _named([author_text], voc.author_patterns) or author_text
+    if origin_name and len(paragraphs) > 1 and _is_origin_line(paragraphs[0], origin_name):
+        paragraphs = paragraphs[1:]
     if not author:
         author = _named(header, voc.author_patterns)
 
@@ -461,7 +556,7 @@ def extract_page(
         source_name=outlet,
         origin_name=origin_name,
         author=author,
-        paragraphs=paragraphs,
+        paragraphs=[*subtitles, *paragraphs],
         attachments=attachments,
         policy=policy,
         encoding=decoded.encoding,

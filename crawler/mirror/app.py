@@ -26,6 +26,7 @@ from flask import Flask, Response, abort, render_template, request
 
 from crawler.mirror.challenge import challenge_page, expected_cookie
 from crawler.mirror.content import MirrorArticle, load_articles
+from crawler.mirror.documents import DOCUMENT_TYPES, document_bytes
 
 __all__ = ["MirrorConfig", "Site", "create_app"]
 
@@ -76,6 +77,7 @@ class Site:
     def __init__(self, articles: tuple[MirrorArticle, ...]) -> None:
         self.articles = articles
         self.by_url = {(a.host, a.path): a for a in articles}
+        self.files = {(a.host, f.path): (a, f) for a in articles for f in a.files}
         self.lists: dict[tuple[str, str], ListSpec] = dict(self._list_pages())
 
     def html(self, template: str, charset: str = "utf-8", **context: Any) -> bytes:
@@ -186,10 +188,19 @@ class Site:
         body = json.dumps({"status": 1, "message": "ok", "data": rows}, ensure_ascii=False)
         return Page(body.encode(), "application/json; charset=utf-8", True)
 
+    def document(self, host: str, path: str) -> Page | None:
+        """An attached file of an article, generated from the article's text."""
+        found = self.files.get((host, path))
+        if found is None:
+            return None
+        article, file = found
+        body = document_bytes(file.kind, file.title, article.paragraphs)
+        return Page(body, DOCUMENT_TYPES[file.kind])
+
     def detail(self, host: str, path: str) -> Page | None:
         article = self.by_url.get((host, path))
         if article is None:
-            return None
+            return self.document(host, path)
         if article.source == "nhc":
             return Page(self.html("nhc_detail.html", "gbk", a=article), "text/html")
         if article.source == "bench":

@@ -10,9 +10,18 @@ from urllib.parse import urlsplit
 
 import yaml
 
-__all__ = ["MirrorArticle", "load_articles"]
+__all__ = ["MirrorArticle", "MirrorFile", "load_articles"]
 
 ARTICLES = Path(__file__).with_name("articles.yaml")
+
+
+@dataclass(frozen=True)
+class MirrorFile:
+    """A document attached to a mirror article; the mirror generates it on request."""
+
+    path: str
+    kind: str
+    title: str
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,7 @@ class MirrorArticle:
     issuer: str = ""
     index_number: str = ""
     lying_charset: str = ""
+    files: tuple[MirrorFile, ...] = ()
 
     @property
     def host(self) -> str:
@@ -55,6 +65,14 @@ def load_articles(path: Path = ARTICLES) -> tuple[MirrorArticle, ...]:
     texts: dict[str, list[str]] = data["texts"]
     articles = []
     for entry in data["articles"]:
-        fields = {k: str(v) for k, v in entry.items() if k != "text"}
-        articles.append(MirrorArticle(paragraphs=tuple(texts[entry["text"]]), **fields))
+        fields = {k: str(v) for k, v in entry.items() if k not in ("text", "files")}
+        folder = urlsplit(entry["url"]).path.rsplit("/", 1)[0]
+        stem = urlsplit(entry["url"]).path.rsplit("/", 1)[-1].split(".")[0]
+        files = tuple(
+            MirrorFile(f"{folder}/files/{stem}_{n}.{f['kind']}", f["kind"], f["title"])
+            for n, f in enumerate(entry.get("files", ()), start=1)
+        )
+        articles.append(
+            MirrorArticle(paragraphs=tuple(texts[entry["text"]]), files=files, **fields)
+        )
     return tuple(sorted(articles, key=lambda a: a.date, reverse=True))

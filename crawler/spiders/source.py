@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode, urljoin, urlsplit
 
 import scrapy
 from scrapy import signals
@@ -19,15 +19,19 @@ from scrapy.http import FormRequest, Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.handover import FETCH_PAGE, FetchedPage
+from crawler.handover import FETCH_PAGE, FetchedFile, FetchedPage
 from crawler.listing import ListedLink, buildstatic_call, parse_list
 from crawler.mirror.mapping import mirror_url
 from crawler.services import CrawlServices
 from crawler.state import Validators
 from hitwatch.errors import PermanentError, TransientError
+from hitwatch.messages import DOCUMENT_EXTENSIONS
 from hitwatch.sources import ListEndpoint, SourceDefinition
 
-__all__ = ["SourceSpider"]
+__all__ = ["MAX_DOCUMENTS", "SourceSpider", "document_links", "page_url"]
+
+# Documents fetched with one article at most: a page linking dozens is a file index.
+MAX_DOCUMENTS = 5
 
 
 def page_url(endpoint: ListEndpoint, page: int) -> str:
@@ -40,6 +44,25 @@ def page_url(endpoint: ListEndpoint, page: int) -> str:
     if endpoint.params and endpoint.method == "GET":
         base += ("&" if "?" in base else "?") + urlencode(endpoint.params)
     return base
+
+
+def document_links(response: Response, real_url: str) -> list[str]:
+    """Real URLs of the documents (PDF, Word, Excel) an article page links, in page order.
+
+    Links resolve against the page's real URL (in demo mode the mirror serves the page,
+    but its links name the real site).
+    """
+    if not isinstance(response, TextResponse):
+        return []
+    found: list[str] = []
+    for href in response.css("a::attr(href)").getall():
+        href = href.strip()
+        if not href or href.startswith(("javascript:", "#", "mailto:")):
+            continue
+        url = urljoin(real_url, href)
+        if unquote(urlsplit(url).path).lower().endswith(DOCUMENT_EXTENSIONS) and url not in found:
+            found.append(url)
+    return found[:MAX_DOCUMENTS]
 
 
 def _header(response: Response, name: str) -> str:
@@ -184,9 +207,33 @@ class SourceSpider(scrapy.Spider):
         if endpoint.next_page and fresh and number < endpoint.max_pages:
             yield self.list_request(index, number + 1)
 
-    def parse_article(self, response: Response) -> Iterator[FetchedPage]:
+    async def _fetch_document(self, real_url: str) -> FetchedFile | None:
+        """One linked document, fetched outside the shared queue (it belongs to the page)."""
+        request = Request(self._fetch_url(real_url), meta=self._meta(real_url, kind="document"))
+        try:
+            assert self.crawler.engine is not None
+            response = await self.crawler.engine.download_async(request)
+        except Exception as exc:  # any download error: the page goes on without the file
+            self._count("document_errors")
+            self.logger.warning("%s: document %s not fetched: %s", self.source.id, real_url, exc)
+            return None
+        if response.status != 200 or not response.body:
+            self._count("document_errors")
+            self.logger.warning(
+                "%s: document %s answered HTTP %s", self.source.id, real_url, response.status
+            )
+            return None
+        self._count("documents_fetched")
+        return FetchedFile(real_url, _header(response, "Content-Type"), response.body)
+
+    async def parse_article(self, response: Response) -> AsyncIterator[FetchedPage]:
         self._count("articles_fetched")
         request_url = response.request.url if response.request else response.url
+        files = []
+        for link in document_links(response, response.meta["real_url"]):
+            fetched = await self._fetch_document(link)
+            if fetched is not None:
+                files.append(fetched)
         yield FetchedPage(
             url=request_url,
             final_url=response.url,
@@ -197,6 +244,7 @@ class SourceSpider(scrapy.Spider):
             body=response.body,
             hints={**response.meta.get("hints", {}), "source_id": self.source.id},
             mirrored=bool(self.services.mirror_base),
+            attachments=tuple(files),
         )
 
     def _problem(self, text: str) -> None:

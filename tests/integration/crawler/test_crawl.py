@@ -22,8 +22,12 @@ from sqlalchemy import select
 
 from crawler.mirror.app import MirrorConfig, Site, create_app
 from crawler.mirror.content import load_articles
+from crawler.mirror.mapping import mirror_url
 from crawler.mirror.serve import serve_in_thread
+from crawler.services import KEY_PREFIX
+from crawler.spiders.source import page_url
 from hitwatch.messages import CrawledItem, parse_message
+from hitwatch.sources import load_sources
 from hitwatch.store import Failure, Source
 from hitwatch.tasks import CLASSIFY_ITEM
 
@@ -50,6 +54,7 @@ def crawl_env(settings, database, isolated_redis_url: str, mirror_base: str) -> 
         "MIRROR_PORT": mirror_base.rsplit(":", 1)[1],
         "CRAWL_MODE": "demo",
         "LOG_LEVEL": "WARNING",
+        "CRAWLER_SEEN_TTL_DAYS": "7",
         "PATH": str(Path(sys.executable).parent),
     }
 
@@ -120,11 +125,23 @@ def test_demo_crawl_hands_over_every_article_once_then_nothing(
     assert rows["gov_cn"].last_items == 8
     assert all(row.last_success_at is not None for row in rows.values())
 
+    # Seen state is bounded: one key per article, each expiring after the configured TTL.
+    client = redis.Redis.from_url(isolated_redis_url)
+    seen_keys = list(client.scan_iter(f"{KEY_PREFIX}:seen:*"))
+    assert len(seen_keys) == len(ARTICLES)
+    ttl = int(crawl_env["CRAWLER_SEEN_TTL_DAYS"]) * 86_400
+    assert all(0 < client.ttl(key) <= ttl for key in seen_keys)
+    client.close()
+
     served_once = hits(mirror_app)
     crawl(crawl_env)
     assert len(classify_items(isolated_redis_url)) == len(ARTICLES)
     again = hits(mirror_app) - served_once
     assert not any(article_path(a.url) in again for a in ARTICLES), again
+    # List pages are asked again on every run (conditionally), never skipped as seen.
+    for source in load_sources():
+        first = mirror_url("", page_url(source.lists[0], 1))
+        assert any(key == first or key.startswith(f"{first} ") for key in again), source.id
 
 
 def test_recheck_resends_only_a_changed_article(crawl_env, isolated_redis_url, mirror_app) -> None:
@@ -192,3 +209,47 @@ def test_two_processes_share_one_run_without_fetching_a_page_twice(
     assert client.keys("hitwatch:crawl:run:shared-run*") == []  # the last process cleaned up
     client.close()
     print(f"articles sent per process: {sent}")  # shows the split in -s runs
+
+
+def test_linked_documents_travel_with_their_page_and_are_read(
+    crawl_env, isolated_redis_url
+) -> None:
+    """PDF, DOCX, XLSX and XLS files the mirror generates reach the classifier as text."""
+    from classifier.classify import Classifier
+    from classifier.dedupe import StoryRegistry
+    from classifier.worker import ClassifyPipeline
+
+    crawl(crawl_env, "--source=gov_cn", "--source=nhc", "--source=nhsa")
+    items = classify_items(isolated_redis_url)
+    expected = {
+        a.url: {f.kind for f in a.files}
+        for a in ARTICLES
+        if a.files and a.source in ("gov_cn", "nhc", "nhsa")
+    }
+    carried = {
+        i.hints["original_url"]: {f.url.rsplit(".", 1)[1] for f in i.attachments}
+        for i in items
+        if i.attachments
+    }
+    assert carried == expected
+    assert {kind for kinds in expected.values() for kind in kinds} == {"pdf", "docx", "xlsx", "xls"}
+
+    client = redis.Redis.from_url(isolated_redis_url)
+    pipeline = ClassifyPipeline(
+        classifier=Classifier.load(),
+        stories=StoryRegistry(client),
+        sources={source.id: source for source in load_sources()},
+    )
+    by_url = {a.url: a for a in ARTICLES}
+    for item in items:
+        if not item.attachments:
+            continue
+        document = pipeline.process(item)
+        article = by_url[item.hints["original_url"]]
+        texts = [a.text for a in document.attachments]
+        assert len(texts) == len(article.files), document.attachments
+        opening = "".join(article.paragraphs[0].split())[:20]
+        for file, text in zip(article.files, texts, strict=True):
+            compact = "".join(text.split())  # PDF lines wrap; spaces between CJK go
+            assert file.title in compact and opening in compact, (file, text[:80])
+    client.close()

@@ -71,3 +71,36 @@ def test_hits_count_served_pages_only(mirror) -> None:
     mirror.get("/www.gov.cn/zhengce/zuixin/")
     mirror.get("/www.gov.cn/zhengce/zuixin/")
     assert mirror.get("/_hits").get_json() == {"/www.gov.cn/zhengce/zuixin/": 2}
+
+
+def test_articles_share_a_body_only_when_they_are_one_document() -> None:
+    from collections import defaultdict
+
+    from crawler.mirror.content import load_articles
+
+    titles_by_body: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for article in load_articles():
+        titles_by_body[article.paragraphs].append(article.title)
+    for titles in titles_by_body.values():
+        shortest = min(titles, key=len)
+        # The same document on two sites: one title contains the other (a 文号 added ...).
+        assert all(shortest in title for title in titles), titles
+
+
+def test_attached_files_are_linked_and_generated(passed_mirror) -> None:
+    from classifier.extraction import document_text
+    from crawler.mirror.content import load_articles
+    from crawler.mirror.documents import DOCUMENT_TYPES
+
+    with_files = [a for a in load_articles() if a.files]
+    assert {f.kind for a in with_files for f in a.files} == set(DOCUMENT_TYPES)
+    for article in with_files:
+        page = passed_mirror.get(f"/{article.host}{article.path}")
+        html = page.data.decode("gbk" if article.source == "nhc" else "utf-8")
+        for file in article.files:
+            assert f'href="{file.path}"' in html
+            answer = passed_mirror.get(f"/{article.host}{file.path}")
+            assert answer.status_code == 200, file.path
+            assert answer.content_type == DOCUMENT_TYPES[file.kind]
+            text = "".join(document_text(answer.data, file.path).split())
+            assert file.title in text

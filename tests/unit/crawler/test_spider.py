@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +14,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler.handover import FetchedPage
 from crawler.services import CrawlServices
-from crawler.spiders.source import SourceSpider, page_url
+from crawler.spiders.source import MAX_DOCUMENTS, SourceSpider, document_links, page_url
 from crawler.state import Validators
 from hitwatch.sources import load_sources
 
@@ -180,8 +182,9 @@ def test_article_page_becomes_a_fetched_page(settings) -> None:
         headers={"Content-Type": "text/html"},
         request=request,
     )
-    [page] = list(spider.parse_article(response))
+    [page] = asyncio.run(_collect(spider.parse_article(response)))
     assert isinstance(page, FetchedPage)
+    assert page.attachments == ()  # the page links no document
     assert page.real_url == "https://www.bjnews.com.cn/detail/1.html"
     assert page.url == f"{MIRROR}/www.bjnews.com.cn/detail/1.html"
     assert page.hints["source_id"] == "bjnews"
@@ -239,3 +242,28 @@ def test_start_requests_cover_every_list(settings, source_id: str) -> None:
     requests = asyncio.run(collect())
     assert len(requests) == len(spider.source.lists)
     assert all(r.url.startswith(MIRROR) for r in requests)
+
+
+async def _collect(items: AsyncIterator[Any]) -> list[Any]:
+    return [item async for item in items]
+
+
+def test_document_links_resolve_against_the_real_url_and_are_capped() -> None:
+    links = "".join(f'<a href="files/a{n}.pdf">附件{n}</a>' for n in range(MAX_DOCUMENTS + 3))
+    body = (
+        '<a href="/zhengce/x.DOCX">一</a><a href="https://other.cn/b.xls?v=1">二</a>'
+        '<a href="/zhengce/x.DOCX">重复</a><a href="page.html">页</a>'
+        '<a href="javascript:void(0)">js</a>' + links
+    )
+    response = HtmlResponse(
+        url="http://127.0.0.1:1/www.gov.cn/zhengce/content/1.htm",
+        body=f"<html><body>{body}</body></html>".encode(),
+        encoding="utf-8",
+    )
+    found = document_links(response, "https://www.gov.cn/zhengce/content/1.htm")
+    assert found[:3] == [
+        "https://www.gov.cn/zhengce/x.DOCX",
+        "https://other.cn/b.xls?v=1",
+        "https://www.gov.cn/zhengce/content/files/a0.pdf",
+    ]
+    assert len(found) == MAX_DOCUMENTS
