@@ -128,10 +128,10 @@ class Classifier:
         norm_title = self._matcher.normalize(title)
         norm_body = self._matcher.normalize(body)
         hits: dict[str, float] = {}
-        for match in self._matcher.find(norm_title):
-            hits[match.term] = hits.get(match.term, 0.0) + _TITLE_FACTOR
-        for match in self._matcher.find(norm_body):
-            hits[match.term] = hits.get(match.term, 0.0) + 1
+        for term in self._matcher.find(norm_title):
+            hits[term] = hits.get(term, 0.0) + _TITLE_FACTOR
+        for term in self._matcher.find(norm_body):
+            hits[term] = hits.get(term, 0.0) + 1
         scores: dict[str, float] = {}
         evidence: dict[str, dict[str, float]] = {}
         for term, count in hits.items():

@@ -76,8 +76,8 @@ class EntityDictionary:
     def entities(self, normalized: str) -> dict[str, list[str]]:
         """Display names by kind, in order of first mention."""
         found: dict[str, list[str]] = {kind: [] for kind in ENTITY_KINDS}
-        for match in self._entity_matcher.find(normalized):
-            kind, display = self._names[match.term]
+        for term in self._entity_matcher.find(normalized):
+            kind, display = self._names[term]
             if kind in found and display not in found[kind]:
                 found[kind].append(display)
         return found
@@ -87,8 +87,8 @@ class EntityDictionary:
         provinces: Counter[str] = Counter()
         cities: Counter[tuple[str, str]] = Counter()
         for text, weight in ((normalized_title, _TITLE_WEIGHT), (normalized_body, 1)):
-            for match in self._place_matcher.find(text):
-                place = self._places[match.term]
+            for term in self._place_matcher.find(text):
+                place = self._places[term]
                 provinces[place.province] += weight
                 if place.city:
                     cities[(place.province, place.city)] += weight
