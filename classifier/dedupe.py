@@ -41,6 +41,7 @@ from hitwatch.messages import stable_id
 
 __all__ = [
     "Fingerprint",
+    "PendingDocument",
     "StoryAssignment",
     "StoryRegistry",
     "bucket_ids",
@@ -466,7 +467,62 @@ class StoryRegistry:
         published_at: datetime | None = None,
     ) -> StoryAssignment:
         """The story of this document, creating or updating it; idempotent per content."""
-        fp = fingerprint(body)
+        return self.assign_fingerprint(
+            doc_id=doc_id,
+            title=title,
+            fp=fingerprint(body),
+            source_kind=source_kind,
+            published_at=published_at,
+        )
+
+    def assign_fingerprint(
+        self,
+        *,
+        doc_id: str,
+        title: str,
+        fp: Fingerprint,
+        source_kind: str = "media",
+        published_at: datetime | None = None,
+    ) -> StoryAssignment:
+        """`assign` for a body already fingerprinted: the one Redis round trip."""
+        keys, args = self._script_input(doc_id, title, fp, source_kind, published_at)
+        try:
+            reply = self._assign_script(keys=keys, args=args)
+        except redis.ConnectionError as exc:
+            raise TransientError(f"dedupe registry unreachable: {exc}") from exc
+        return _assignment(reply, doc_id, fp.content_hash)
+
+    def assign_many(self, documents: list[PendingDocument]) -> list[StoryAssignment]:
+        """Assignments of many documents in one round trip (bulk loads, backfills).
+
+        Each document's script still runs atomically and in order, so copies within the
+        batch join each other exactly as if they had been assigned one by one.
+        """
+        if not documents:
+            return []
+        pipe = self._redis.pipeline(transaction=False)
+        for doc in documents:
+            keys, args = self._script_input(
+                doc.doc_id, doc.title, doc.fp, doc.source_kind, doc.published_at
+            )
+            self._assign_script(keys=keys, args=args, client=pipe)
+        try:
+            replies = pipe.execute()
+        except redis.ConnectionError as exc:
+            raise TransientError(f"dedupe registry unreachable: {exc}") from exc
+        return [
+            _assignment(reply, doc.doc_id, doc.fp.content_hash)
+            for reply, doc in zip(replies, documents, strict=True)
+        ]
+
+    def _script_input(
+        self,
+        doc_id: str,
+        title: str,
+        fp: Fingerprint,
+        source_kind: str,
+        published_at: datetime | None,
+    ) -> tuple[list[str], list[str | bytes | int | float]]:
         tkey = title_key(title)
         keys = [
             self._key("doc", doc_id),
@@ -493,31 +549,42 @@ class StoryRegistry:
             NUM_PERM,
             *(bucket for _, _, bucket in fp.buckets),
         ]
-        try:
-            reply = self._assign_script(keys=keys, args=args)
-        except redis.ConnectionError as exc:
-            raise TransientError(f"dedupe registry unreachable: {exc}") from exc
-        kind, story_id, canonical, similarity, *rest = (part.decode() for part in reply)
-        if kind == "new":
-            previous, later = rest[1], rest[2]
-            return StoryAssignment(
-                story_id=story_id,
-                content_hash=fp.content_hash,
-                new_story=True,
-                canonical_doc_id=canonical,
-                previous_version_of=previous or None,
-                superseded_by=later or None,
-            )
-        if kind == "joined":
-            duplicate_of: str | None = rest[0]
-        else:
-            duplicate_of = canonical if canonical != doc_id else None
+        return keys, args
+
+
+@dataclass(frozen=True)
+class PendingDocument:
+    """A fingerprinted document waiting for its story (see `StoryRegistry.assign_many`)."""
+
+    doc_id: str
+    title: str
+    fp: Fingerprint
+    source_kind: str = "media"
+    published_at: datetime | None = None
+
+
+def _assignment(reply: list[bytes], doc_id: str, content_hash: str) -> StoryAssignment:
+    kind, story_id, canonical, similarity, *rest = (part.decode() for part in reply)
+    if kind == "new":
+        previous, later = rest[1], rest[2]
         return StoryAssignment(
             story_id=story_id,
-            content_hash=fp.content_hash,
-            new_story=False,
-            updated=kind == "updated",
-            duplicate_of=duplicate_of,
+            content_hash=content_hash,
+            new_story=True,
             canonical_doc_id=canonical,
-            similarity=float(similarity),
+            previous_version_of=previous or None,
+            superseded_by=later or None,
         )
+    if kind == "joined":
+        duplicate_of: str | None = rest[0]
+    else:
+        duplicate_of = canonical if canonical != doc_id else None
+    return StoryAssignment(
+        story_id=story_id,
+        content_hash=content_hash,
+        new_story=False,
+        updated=kind == "updated",
+        duplicate_of=duplicate_of,
+        canonical_doc_id=canonical,
+        similarity=float(similarity),
+    )
