@@ -1,5 +1,7 @@
 """Relevance, topics, document type, entities and region on texts written for these tests."""
 
+from dataclasses import replace
+
 import pytest
 
 from classifier.classify import Classifier
@@ -88,3 +90,13 @@ def test_region_only_when_the_text_names_one(clf: Classifier) -> None:
     assert clf.classify("智慧医院建设提速", "多地推进智慧医院建设。").region == ""
     many = "北京、上海、广东、浙江、江苏、四川、湖北等地开展试点。"
     assert clf.classify("试点名单公布", many).region == ""
+
+
+def test_a_heavy_title_keyword_assigns_its_topic_alone(clf: Classifier) -> None:
+    # 医保局 (weight 2.5) alone in a headline, and no other G term: by score alone it
+    # would need a second term; as a headline keyword it assigns G.
+    title, body = "省医保局部署下半年工作", "会议部署了下半年重点工作，要求各地抓好落实。"
+    assert "G" in [t.code for t in clf.classify(title, body).topics]
+    plain = Classifier(replace(clf.taxonomy, title_keyword_weight=0.0), clf.dictionary)
+    assert "G" not in [t.code for t in plain.classify(title, body).topics]
+    assert "G" not in [t.code for t in clf.classify("部署下半年工作", "省医保局" + body).topics]
