@@ -90,6 +90,7 @@ class Classifier:
         for term, weight in taxonomy.offtopic_terms.items():
             self._add(term, "offtopic", weight)
         self._matcher = TermMatcher(self._weights, taxonomy.aliases)
+        self._category_codes = {category.code for category in taxonomy.categories}
         # A keyword holding a domain word (数字医疗, 医保信息平台) is domain evidence too.
         domain = {self._norm(t): w for t, w in taxonomy.domain_terms.items()}
         for term, labels in self._weights.items():
@@ -128,10 +129,11 @@ class Classifier:
         norm_title = self._matcher.normalize(title)
         norm_body = self._matcher.normalize(body)
         hits: dict[str, float] = {}
-        for match in self._matcher.find(norm_title):
-            hits[match.term] = hits.get(match.term, 0.0) + _TITLE_FACTOR
-        for match in self._matcher.find(norm_body):
-            hits[match.term] = hits.get(match.term, 0.0) + 1
+        title_terms = self._matcher.find(norm_title)
+        for term in title_terms:
+            hits[term] = hits.get(term, 0.0) + _TITLE_FACTOR
+        for term in self._matcher.find(norm_body):
+            hits[term] = hits.get(term, 0.0) + 1
         scores: dict[str, float] = {}
         evidence: dict[str, dict[str, float]] = {}
         for term, count in hits.items():
@@ -142,7 +144,7 @@ class Classifier:
                 bucket[shown] = round(bucket.get(shown, 0.0) + contribution, 3)
                 scores[label] = scores.get(label, 0.0) + contribution
         length = len(norm_title) + len(norm_body)
-        topics = self._topics(scores, evidence, length)
+        topics = self._topics(scores, evidence, length, self._headline_labels(title_terms))
         relevance = self._relevance(scores, topics, length)
         policy = self._policy(policy, norm_title, norm_body, published_at)
         return Classification(
@@ -160,8 +162,24 @@ class Classifier:
             },
         )
 
+    def _headline_labels(self, title_terms: list[str]) -> set[str]:
+        """Categories that a heavy enough keyword in the title assigns on its own."""
+        minimum = self.taxonomy.title_keyword_weight
+        if minimum <= 0:
+            return set()
+        return {
+            label
+            for term in title_terms
+            for label, weight in self._weights[term]
+            if weight >= minimum and label in self._category_codes
+        }
+
     def _topics(
-        self, scores: dict[str, float], evidence: dict[str, dict[str, float]], length: int
+        self,
+        scores: dict[str, float],
+        evidence: dict[str, dict[str, float]],
+        length: int,
+        headline: set[str],
     ) -> list[TopicScore]:
         scale = max(1.0, math.sqrt(length / _TOPIC_LENGTH))
         top = max((scores.get(c.code, 0.0) for c in self.taxonomy.categories), default=0.0)
@@ -170,10 +188,13 @@ class Classifier:
             score = scores.get(category.code, 0.0)
             threshold = category.threshold * scale
             terms = evidence.get(category.code, {})
-            if score < max(threshold, _TOPIC_SHARE * top) or f"-{category.code}" in evidence:
+            if f"-{category.code}" in evidence:
                 continue
-            if len(terms) < 2 and score < 2 * threshold:
-                continue
+            if category.code not in headline:
+                if score < max(threshold, _TOPIC_SHARE * top):
+                    continue
+                if len(terms) < 2 and score < 2 * threshold:
+                    continue
             topics.append(TopicScore(code=category.code, name=category.name, score=round(score, 3)))
         return sorted(topics, key=lambda t: -t.score)
 

@@ -76,19 +76,19 @@ class EntityDictionary:
     def entities(self, normalized: str) -> dict[str, list[str]]:
         """Display names by kind, in order of first mention."""
         found: dict[str, list[str]] = {kind: [] for kind in ENTITY_KINDS}
-        for match in self._entity_matcher.find(normalized):
-            kind, display = self._names[match.term]
+        for term in self._entity_matcher.find(normalized):
+            kind, display = self._names[term]
             if kind in found and display not in found[kind]:
                 found[kind].append(display)
         return found
 
     def region(self, normalized_title: str, normalized_body: str) -> str:
-        """`省` or `省市` the text is about, or "" when it names none (or many)."""
+        """Official `省` or `省市` the text is about, or "" when it names none (or many)."""
         provinces: Counter[str] = Counter()
         cities: Counter[tuple[str, str]] = Counter()
         for text, weight in ((normalized_title, _TITLE_WEIGHT), (normalized_body, 1)):
-            for match in self._place_matcher.find(text):
-                place = self._places[match.term]
+            for term in self._place_matcher.find(text):
+                place = self._places[term]
                 provinces[place.province] += weight
                 if place.city:
                     cities[(place.province, place.city)] += weight
@@ -98,7 +98,7 @@ class EntityDictionary:
         if weight < _REGION_MIN_WEIGHT or weight < _REGION_MIN_SHARE * sum(provinces.values()):
             return ""
         in_province = [(n, c) for (p, c), n in cities.items() if p == province]
-        if not in_province or province in {"北京市", "天津市", "上海市", "重庆市"}:
+        if not in_province:
             return province
         return province + max(in_province)[1]
 
@@ -124,18 +124,32 @@ def load_entities(
         for display, variants in section.items():
             for variant in [display, *(variants or [])]:
                 names[str(variant)] = (kind, str(display))
-    regions = _read(regions_path)
+    return EntityDictionary(names, _load_places(regions_path), aliases)
+
+
+def _load_places(path: Path) -> dict[str, _Place]:
+    """Every spelling of a province, city or district -> the place it names."""
+    regions = _read(path)
     ambiguous = {str(x) for x in regions.get("ambiguous") or []}
     places: dict[str, _Place] = {}
+
+    def add(spellings: list[str], place: _Place) -> None:
+        for spelling in spellings:
+            if spelling not in ambiguous:
+                places[spelling] = place
+
     for province, spec in (regions.get("provinces") or {}).items():
         spec = spec or {}
-        places[str(province)] = _Place(str(province), "")
-        for short in spec.get("short") or []:
-            if short not in ambiguous:
-                places[str(short)] = _Place(str(province), "")
-        for city in spec.get("cities") or []:
-            if city not in ambiguous:
-                places[str(city)] = _Place(str(province), str(city))
+        if not isinstance(spec, dict):
+            raise DictionaryError(f"{path}: {province} needs a mapping (short, cities)")
+        name = str(province)
+        add([name, *(str(s) for s in spec.get("short") or [])], _Place(name, ""))
+        add([str(d) for d in spec.get("districts") or []], _Place(name, ""))
+        cities = spec.get("cities") or {}
+        if not isinstance(cities, dict):
+            raise DictionaryError(f"{path}: {province} cities must map official names to spellings")
+        for city, spellings in cities.items():
+            add([str(city), *(str(s) for s in spellings or [])], _Place(name, str(city)))
     if not places:
-        raise DictionaryError(f"{regions_path}: needs a `provinces` mapping")
-    return EntityDictionary(names, places, aliases)
+        raise DictionaryError(f"{path}: needs a `provinces` mapping")
+    return places

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
+from classifier.terms import nfkc
 from hitwatch.messages import PolicyMeta
 
 __all__ = ["find_doc_number", "normalize_date", "normalize_doc_number", "normalize_policy"]
@@ -22,6 +23,13 @@ _DOC_NUMBER = re.compile(
     r"[\u4e00-\u9fa5]{1,16}\s*[\[(【〔]\s*(?:19|20)\d{2}\s*[\])】〕]\s*第?\s*\d{1,5}\s*号"
     r"|[\u4e00-\u9fa5]{1,16}令\s*\(?\s*第\s*\d{1,5}\s*号"
 )
+# The part of a 发文字号 after the issuer's characters. Searching for it first and then
+# for the whole number just before it spares the full pattern's attempt at every
+# character of a long text.
+_DOC_NUMBER_TAIL = re.compile(
+    r"(?:[\[(【〔]\s*(?:19|20)\d{2}\s*[\])】〕]\s*第?|令\s*\(?\s*第)\s*\d{1,5}\s*号"
+)
+_ISSUER_CHARS = 16
 _ISSUER_SEPARATORS = re.compile(r"[、,，;；/\s]+")
 _NUMERIC_DATE = re.compile(r"((?:19|20)\d{2})\s*[年./-]\s*(\d{1,2})\s*[月./-]\s*(\d{1,2})")
 _CHINESE_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0, "○": 0}
@@ -42,8 +50,15 @@ def normalize_doc_number(number: str) -> str:
 
 def find_doc_number(text: str) -> str:
     """The first 发文字号 written in `text` (normalised), or ""."""
-    match = _DOC_NUMBER.search(unicodedata.normalize("NFKC", text))
-    return normalize_doc_number(match.group()) if match else ""
+    text = nfkc(text)
+    for tail in _DOC_NUMBER_TAIL.finditer(text):
+        start = tail.start()
+        while start > 0 and text[start - 1].isspace():
+            start -= 1
+        match = _DOC_NUMBER.search(text, max(0, start - _ISSUER_CHARS), tail.end())
+        if match:
+            return normalize_doc_number(match.group())
+    return ""
 
 
 def _chinese_number(text: str) -> int:

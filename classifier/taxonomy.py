@@ -54,6 +54,8 @@ class Taxonomy:
     doc_type_rules: tuple[DocTypeRule, ...]
     default_doc_type: str
     government_doc_type: str
+    # A title keyword at least this heavy assigns its category alone (0: never).
+    title_keyword_weight: float = 0.0
 
     @property
     def doc_types(self) -> list[str]:
@@ -70,6 +72,13 @@ def _weights(raw: Any, where: str) -> dict[str, float]:
         return {str(term): float(weight) for term, weight in raw.items()}
     except (TypeError, ValueError) as exc:
         raise DictionaryError(f"{where}: every weight must be a number ({exc})") from exc
+
+
+def _number(raw: Any, where: str) -> float:
+    try:
+        return float(raw)
+    except (TypeError, ValueError) as exc:
+        raise DictionaryError(f"{where}: expected a number, got {raw!r}") from exc
 
 
 def _patterns(raw: Any, where: str) -> tuple[re.Pattern[str], ...]:
@@ -129,4 +138,5 @@ def load_taxonomy(path: Path = DEFAULT_TAXONOMY) -> Taxonomy:
         doc_type_rules=rules,
         default_doc_type=str(doc_types.get("default", "新闻报道")),
         government_doc_type=str(doc_types.get("government_with_policy_meta", "政策文件")),
+        title_keyword_weight=_number(data.get("title_keyword_weight", 0.0), "title_keyword_weight"),
     )

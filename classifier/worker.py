@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 import redis
 from celery import Celery
 
-from classifier.classify import Classifier
-from classifier.dedupe import StoryRegistry
+from classifier.classify import Classification, Classifier
+from classifier.dedupe import StoryAssignment, StoryRegistry
 from classifier.extraction import attach_documents, extract_page
+from classifier.terms import nfkc
 from classifier.urls import canonical_url
 from hitwatch.broker import create_celery, register_task, send_message
-from hitwatch.messages import ClassifiedDocument, CrawledItem, parse_message, stable_id
+from hitwatch.messages import (
+    ClassifiedDocument,
+    CrawledItem,
+    PolicyMeta,
+    parse_message,
+    stable_id,
+)
 from hitwatch.settings import Settings
 from hitwatch.sources import SourceDefinition, load_sources
 from hitwatch.store import open_database
@@ -48,18 +56,12 @@ class ClassifyPipeline:
         canonical = canonical_url(url)
         doc_id = stable_id(canonical)
         kind = source.kind if source else "media"
-        result = self.classifier.classify(
+        result, story = self.judge(
+            doc_id,
             page.title,
             page.body,
             source_kind=kind,
             policy=page.policy,
-            published_at=page.published_at,
-        )
-        story = self.stories.assign(
-            doc_id=doc_id,
-            title=page.title,
-            body=page.body,
-            source_kind=kind,
             published_at=page.published_at,
         )
         return ClassifiedDocument(
@@ -87,6 +89,30 @@ class ClassifyPipeline:
             evidence=result.evidence,
             fetched_at=item.fetched_at,
         )
+
+    def judge(
+        self,
+        doc_id: str,
+        title: str,
+        body: str,
+        *,
+        source_kind: str = "media",
+        policy: PolicyMeta | None = None,
+        published_at: datetime | None = None,
+    ) -> tuple[Classification, StoryAssignment]:
+        """Classification and story of one article, its text normalised once for both."""
+        title, body = nfkc(title), nfkc(body)
+        result = self.classifier.classify(
+            title, body, source_kind=source_kind, policy=policy, published_at=published_at
+        )
+        story = self.stories.assign(
+            doc_id=doc_id,
+            title=title,
+            body=body,
+            source_kind=source_kind,
+            published_at=published_at,
+        )
+        return result, story
 
 
 def create_worker(settings: Settings) -> Celery:

@@ -1,8 +1,12 @@
 """Relevance, topics, document type, entities and region on texts written for these tests."""
 
+from dataclasses import replace
+
 import pytest
+import yaml
 
 from classifier.classify import Classifier
+from classifier.entities import DEFAULT_REGIONS
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +88,48 @@ def test_region_only_when_the_text_names_one(clf: Classifier) -> None:
     named = clf.classify(
         "深圳市推进智慧医院建设", "广东省深圳市卫生健康委员会表示，深圳将建设智慧医院。"
     )
-    assert named.region == "广东省深圳"
+    assert named.region == "广东省深圳市"
     assert clf.classify("智慧医院建设提速", "多地推进智慧医院建设。").region == ""
     many = "北京、上海、广东、浙江、江苏、四川、湖北等地开展试点。"
     assert clf.classify("试点名单公布", many).region == ""
+
+
+def test_a_heavy_title_keyword_assigns_its_topic_alone(clf: Classifier) -> None:
+    # 医保局 (weight 2.5) alone in a headline, and no other G term: by score alone it
+    # would need a second term; as a headline keyword it assigns G.
+    title, body = "省医保局部署下半年工作", "会议部署了下半年重点工作，要求各地抓好落实。"
+    assert "G" in [t.code for t in clf.classify(title, body).topics]
+    plain = Classifier(replace(clf.taxonomy, title_keyword_weight=0.0), clf.dictionary)
+    assert "G" not in [t.code for t in plain.classify(title, body).topics]
+    assert "G" not in [t.code for t in clf.classify("部署下半年工作", "省医保局" + body).topics]
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "expected"),
+    [
+        ("北京市朝阳区推进数字医疗", "朝阳区卫生健康委表示，北京将建设数字医疗园区。", "北京市"),
+        ("深圳推进智慧医院建设", "深圳市卫健委表示。", "广东省深圳市"),
+        ("博鳌论坛聚焦医疗AI", "与会者在博鳌讨论医疗大模型。", "海南省琼海市"),
+        (
+            "大理推进远程医疗",
+            "大理州医院接入远程会诊平台，大理的基层医院受益。",
+            "云南省大理白族自治州",
+        ),
+    ],
+)
+def test_region_is_recorded_under_official_names(
+    clf: Classifier, title: str, body: str, expected: str
+) -> None:
+    assert clf.classify(title, body).region == expected
+
+
+def test_every_region_starts_with_its_province(clf: Classifier) -> None:
+    # search's region: filter matches by prefix: 广东 and 广东省 both find 广东省深圳市.
+    data = yaml.safe_load(DEFAULT_REGIONS.read_text(encoding="utf-8"))
+    for province, spec in data["provinces"].items():
+        for city, spellings in (spec.get("cities") or {}).items():
+            for spelling in [city, *(spellings or [])]:
+                if spelling in data["ambiguous"]:
+                    continue
+                region = clf.classify(f"{spelling}动态", f"{spelling}卫生健康工作会议召开。").region
+                assert region == province + city, spelling

@@ -1,5 +1,8 @@
 """Fingerprints: exact hash ignores spacing/punctuation/width; signatures estimate similarity."""
 
+import re
+import unicodedata
+
 from classifier.dedupe import (
     BANDS,
     NUM_PERM,
@@ -101,3 +104,16 @@ def test_short_text_fills_every_bin_and_counts_distinct_shingles() -> None:
 
 def test_repeated_text_counts_each_shingle_once() -> None:
     assert fingerprint(TEXT * 3).shingles < 2 * fingerprint(TEXT).shingles
+
+
+def test_normalized_body_keeps_exactly_what_the_word_pattern_keeps() -> None:
+    # normalize_body drops characters by a per-code-point table; it must agree with the
+    # regular expression `[\W_]+` it replaces, for every character and for mixed text.
+    word = re.compile(r"[\W_]+")
+    for code in range(0x10000):
+        char = chr(code)
+        if 0xD800 <= code < 0xE000:
+            continue
+        assert normalize_body(char) == word.sub("", unicodedata.normalize("NFKC", char).lower())
+    mixed = "Ａ１_b，é\u0301 ㈱ Ⅱ\xa0医疗𠀀𝐀\u3000数据"
+    assert normalize_body(mixed) == word.sub("", unicodedata.normalize("NFKC", mixed).lower())

@@ -1,9 +1,13 @@
 """Policy metadata normalisation: 发文字号 brackets, issuer names, dates."""
 
+import unicodedata
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from classifier.classify import Classifier
-from classifier.policy import find_doc_number, normalize_date, normalize_doc_number
+from classifier.policy import _DOC_NUMBER, find_doc_number, normalize_date, normalize_doc_number
 from hitwatch.messages import PolicyMeta
 
 
@@ -68,3 +72,33 @@ def test_classifier_normalises_issuers_and_fills_publish_date() -> None:
         publish_date="2020-03-05",
     )
     assert result.doc_type == "政策文件"
+
+
+_PIECES = [
+    "国办发",
+    "卫",
+    "令",
+    "第",
+    "号",
+    "〔",
+    "〕",
+    "[",
+    "]",
+    "(",
+    ")",
+    "2019",
+    "4",
+    " ",
+    "\n",
+    "，",
+    "医保局",
+    "12",
+    "年",
+]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=40))
+def test_doc_number_search_equals_the_plain_pattern(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    match = _DOC_NUMBER.search(unicodedata.normalize("NFKC", text))
+    assert find_doc_number(text) == (normalize_doc_number(match.group()) if match else "")

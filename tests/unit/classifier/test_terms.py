@@ -2,13 +2,16 @@
 
 import unicodedata
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from classifier.terms import TermMatcher, nfkc
 
 ALIASES = {"人工智能": "AI"}
 
 
 def terms(matcher: TermMatcher, text: str) -> list[str]:
-    return [m.term for m in matcher.find(matcher.normalize(text))]
+    return matcher.find(matcher.normalize(text))
 
 
 def test_acronyms_match_only_on_word_boundaries_and_case() -> None:
@@ -50,3 +53,39 @@ def test_nfkc_equals_unicodedata_on_mixed_text() -> None:
     ]
     for text in samples:
         assert nfkc(text) == unicodedata.normalize("NFKC", text)
+
+
+_TERMS = ["CT", "CTO", "医疗", "医疗AI", "AI", "大模型", "医疗大模型", "Copilot", "HIS", "his"]
+_PIECES = ["C", "T", "O", "医疗", "AI", "大", "模型", "HIS", "his", "Copilot", " ", "x"]
+
+
+def _reference(terms: list[str], text: str) -> list[str]:
+    """Leftmost-longest over every valid occurrence, by brute force."""
+    alnum = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    found = []
+    for term in terms:
+        for start in range(len(text)):
+            piece = text[start : start + len(term)]
+            end = start + len(term)
+            exact = term.isascii() and term.isupper()
+            if (piece if exact else piece.lower()) != (term if exact else term.lower()):
+                continue
+            if term[0] in alnum and start > 0 and text[start - 1] in alnum:
+                continue
+            if term[-1] in alnum and end < len(text) and text[end] in alnum:
+                continue
+            found.append((start, -len(term), term))
+    chosen, covered = [], 0
+    for start, negative, term in sorted(found):
+        if start >= covered:
+            chosen.append(term)
+            covered = start - negative
+    return chosen
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=30))
+def test_matches_equal_brute_force_leftmost_longest(pieces: list[str]) -> None:
+    # "HIS" and "his" are one folded key: the case-sensitive variant wins on capitals.
+    matcher = TermMatcher(_TERMS)
+    text = "".join(pieces)
+    assert matcher.find(text) == _reference(_TERMS, text)
