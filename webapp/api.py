@@ -15,7 +15,14 @@ from hitwatch.store import Article
 from webapp import queries
 from webapp.dependencies import dependencies
 from webapp.pagination import MAX_PER_PAGE, Pagination, page_number
-from webapp.results import FACET_QUERY_FIELDS, ResultRow, highlight_terms, parse_form, result_rows
+from webapp.results import (
+    FACET_QUERY_FIELDS,
+    ResultRow,
+    facet_label,
+    highlight_terms,
+    parse_form,
+    result_rows,
+)
 
 __all__ = ["bp"]
 
@@ -128,6 +135,8 @@ def search() -> tuple[Json, int]:
         error: Json = {"error": form.error, "status": 400}
         if form.error_detail:
             error["detail"] = form.error_detail
+        if form.error_position is not None:
+            error["position"] = form.error_position
         return error, 400
     page, per_page = page_number(request.args.get("page")), _per_page()
     want_facets = request.args.get("facets") == "1"
@@ -155,7 +164,10 @@ def search() -> tuple[Json, int]:
     if facets is not None:
         # field -> [{"value", "count"}]; the query field to filter by is in "filters"
         body["facets"] = {
-            field: [{"value": value, "count": count} for value, count in pairs]
+            field: [
+                {"value": value, "count": count, "label": facet_label(field, value) or value}
+                for value, count in pairs
+            ]
             for field, pairs in facets.items()
         }
         body["facet_filters"] = dict(FACET_QUERY_FIELDS)

@@ -40,6 +40,8 @@ BODY_CHARS = 1500
 # Planted in one document in RARE_EVERY; made of characters that are unlikely neighbours.
 RARE_TERM = "鲲鹏量子病案"
 RARE_EVERY = 1000
+TOPICS = ("G", "A", "N", "D", "H")
+REGIONS = ("", "北京市", "广东省深圳市", "浙江省杭州市", "", "上海市")
 _CJK_WORD = re.compile(r"[\u4e00-\u9fff]{2,6}")
 
 
@@ -56,40 +58,49 @@ def vocabulary(seeds: Path = SEEDS) -> Counter[str]:
     return words
 
 
-def synthetic_documents(words: Counter[str], count: int, seed: int = 7) -> list[SearchDocument]:
-    """`count` articles drawn from the word frequencies; every RARE_EVERY-th has RARE_TERM."""
+def iter_documents(words: Counter[str], count: int, seed: int = 7) -> Iterator[SearchDocument]:
+    """`count` articles drawn from the word frequencies; every RARE_EVERY-th has RARE_TERM.
+
+    A generator, so a million articles never sit in memory at once. Each body is one draw
+    of enough words, cut into sentences of 4 to 12 words.
+    """
     rng = random.Random(seed)
     population = list(words)
     # Cumulative once: `choices(weights=...)` would re-add 5,000 weights on every call.
     cumulative = list(itertools.accumulate(words.values()))
+    mean_length = sum(len(word) * n for word, n in words.items()) / max(cumulative[-1], 1)
+    per_body = int(BODY_CHARS / mean_length * 1.1) + 12
     start = datetime(2024, 1, 1, tzinfo=UTC)
-    documents = []
     for n in range(count):
         title = "".join(rng.choices(population, cum_weights=cumulative, k=8))
+        drawn = rng.choices(population, cum_weights=cumulative, k=per_body)
         parts: list[str] = []
-        length = 0
-        while length < BODY_CHARS:
-            sentence = "".join(
-                rng.choices(population, cum_weights=cumulative, k=rng.randint(4, 12))
-            )
-            parts.append(sentence + rng.choice("，，，。；"))
-            length += len(parts[-1])
+        length = at = 0
+        while length < BODY_CHARS and at < len(drawn):
+            size = rng.randint(4, 12)
+            sentence = "".join(drawn[at : at + size]) + rng.choice("，，，。；")
+            at += size
+            parts.append(sentence)
+            length += len(sentence)
         if n % RARE_EVERY == 0:
             parts.insert(rng.randrange(len(parts)), RARE_TERM + "。")
-        documents.append(
-            SearchDocument(
-                doc_id=f"bench-{n}",
-                story_id=f"bench-story-{n}",
-                url=f"https://bench.invalid/{n}",
-                title=title,
-                body="".join(parts),
-                source_id=f"source-{n % 12}",
-                source_name=f"来源{n % 12}",
-                published_at=start + timedelta(minutes=37 * n),
-                topics=("G",),
-            )
+        yield SearchDocument(
+            doc_id=f"bench-{n}",
+            story_id=f"bench-story-{n}",
+            url=f"https://bench.invalid/{n}",
+            title=title,
+            body="".join(parts),
+            source_id=f"source-{n % 12}",
+            source_name=f"来源{n % 12}",
+            published_at=start + timedelta(minutes=37 * n * 100_000 // max(count, 1)),
+            topics=(TOPICS[n % len(TOPICS)],),
+            region=REGIONS[n % len(REGIONS)],
         )
-    return documents
+
+
+def synthetic_documents(words: Counter[str], count: int, seed: int = 7) -> list[SearchDocument]:
+    """`iter_documents` as a list."""
+    return list(iter_documents(words, count, seed))
 
 
 def _latencies(index: SearchIndex, text: str, faceted: bool) -> tuple[float, float, float, int]:

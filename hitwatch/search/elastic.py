@@ -20,6 +20,7 @@ from hitwatch.errors import SearchBackendError
 from hitwatch.search.base import (
     FACET_FIELDS,
     FACET_SIZE,
+    TOTAL_CAP,
     FacetCounts,
     FacetField,
     SearchDocument,
@@ -51,6 +52,8 @@ REQUEST_TIMEOUT = 30.0
 
 MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
+    # The token strings are only searched: not stored, they would triple the index size.
+    "_source": {"excludes": ["title_tokens", "body_tokens"]},
     "properties": {
         "doc_id": {"type": "keyword"},
         "story_id": {"type": "keyword"},
@@ -111,7 +114,9 @@ def _field_query(node: Field) -> dict[str, Any]:
         }
     if node.name == "issuer":
         return {"wildcard": {"issuer_key": {"value": f"*{_escape_wildcard(value)}*"}}}
-    field = {"type": "doc_type", "topic": "topics", "region": "region", "docno": "doc_number_key"}
+    if node.name == "region":
+        return {"prefix": {"region": {"value": value}}}  # 广东 finds 广东省深圳市
+    field = {"type": "doc_type", "topic": "topics", "docno": "doc_number_key"}
     return {"term": {field[node.name]: value}}
 
 
@@ -305,14 +310,18 @@ class ElasticsearchIndex:
                 sort=sort,
                 from_=request.offset,
                 size=request.limit,
-                track_total_hits=True,
+                # Counting stops at TOTAL_CAP: past it the total is a lower bound, and
+                # Lucene may skip blocks that cannot reach the page (much faster for
+                # common terms).
+                track_total_hits=TOTAL_CAP,
                 track_scores=True,
             )
         hits = [
             SearchHit(hit["_id"], float(hit.get("_score") or 0.0), _document(hit["_source"]))
             for hit in response["hits"]["hits"]
         ]
-        return SearchPage(int(response["hits"]["total"]["value"]), hits)
+        total = response["hits"]["total"]
+        return SearchPage(int(total["value"]), hits, total_exact=total["relation"] == "eq")
 
     def count(self, request: SearchRequest) -> int:
         with self._errors("count documents"):

@@ -102,7 +102,7 @@ def _field_matches(document: SearchDocument, node: Field) -> bool:
     if node.name == "topic":
         return value in document.topics
     if node.name == "region":
-        return document.region == value
+        return document.region.startswith(value)  # 广东 finds 广东省深圳市
     if node.name == "issuer":
         return value in normalize(document.issuer)
     if node.name == "docno":

@@ -146,7 +146,7 @@ def test_malformed_query_shows_where(client: FlaskClient) -> None:
     response = client.get("/search", query_string={"q": "(医保 | DRG"})
     assert response.status_code == 400
     page = text(response)
-    assert "查询语句有误：query ends too early" in page
+    assert "查询语句有误：第 1 个字符处：括号没有闭合" in page
     assert '<pre class="query-error">' in page and "(医保 | DRG\n" in page and "^</pre>" in page
     assert 'value="(医保 | DRG"' in page  # the query stays in the box to be fixed
 
