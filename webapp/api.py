@@ -159,9 +159,11 @@ def search() -> tuple[Json, int]:
             "sort": form.sort,
         },
         "results": [result_json(row) for row in rows],
-        "pagination": Pagination(page, per_page, found.total).as_json(),
+        "pagination": Pagination(page, per_page, found.total, found.total_exact).as_json(),
     }
     if facets is not None:
+        sample = deps.search_index.facet_sample
+        body["facets_sampled"] = sample is not None and found.total > sample
         # field -> [{"value", "count"}]; the query field to filter by is in "filters"
         body["facets"] = {
             field: [

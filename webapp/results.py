@@ -161,7 +161,12 @@ def result_rows(
         doc = hit.document
         story_key = doc.story_id or doc.doc_id
         if story_key in by_story:
-            by_story[story_key].also.append((doc.doc_id, doc.source_name))
+            first = by_story[story_key]
+            # one link per outlet: the same source's second copy adds nothing to read
+            if doc.source_name != first.source_name and all(
+                name != doc.source_name for _, name in first.also
+            ):
+                first.also.append((doc.doc_id, doc.source_name))
             continue
         row = ResultRow(
             doc_id=doc.doc_id,

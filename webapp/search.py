@@ -47,6 +47,7 @@ def index() -> tuple[str, int]:
     rows: list[ResultRow] = []
     facets: list[FacetGroup] = []
     pagination = Pagination(page, PER_PAGE, 0)
+    facets_sampled: int | None = None
     error, status = form.error, 200 if not form.error else 400
     if not form.is_empty and not error:
         try:
@@ -56,7 +57,9 @@ def index() -> tuple[str, int]:
             log.error("search failed: %s", exc)
             error, status = INDEX_DOWN, 503
         else:
-            pagination = Pagination(page, PER_PAGE, found.total)
+            pagination = Pagination(page, PER_PAGE, found.total, found.total_exact)
+            sample = deps.search_index.facet_sample
+            facets_sampled = sample if sample is not None and found.total > sample else None
             with deps.database.session() as session:
                 sizes = queries.story_sizes(session, (hit.document.story_id for hit in found.hits))
             rows = result_rows(found, highlight_terms(form.query), sizes)
@@ -66,6 +69,7 @@ def index() -> tuple[str, int]:
         form=form,
         rows=rows,
         facets=facets,
+        facets_sampled=facets_sampled,
         sources=sources,
         pagination=pagination,
         error=error,

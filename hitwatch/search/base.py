@@ -109,6 +109,9 @@ def order_facet(field: str, counts: Iterable[tuple[str, int]], size: int) -> lis
 class SearchIndex(Protocol):
     """A full-text index of `SearchDocument`s keyed by `doc_id` (writes are upserts)."""
 
+    # `facets()` counts at most this many matches (a sample of larger results); None: all.
+    facet_sample: int | None
+
     def ensure(self) -> None:
         """Create the index if it does not exist; safe to call at every start."""
 

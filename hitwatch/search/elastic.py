@@ -246,6 +246,8 @@ def _document(source: dict[str, Any]) -> SearchDocument:
 class ElasticsearchIndex:
     """`SearchIndex` on an Elasticsearch 8 cluster, through the alias `alias`."""
 
+    facet_sample: int | None = None  # aggregations count every match
+
     def __init__(self, hosts: list[str], alias: str) -> None:
         self.hosts = hosts
         self.alias = alias

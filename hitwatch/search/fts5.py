@@ -388,6 +388,8 @@ _FACET_SQL: dict[str, str] = {
 class Fts5Index:
     """`SearchIndex` in one SQLite file; one connection per thread."""
 
+    facet_sample: int | None = FACET_SAMPLE
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()

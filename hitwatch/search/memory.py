@@ -182,6 +182,8 @@ def _newest_first(hit: SearchHit) -> tuple[bool, float, str]:
 class InMemoryIndex:
     """`SearchIndex` over a dict; writes are visible at once, `refresh()` does nothing."""
 
+    facet_sample: int | None = None
+
     def __init__(self) -> None:
         self._docs: dict[str, TokenizedDocument] = {}
         self._lock = threading.Lock()

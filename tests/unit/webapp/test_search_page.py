@@ -200,3 +200,26 @@ def test_search_feed_rejects_malformed_queries(client: FlaskClient) -> None:
     response = client.get("/search.atom", query_string={"q": "医保 |"})
     assert response.status_code == 400
     assert "查询语句有误" in text(response) and "^" in text(response)
+
+
+def test_also_on_this_page_names_each_outlet_once() -> None:
+    from hitwatch.search import SearchDocument, SearchHit, SearchPage
+    from webapp.results import result_rows
+
+    def hit(doc_id: str, source_name: str) -> SearchHit:
+        document = SearchDocument(
+            doc_id, "story-1", f"https://example.cn/{doc_id}", "医保", "医保", "s", source_name
+        )
+        return SearchHit(doc_id, 1.0, document)
+
+    page = SearchPage(
+        4,
+        [
+            hit("a", "国家医疗保障局"),
+            hit("b", "新京报"),
+            hit("c", "新京报"),
+            hit("d", "国家医疗保障局"),
+        ],
+    )
+    (row,) = result_rows(page, ["医保"], {"story-1": 4})
+    assert row.also == [("b", "新京报")]
