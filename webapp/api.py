@@ -147,9 +147,11 @@ def search() -> tuple[Json, int]:
     except SearchBackendError as exc:
         log.error("search failed: %s", exc)
         return {"error": "搜索索引暂时不可用，请稍后重试。", "status": 503}, 503
+    stories = [hit.document.story_id for hit in found.hits]
     with deps.database.session() as session:
-        sizes = queries.story_sizes(session, (hit.document.story_id for hit in found.hits))
-    rows = result_rows(found, highlight_terms(form.query), sizes)
+        sizes = queries.story_sizes(session, stories)
+        copies = queries.story_copies(session, stories)
+    rows = result_rows(found, highlight_terms(form.query), sizes, copies)
     body: Json = {
         "query": {
             "q": form.q,

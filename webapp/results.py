@@ -82,6 +82,7 @@ class SearchForm:
             published_before=end,
             relevant_only=not self.include_all,
             sort=self.sort,
+            collapse=True,
             offset=offset,
             limit=limit,
         )
@@ -152,9 +153,14 @@ class ResultRow:
 
 
 def result_rows(
-    page: SearchPage, terms: list[str], story_sizes: Mapping[str, int]
+    page: SearchPage,
+    terms: list[str],
+    story_sizes: Mapping[str, int],
+    copies: Mapping[str, list[tuple[str, str]]] | None = None,
 ) -> list[ResultRow]:
-    """Hits as rows, each story once: later copies on the same page fold into `also`."""
+    """Hits as rows, each story once (the index collapses them; later copies on the same
+    page would fold in). `also` lists the story's other copies, one per outlet, from
+    `copies` (story id -> (doc id, source name)) and from the page."""
     rows: list[ResultRow] = []
     by_story: dict[str, ResultRow] = {}
     for hit in page.hits:
@@ -181,6 +187,13 @@ def result_rows(
             score=hit.score,
             story_size=story_sizes.get(doc.story_id, 1),
         )
+        for doc_id, source_name in (copies or {}).get(doc.story_id, []):
+            if (
+                doc_id != doc.doc_id
+                and source_name != doc.source_name
+                and all(name != source_name for _, name in row.also)
+            ):
+                row.also.append((doc_id, source_name))
         by_story[story_key] = row
         rows.append(row)
     return rows

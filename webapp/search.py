@@ -60,9 +60,11 @@ def index() -> tuple[str, int]:
             pagination = Pagination(page, PER_PAGE, found.total, found.total_exact)
             sample = deps.search_index.facet_sample
             facets_sampled = sample if sample is not None and found.total > sample else None
+            stories = [hit.document.story_id for hit in found.hits]
             with deps.database.session() as session:
-                sizes = queries.story_sizes(session, (hit.document.story_id for hit in found.hits))
-            rows = result_rows(found, highlight_terms(form.query), sizes)
+                sizes = queries.story_sizes(session, stories)
+                copies = queries.story_copies(session, stories)
+            rows = result_rows(found, highlight_terms(form.query), sizes, copies)
             facets = facet_groups(form, counts)
     html = render_template(
         "search/index.html",

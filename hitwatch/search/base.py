@@ -73,6 +73,8 @@ class SearchRequest:
     published_before: datetime | None = None
     relevant_only: bool = False
     sort: Literal["relevance", "date"] = "relevance"
+    # One hit per story (its best-placed matching copy); `total` then counts stories.
+    collapse: bool = False
     offset: int = 0
     limit: int = 20
 

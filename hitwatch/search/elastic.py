@@ -49,6 +49,8 @@ TITLE_BOOST = 3.0
 # bigram starting with that character is an expansion, and dropping any would lose hits.
 MAX_EXPANSIONS = 10_000
 REQUEST_TIMEOUT = 30.0
+# Stories are counted exactly (as a hash set) below this many; ES allows at most 40,000.
+STORY_PRECISION = 40_000
 
 MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
@@ -305,6 +307,18 @@ class ElasticsearchIndex:
         sort: list[Any] = list(_NEWEST_FIRST)
         if request.sort == "relevance" and scored:
             sort.insert(0, "_score")
+        grouping: dict[str, Any] = {}
+        if request.collapse:
+            # One hit per story; the number of stories is counted by an aggregation
+            # (exact below its precision threshold, which is above TOTAL_CAP).
+            grouping = {
+                "collapse": {"field": "story_id"},
+                "aggregations": {
+                    "stories": {
+                        "cardinality": {"field": "story_id", "precision_threshold": STORY_PRECISION}
+                    }
+                },
+            }
         with self._errors("search"):
             response = self._client.search(
                 index=self.alias,
@@ -312,6 +326,7 @@ class ElasticsearchIndex:
                 sort=sort,
                 from_=request.offset,
                 size=request.limit,
+                **grouping,
                 # Counting stops at TOTAL_CAP: past it the total is a lower bound, and
                 # Lucene may skip blocks that cannot reach the page (much faster for
                 # common terms).
@@ -323,7 +338,11 @@ class ElasticsearchIndex:
             for hit in response["hits"]["hits"]
         ]
         total = response["hits"]["total"]
-        return SearchPage(int(total["value"]), hits, total_exact=total["relation"] == "eq")
+        exact = total["relation"] == "eq"
+        if request.collapse:
+            stories = int(response["aggregations"]["stories"]["value"])
+            return SearchPage(min(stories, TOTAL_CAP), hits, total_exact=stories <= TOTAL_CAP)
+        return SearchPage(int(total["value"]), hits, total_exact=exact)
 
     def count(self, request: SearchRequest) -> int:
         with self._errors("count documents"):

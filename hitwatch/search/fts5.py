@@ -104,11 +104,12 @@ CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5 (
 # long body (in overflow pages) comes before the later columns. Made after older files
 # gain the columns added since.
 _META_INDEX = (
-    "CREATE INDEX IF NOT EXISTS documents_meta ON documents (id, published_at, doc_id,"
-    " source_id, source_name, doc_type, region, relevant, topics, issuer, doc_number)"
+    "CREATE INDEX IF NOT EXISTS documents_meta2 ON documents (id, published_at, doc_id,"
+    " story_id, source_id, source_name, doc_type, region, relevant, topics, issuer, doc_number)"
 )
+_OLD_META_INDEXES = ("documents_meta",)
 # Queries name it: the planner would rather look rows up by rowid, reading each body.
-_MATCHES_FROM = "documents d INDEXED BY documents_meta"
+_MATCHES_FROM = "documents d INDEXED BY documents_meta2"
 
 _COLUMNS = (
     "d.doc_id, d.story_id, d.url, d.title, d.body, d.source_id, d.source_name,"
@@ -454,6 +455,8 @@ class Fts5Index:
             for column, definition in _ADDED_COLUMNS.items():
                 if column not in present:
                     connection.execute(f"ALTER TABLE documents ADD COLUMN {column} {definition}")
+            for old in _OLD_META_INDEXES:
+                connection.execute(f"DROP INDEX IF EXISTS {old}")
             connection.execute(_META_INDEX)
             text_columns = {
                 row["name"] for row in connection.execute("PRAGMA table_info(documents_fts)")
@@ -527,12 +530,16 @@ class Fts5Index:
             connection.execute("BEGIN")
             try:
                 total, exact = self._total(connection, plan)
+                if request.collapse and total:
+                    total, exact = self._stories(connection, plan, exact)
                 if not total or request.offset >= total or request.limit <= 0:
                     page: list[tuple[int, float]] = []
                 elif request.sort == "date" or not plan.ranked:
-                    page = self._newest(connection, plan, request.offset, request.limit)
+                    page = self._newest(
+                        connection, plan, request.offset, request.limit, request.collapse
+                    )
                 else:
-                    page = self._ranked(connection, plan, request.offset, request.limit, total)
+                    page = self._ranked(connection, plan, request, total)
                 rows = self._rows(connection, [rowid for rowid, _ in page])
             finally:
                 connection.execute("COMMIT")
@@ -557,46 +564,98 @@ class Fts5Index:
         return min(int(total), TOTAL_CAP), int(total) <= TOTAL_CAP
 
     @staticmethod
+    def _stories(connection: sqlite3.Connection, plan: _Plan, exact: bool) -> tuple[int, bool]:
+        """How many stories the matches belong to: among the TOTAL_CAP most recently
+        indexed matches (a lower bound when there are more)."""
+        sql, params = plan.source("f.rowid AS id")
+        (stories,) = connection.execute(
+            f"SELECT count(DISTINCT x.story_id) FROM ({sql} ORDER BY f.rowid DESC LIMIT ?) c"  # noqa: S608
+            " CROSS JOIN documents x INDEXED BY documents_meta2 ON x.id = c.id",
+            [*params, TOTAL_CAP],
+        ).fetchone()
+        return int(stories), exact
+
+    @staticmethod
     def _newest(
-        connection: sqlite3.Connection, plan: _Plan, offset: int, limit: int
+        connection: sqlite3.Connection, plan: _Plan, offset: int, limit: int, collapse: bool
     ) -> list[tuple[int, float]]:
-        """A page of matches newest first (undated last); every match is sorted."""
-        columns = "f.rowid AS id"
-        sql, params = plan.source(columns)
+        """A page of matches newest first (undated last); every match is sorted.
+
+        Collapsed, a story is placed by its newest matching copy, which stands for it.
+        """
+        sql, params = plan.source("f.rowid AS id")
         order = _NEWEST_FIRST.replace("d.", "x.")
-        found = connection.execute(
-            f"SELECT m.id FROM ({sql}) m CROSS JOIN documents x INDEXED BY documents_meta"  # noqa: S608
-            f" ON x.id = m.id ORDER BY {order} LIMIT ? OFFSET ?",
-            [*params, limit, offset],
-        )
+        if collapse:
+            found = connection.execute(
+                f"SELECT id FROM (SELECT m.id, x.published_at, x.doc_id,"  # noqa: S608
+                f" row_number() OVER (PARTITION BY x.story_id ORDER BY {order}) AS n"
+                f" FROM ({sql}) m CROSS JOIN documents x INDEXED BY documents_meta2"
+                f" ON x.id = m.id) x WHERE n = 1 ORDER BY {order} LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            )
+        else:
+            found = connection.execute(
+                f"SELECT m.id FROM ({sql}) m CROSS JOIN documents x"  # noqa: S608
+                f" INDEXED BY documents_meta2 ON x.id = m.id ORDER BY {order} LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            )
         return [(int(row[0]), 0.0) for row in found]
 
     @staticmethod
     def _ranked(
-        connection: sqlite3.Connection, plan: _Plan, offset: int, limit: int, total: int
+        connection: sqlite3.Connection, plan: _Plan, request: SearchRequest, total: int
     ) -> list[tuple[int, float]]:
         """A page by bm25 over the RANK_CANDIDATES most recently indexed matches; pages
-        past them continue with the other matches, most recently indexed first."""
+        past them continue with the other matches, most recently indexed first.
+
+        Collapsed, a story is placed by its first copy in that order.
+        """
+        offset, limit = request.offset, request.limit
         sql, params = plan.source(f"f.rowid AS id, {_BM25} AS rank")
         order = _NEWEST_FIRST.replace("d.", "x.")
         candidates = connection.execute(
-            f"SELECT c.id, c.rank FROM ({sql} ORDER BY f.rowid DESC LIMIT ?) c"  # noqa: S608
-            f" CROSS JOIN documents x INDEXED BY documents_meta ON x.id = c.id"
+            f"SELECT c.id, c.rank, x.story_id FROM ({sql} ORDER BY f.rowid DESC LIMIT ?) c"  # noqa: S608
+            f" CROSS JOIN documents x INDEXED BY documents_meta2 ON x.id = c.id"
             f" ORDER BY c.rank, {order}",
             [*params, RANK_CANDIDATES],
         ).fetchall()
-        ranked = [(int(row[0]), float(row[1])) for row in candidates]
+        seen: set[str] = set()
+        ranked: list[tuple[int, float]] = []
+        for rowid, rank, story_id in candidates:
+            if request.collapse:
+                if story_id in seen:
+                    continue
+                seen.add(story_id)
+            ranked.append((int(rowid), float(rank)))
         page = ranked[offset : offset + limit]
         wanted = limit - len(page)
-        if wanted > 0 and total > len(ranked) and ranked:
-            lowest = min(rowid for rowid, _ in ranked)
-            rest_sql, rest_params = plan.source("f.rowid")
-            skip = max(0, offset - len(ranked))
+        if wanted <= 0 or len(candidates) < RANK_CANDIDATES or not candidates:
+            return page
+        lowest = min(int(row[0]) for row in candidates)
+        skip = max(0, offset - len(ranked))
+        rest_sql, rest_params = plan.source("f.rowid AS id")
+        if not request.collapse:
             more = connection.execute(
                 f"{rest_sql} AND f.rowid < ? ORDER BY f.rowid DESC LIMIT ? OFFSET ?",
                 [*rest_params, lowest, wanted, skip],
             )
             page.extend((int(row[0]), 0.0) for row in more)
+            return page
+        rest = connection.execute(
+            f"SELECT r.id, x.story_id FROM ({rest_sql} AND f.rowid < ? ORDER BY f.rowid DESC) r"  # noqa: S608
+            " CROSS JOIN documents x INDEXED BY documents_meta2 ON x.id = r.id",
+            [*rest_params, lowest],
+        )
+        for rowid, story_id in rest:
+            if story_id in seen:
+                continue
+            seen.add(story_id)
+            if skip:
+                skip -= 1
+                continue
+            page.append((int(rowid), 0.0))
+            if len(page) >= limit:
+                break
         return page
 
     @staticmethod
@@ -631,7 +690,7 @@ class Fts5Index:
         sample = (
             f"SELECT x.id, x.source_name, x.doc_type, x.topics, x.region, x.published_at"  # noqa: S608
             f" FROM ({matching} ORDER BY f.rowid DESC LIMIT ?) c"
-            f" CROSS JOIN documents x INDEXED BY documents_meta ON x.id = c.id"
+            f" CROSS JOIN documents x INDEXED BY documents_meta2 ON x.id = c.id"
         )
         groupings = " UNION ALL ".join(_FACET_SQL[field] for field in fields)
         sql = f"WITH m AS MATERIALIZED ({sample}) {groupings}"

@@ -215,6 +215,11 @@ class InMemoryIndex:
         hits.sort(key=_newest_first)
         if request.sort == "relevance":
             hits.sort(key=lambda hit: -hit.score)  # stable: ties stay newest first
+        if request.collapse:  # each story's first hit in that order stands for it
+            first: dict[str, SearchHit] = {}
+            for hit in hits:
+                first.setdefault(hit.document.story_id, hit)
+            hits = list(first.values())
         return hits
 
     def search(self, request: SearchRequest) -> SearchPage:
@@ -222,7 +227,7 @@ class InMemoryIndex:
         return SearchPage(len(hits), hits[request.offset : request.offset + request.limit])
 
     def count(self, request: SearchRequest) -> int:
-        return len(self._hits(request))
+        return len(self._hits(replace(request, collapse=False)))
 
     def facets(
         self,
@@ -230,7 +235,7 @@ class InMemoryIndex:
         fields: Sequence[FacetField] = FACET_FIELDS,
         size: int = FACET_SIZE,
     ) -> FacetCounts:
-        documents = [hit.document for hit in self._hits(request)]
+        documents = [hit.document for hit in self._hits(replace(request, collapse=False))]
         result: FacetCounts = {}
         for field in fields:
             counts = Counter(value for doc in documents for value in facet_values(doc, field))

@@ -442,6 +442,33 @@ def test_query_trees(index: SearchIndex, query: str, expected: set[str]) -> None
     assert hits(index, query) == expected
 
 
+@pytest.mark.parametrize("sort", ["relevance", "date"])
+def test_collapse_gives_one_hit_per_story_across_pages(index: SearchIndex, sort: str) -> None:
+    day = datetime(2024, 7, 1, tzinfo=SHANGHAI)
+    load(
+        index,
+        doc("a1", "医保医保医保", "正文", story_id="A", published_at=day),
+        doc("a2", "医保", "正文", story_id="A", published_at=day + timedelta(days=3)),
+        doc("a3", "医保", "正文", story_id="A", published_at=day + timedelta(days=1)),
+        doc("b1", "医保医保", "正文", story_id="B", published_at=day + timedelta(days=2)),
+        doc("c1", "医保", "正文", story_id="C"),
+        doc("c2", "信息化", "正文", story_id="C"),
+        doc("d1", "新闻", "医保", story_id="D", published_at=day),
+    )
+    request = SearchRequest(query=parse_query("医保"), collapse=True, sort=sort, limit=2)  # type: ignore[arg-type]
+    pages = [index.search(replace(request, offset=offset)) for offset in (0, 2, 4)]
+    assert [page.total for page in pages] == [4, 4, 4]
+    assert all(page.total_exact for page in pages)
+    order = [hit.doc_id for page in pages for hit in page.hits]
+    if sort == "date":  # each story placed by its newest matching copy; undated last
+        assert order == ["a2", "b1", "d1", "c1"]
+    else:  # each story by its best copy (a1 has the most title matches of story A)
+        assert sorted(order) == ["a1", "b1", "c1", "d1"]
+    flat = index.search(replace(request, collapse=False, limit=100))
+    assert flat.total == index.count(request) == 6  # count and facets ignore collapsing
+    assert index.facets(request, ("source_name",)) == {"source_name": [("国家卫生健康委员会", 6)]}
+
+
 def test_region_is_a_prefix(index: SearchIndex) -> None:
     load(
         index,
