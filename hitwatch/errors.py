@@ -38,7 +38,16 @@ class ExtractionError(PermanentError):
 
 
 class QueryError(PermanentError):
-    """A search query is malformed or too large; the message says where."""
+    """A search query is malformed or too large; the message (for readers) says where."""
+
+    def __init__(
+        self, message: str, *, code: str = "invalid", position: int | None = None, detail: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code  # a key of hitwatch/search/query_errors.yaml
+        self.position = position  # 1-based character of the query where the problem is
+        self.detail = detail  # the query with a caret under that character
 
 
 class SearchBackendError(TransientError):

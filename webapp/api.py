@@ -15,7 +15,14 @@ from hitwatch.store import Article
 from webapp import queries
 from webapp.dependencies import dependencies
 from webapp.pagination import MAX_PER_PAGE, Pagination, page_number
-from webapp.results import FACET_QUERY_FIELDS, ResultRow, highlight_terms, parse_form, result_rows
+from webapp.results import (
+    FACET_QUERY_FIELDS,
+    ResultRow,
+    facet_label,
+    highlight_terms,
+    parse_form,
+    result_rows,
+)
 
 __all__ = ["bp"]
 
@@ -128,6 +135,8 @@ def search() -> tuple[Json, int]:
         error: Json = {"error": form.error, "status": 400}
         if form.error_detail:
             error["detail"] = form.error_detail
+        if form.error_position is not None:
+            error["position"] = form.error_position
         return error, 400
     page, per_page = page_number(request.args.get("page")), _per_page()
     want_facets = request.args.get("facets") == "1"
@@ -138,9 +147,11 @@ def search() -> tuple[Json, int]:
     except SearchBackendError as exc:
         log.error("search failed: %s", exc)
         return {"error": "搜索索引暂时不可用，请稍后重试。", "status": 503}, 503
+    stories = [hit.document.story_id for hit in found.hits]
     with deps.database.session() as session:
-        sizes = queries.story_sizes(session, (hit.document.story_id for hit in found.hits))
-    rows = result_rows(found, highlight_terms(form.query), sizes)
+        sizes = queries.story_sizes(session, stories)
+        copies = queries.story_copies(session, stories)
+    rows = result_rows(found, highlight_terms(form.query), sizes, copies)
     body: Json = {
         "query": {
             "q": form.q,
@@ -150,12 +161,17 @@ def search() -> tuple[Json, int]:
             "sort": form.sort,
         },
         "results": [result_json(row) for row in rows],
-        "pagination": Pagination(page, per_page, found.total).as_json(),
+        "pagination": Pagination(page, per_page, found.total, found.total_exact).as_json(),
     }
     if facets is not None:
+        sample = deps.search_index.facet_sample
+        body["facets_sampled"] = sample is not None and found.total > sample
         # field -> [{"value", "count"}]; the query field to filter by is in "filters"
         body["facets"] = {
-            field: [{"value": value, "count": count} for value, count in pairs]
+            field: [
+                {"value": value, "count": count, "label": facet_label(field, value) or value}
+                for value, count in pairs
+            ]
             for field, pairs in facets.items()
         }
         body["facet_filters"] = dict(FACET_QUERY_FIELDS)

@@ -22,6 +22,7 @@ class Pagination:
     page: int
     per_page: int
     total: int
+    total_exact: bool = True  # False: at least `total` (the index stopped counting)
 
     @property
     def pages(self) -> int:
@@ -39,6 +40,11 @@ class Pagination:
     def has_next(self) -> bool:
         return self.page < self.pages
 
+    @property
+    def total_text(self) -> str:
+        """The total as shown: 10000+ when it is a lower bound."""
+        return f"{self.total}{'' if self.total_exact else '+'}"
+
     def as_json(self) -> dict[str, int | bool]:
         return {
             "page": self.page,
@@ -47,4 +53,5 @@ class Pagination:
             "pages": self.pages,
             "has_prev": self.has_prev,
             "has_next": self.has_next,
+            "total_exact": self.total_exact,
         }

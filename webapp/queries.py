@@ -18,6 +18,7 @@ __all__ = [
     "list_failures",
     "list_sources",
     "source_choices",
+    "story_copies",
     "story_members",
     "story_sizes",
 ]
@@ -65,6 +66,23 @@ def story_sizes(session: Session, story_ids: Iterable[str]) -> dict[str, int]:
         return {}
     rows = session.execute(select(Story.id, Story.doc_count).where(Story.id.in_(ids))).all()
     return {story_id: count for story_id, count in rows}
+
+
+def story_copies(session: Session, story_ids: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+    """story id -> (doc id, source name) of its articles, oldest first, for the expandable
+    "N 篇报道" of collapsed search results."""
+    ids = sorted(set(story_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Article.story_id, Article.id, Article.source_name)
+        .where(Article.story_id.in_(ids))
+        .order_by(Article.published_at.asc().nulls_last(), Article.id)
+    ).all()
+    copies: dict[str, list[tuple[str, str]]] = {}
+    for story_id, doc_id, source_name in rows:
+        copies.setdefault(story_id, []).append((doc_id, source_name))
+    return copies
 
 
 def source_choices(session: Session) -> list[tuple[str, str]]:

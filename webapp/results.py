@@ -17,10 +17,11 @@ from markupsafe import Markup
 
 from hitwatch.errors import QueryError
 from hitwatch.search import FacetCounts, SearchPage, SearchRequest
-from hitwatch.search.query import MatchAll, Node, parse_query
+from hitwatch.search.prepare import prepare_query
+from hitwatch.search.query import And, Field, MatchAll, Node
 from hitwatch.search.snippets import highlight, highlight_title
-from hitwatch.search.synonyms import expand_synonyms
 from hitwatch.search.terms import positive_terms
+from hitwatch.topics import topic_names
 from webapp.display import day_range, parse_day
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "ResultRow",
     "SearchForm",
     "facet_groups",
+    "facet_label",
     "highlight_terms",
     "parse_form",
     "query_error",
@@ -63,6 +65,7 @@ class SearchForm:
     include_all: bool = False  # `all=1`: also articles the classifier judged off-topic
     error: str = ""
     error_detail: str = ""  # the query with a caret under the mistake, shown preformatted
+    error_position: int | None = None  # 1-based character of `q` where the mistake is
     query: Node = field(default_factory=MatchAll)
     _range: tuple[datetime | None, datetime | None] = field(default=(None, None), repr=False)
 
@@ -80,6 +83,7 @@ class SearchForm:
             published_before=end,
             relevant_only=not self.include_all,
             sort=self.sort,
+            collapse=True,
             offset=offset,
             limit=limit,
         )
@@ -115,17 +119,16 @@ def parse_form(args: Mapping[str, str]) -> SearchForm:
     if first and last and first > last:
         return replace(form, error="开始日期晚于结束日期，请交换两个日期。")
     try:
-        query = expand_synonyms(parse_query(form.q))
+        query = prepare_query(form.q)
     except QueryError as exc:
         error, detail = query_error(exc)
-        return replace(form, error=error, error_detail=detail)
+        return replace(form, error=error, error_detail=detail, error_position=exc.position)
     return replace(form, query=query, _range=day_range(first, last))
 
 
 def query_error(exc: QueryError) -> tuple[str, str]:
     """The message for a malformed query, and the query with a caret under the mistake."""
-    message, _, detail = str(exc).partition("\n")
-    return f"查询语句有误：{message}", detail
+    return f"查询语句有误：{exc.message}", exc.detail
 
 
 def highlight_terms(query: Node) -> list[str]:
@@ -152,16 +155,26 @@ class ResultRow:
 
 
 def result_rows(
-    page: SearchPage, terms: list[str], story_sizes: Mapping[str, int]
+    page: SearchPage,
+    terms: list[str],
+    story_sizes: Mapping[str, int],
+    copies: Mapping[str, list[tuple[str, str]]] | None = None,
 ) -> list[ResultRow]:
-    """Hits as rows, each story once: later copies on the same page fold into `also`."""
+    """Hits as rows, each story once (the index collapses them; later copies on the same
+    page would fold in). `also` lists the story's other copies, one per outlet, from
+    `copies` (story id -> (doc id, source name)) and from the page."""
     rows: list[ResultRow] = []
     by_story: dict[str, ResultRow] = {}
     for hit in page.hits:
         doc = hit.document
         story_key = doc.story_id or doc.doc_id
         if story_key in by_story:
-            by_story[story_key].also.append((doc.doc_id, doc.source_name))
+            first = by_story[story_key]
+            # one link per outlet: the same source's second copy adds nothing to read
+            if doc.source_name != first.source_name and all(
+                name != doc.source_name for _, name in first.also
+            ):
+                first.also.append((doc.doc_id, doc.source_name))
             continue
         row = ResultRow(
             doc_id=doc.doc_id,
@@ -176,6 +189,13 @@ def result_rows(
             score=hit.score,
             story_size=story_sizes.get(doc.story_id, 1),
         )
+        for doc_id, source_name in (copies or {}).get(doc.story_id, []):
+            if (
+                doc_id != doc.doc_id
+                and source_name != doc.source_name
+                and all(name != source_name for _, name in row.also)
+            ):
+                row.also.append((doc_id, source_name))
         by_story[story_key] = row
         rows.append(row)
     return rows
@@ -196,6 +216,11 @@ class FacetLink:
     count: int
     q: str
     active: bool  # the query already filters by it
+    label: str = ""  # what to show, when not the value (a topic's name for its code)
+
+    @property
+    def text(self) -> str:
+        return self.label or self.value
 
 
 @dataclass(frozen=True)
@@ -204,18 +229,33 @@ class FacetGroup:
     links: list[FacetLink]
 
 
+def facet_label(facet: str, value: str) -> str:
+    """What a facet value is shown as: topics by name (from the taxonomy), others as is."""
+    if facet == "topics":
+        return topic_names().get(value, "")
+    return ""
+
+
+def _required_fields(query: Node) -> set[tuple[str, str]]:
+    """(field, value) of the filters every match must pass (the query's top-level AND)."""
+    children = query.children if isinstance(query, And) else (query,)
+    return {(child.name, child.value) for child in children if isinstance(child, Field)}
+
+
 def facet_groups(form: SearchForm, facets: FacetCounts) -> list[FacetGroup]:
     """Facet counts as links that add `field:value` to the reader's query."""
     present = set(form.q.split())
+    required = _required_fields(form.query)
     groups = []
     for facet, pairs in facets.items():
         field_name = FACET_QUERY_FIELDS[facet]
         links = []
         for value, count in pairs:
+            label = facet_label(facet, value)
             condition = query_filter(field_name, value)
-            active = condition in present
+            active = condition in present or (field_name, value) in required
             q = form.q if active else f"{form.q} {condition}".strip()
-            links.append(FacetLink(value, count, q, active))
+            links.append(FacetLink(value, count, q, active, label))
         if links:
             groups.append(FacetGroup(field_name, links))
     return groups

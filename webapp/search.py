@@ -47,6 +47,7 @@ def index() -> tuple[str, int]:
     rows: list[ResultRow] = []
     facets: list[FacetGroup] = []
     pagination = Pagination(page, PER_PAGE, 0)
+    facets_sampled: int | None = None
     error, status = form.error, 200 if not form.error else 400
     if not form.is_empty and not error:
         try:
@@ -56,16 +57,21 @@ def index() -> tuple[str, int]:
             log.error("search failed: %s", exc)
             error, status = INDEX_DOWN, 503
         else:
-            pagination = Pagination(page, PER_PAGE, found.total)
+            pagination = Pagination(page, PER_PAGE, found.total, found.total_exact)
+            sample = deps.search_index.facet_sample
+            facets_sampled = sample if sample is not None and found.total > sample else None
+            stories = [hit.document.story_id for hit in found.hits]
             with deps.database.session() as session:
-                sizes = queries.story_sizes(session, (hit.document.story_id for hit in found.hits))
-            rows = result_rows(found, highlight_terms(form.query), sizes)
+                sizes = queries.story_sizes(session, stories)
+                copies = queries.story_copies(session, stories)
+            rows = result_rows(found, highlight_terms(form.query), sizes, copies)
             facets = facet_groups(form, counts)
     html = render_template(
         "search/index.html",
         form=form,
         rows=rows,
         facets=facets,
+        facets_sampled=facets_sampled,
         sources=sources,
         pagination=pagination,
         error=error,

@@ -11,7 +11,9 @@ from hitwatch.search.query import Node
 
 __all__ = [
     "FACET_FIELDS",
+    "FACET_SAMPLE",
     "FACET_SIZE",
+    "TOTAL_CAP",
     "FacetCounts",
     "FacetField",
     "SearchDocument",
@@ -27,6 +29,11 @@ FacetField = Literal["source_name", "doc_type", "topics", "region", "month"]
 FACET_FIELDS: tuple[FacetField, ...] = get_args(FacetField)
 # Values kept per field: enough for a sidebar, cheap for every backend.
 FACET_SIZE = 12
+# Facets may count only this many of the matches (FTS5: the most recently indexed), so
+# that a query matching most of a large index stays fast; the counts are then a sample.
+FACET_SAMPLE = 5_000
+# A backend may stop counting matches here (Elasticsearch's default track_total_hits).
+TOTAL_CAP = 10_000
 # field -> [(value, matching documents)], in display order (see `order_facet`)
 FacetCounts = dict[str, list[tuple[str, int]]]
 
@@ -66,6 +73,8 @@ class SearchRequest:
     published_before: datetime | None = None
     relevant_only: bool = False
     sort: Literal["relevance", "date"] = "relevance"
+    # One hit per story (its best-placed matching copy); `total` then counts stories.
+    collapse: bool = False
     offset: int = 0
     limit: int = 20
 
@@ -79,8 +88,15 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class SearchPage:
+    """One page of hits and how many match in all.
+
+    `total` is exact when `total_exact`; otherwise at least that many match (a backend
+    may stop counting at 10,000, as Elasticsearch does by default).
+    """
+
     total: int
     hits: list[SearchHit] = field(default_factory=list)
+    total_exact: bool = True
 
 
 def order_facet(field: str, counts: Iterable[tuple[str, int]], size: int) -> list[tuple[str, int]]:
@@ -94,6 +110,9 @@ def order_facet(field: str, counts: Iterable[tuple[str, int]], size: int) -> lis
 
 class SearchIndex(Protocol):
     """A full-text index of `SearchDocument`s keyed by `doc_id` (writes are upserts)."""
+
+    # `facets()` counts at most this many matches (a sample of larger results); None: all.
+    facet_sample: int | None
 
     def ensure(self) -> None:
         """Create the index if it does not exist; safe to call at every start."""
@@ -124,6 +143,7 @@ class SearchIndex(Protocol):
 
         Empty values (no region, undated) are not counted; a document with two topics
         counts once for each. Ordered by `order_facet`, at most `size` values per field.
+        With more than FACET_SAMPLE matches a backend may count a sample of that size.
         """
 
     def refresh(self) -> None:

@@ -20,6 +20,7 @@ from hitwatch.errors import SearchBackendError
 from hitwatch.search.base import (
     FACET_FIELDS,
     FACET_SIZE,
+    TOTAL_CAP,
     FacetCounts,
     FacetField,
     SearchDocument,
@@ -48,9 +49,13 @@ TITLE_BOOST = 3.0
 # bigram starting with that character is an expansion, and dropping any would lose hits.
 MAX_EXPANSIONS = 10_000
 REQUEST_TIMEOUT = 30.0
+# Stories are counted exactly (as a hash set) below this many; ES allows at most 40,000.
+STORY_PRECISION = 40_000
 
 MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
+    # The token strings are only searched: not stored, they would triple the index size.
+    "_source": {"excludes": ["title_tokens", "body_tokens"]},
     "properties": {
         "doc_id": {"type": "keyword"},
         "story_id": {"type": "keyword"},
@@ -111,7 +116,9 @@ def _field_query(node: Field) -> dict[str, Any]:
         }
     if node.name == "issuer":
         return {"wildcard": {"issuer_key": {"value": f"*{_escape_wildcard(value)}*"}}}
-    field = {"type": "doc_type", "topic": "topics", "region": "region", "docno": "doc_number_key"}
+    if node.name == "region":
+        return {"prefix": {"region": {"value": value}}}  # 广东 finds 广东省深圳市
+    field = {"type": "doc_type", "topic": "topics", "docno": "doc_number_key"}
     return {"term": {field[node.name]: value}}
 
 
@@ -241,6 +248,8 @@ def _document(source: dict[str, Any]) -> SearchDocument:
 class ElasticsearchIndex:
     """`SearchIndex` on an Elasticsearch 8 cluster, through the alias `alias`."""
 
+    facet_sample: int | None = None  # aggregations count every match
+
     def __init__(self, hosts: list[str], alias: str) -> None:
         self.hosts = hosts
         self.alias = alias
@@ -298,6 +307,18 @@ class ElasticsearchIndex:
         sort: list[Any] = list(_NEWEST_FIRST)
         if request.sort == "relevance" and scored:
             sort.insert(0, "_score")
+        grouping: dict[str, Any] = {}
+        if request.collapse:
+            # One hit per story; the number of stories is counted by an aggregation
+            # (exact below its precision threshold, which is above TOTAL_CAP).
+            grouping = {
+                "collapse": {"field": "story_id"},
+                "aggregations": {
+                    "stories": {
+                        "cardinality": {"field": "story_id", "precision_threshold": STORY_PRECISION}
+                    }
+                },
+            }
         with self._errors("search"):
             response = self._client.search(
                 index=self.alias,
@@ -305,14 +326,23 @@ class ElasticsearchIndex:
                 sort=sort,
                 from_=request.offset,
                 size=request.limit,
-                track_total_hits=True,
+                **grouping,
+                # Counting stops at TOTAL_CAP: past it the total is a lower bound, and
+                # Lucene may skip blocks that cannot reach the page (much faster for
+                # common terms).
+                track_total_hits=TOTAL_CAP,
                 track_scores=True,
             )
         hits = [
             SearchHit(hit["_id"], float(hit.get("_score") or 0.0), _document(hit["_source"]))
             for hit in response["hits"]["hits"]
         ]
-        return SearchPage(int(response["hits"]["total"]["value"]), hits)
+        total = response["hits"]["total"]
+        exact = total["relation"] == "eq"
+        if request.collapse:
+            stories = int(response["aggregations"]["stories"]["value"])
+            return SearchPage(min(stories, TOTAL_CAP), hits, total_exact=stories <= TOTAL_CAP)
+        return SearchPage(int(total["value"]), hits, total_exact=exact)
 
     def count(self, request: SearchRequest) -> int:
         with self._errors("count documents"):

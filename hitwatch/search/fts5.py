@@ -6,25 +6,43 @@ for these strings. The FTS table keeps its own copy of the token strings (a regu
 not contentless, FTS5 table) so that an upsert can delete the old row without
 re-tokenising the old text, which would corrupt the index whenever the tokeniser changes.
 
+Filters live in the FTS table too: its third column, `keys`, holds one opaque token per
+filterable value (source, type, topic, month, every prefix of the region, relevant) and
+`kall` in every row. A query tree then becomes one FTS5 MATCH expression (terms on the
+text columns, filters on `keys`, NOT as `kall NOT x`), so AND/OR/NOT, filters and counts
+are doclist merges in C. Only `issuer:`, `docno:` and free date ranges are SQL on the
+`documents` row, joined per match.
+
+Speed at 100k+ documents (see `hitwatch bench search`): bm25 over every match of a very
+common term costs time linear in the matches, so relevance is computed over at most
+`RANK_CANDIDATES` matches, the most recently indexed; further pages continue newest
+indexed first. With an SQL filter (issuer, docno, after/before), the total is counted up
+to `TOTAL_CAP` and reported as a lower bound beyond it. Facets count at most
+`FACET_SAMPLE` matches, the most recently indexed (see `SearchIndex.facets`).
+
 The indexer writes while the web app reads, from other processes: WAL journal (readers
 never block the writer) and a busy timeout (writers wait for each other).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from hitwatch.errors import SearchBackendError
 from hitwatch.search.base import (
     FACET_FIELDS,
+    FACET_SAMPLE,
     FACET_SIZE,
+    TOTAL_CAP,
     FacetCounts,
     FacetField,
     SearchDocument,
@@ -36,21 +54,27 @@ from hitwatch.search.base import (
 from hitwatch.search.query import And, DateRange, Field, MatchAll, Node, Not, Or, Term
 from hitwatch.search.terms import (
     date_bounds,
+    month_key,
     normalize_docno,
     normalize_field,
     positive_terms,
     request_query,
-    requires_term,
     term_tokens,
     utc,
 )
 from hitwatch.text import QueryTokens, index_tokens, normalize
 
-__all__ = ["Fts5Index", "match_expression"]
+__all__ = ["Fts5Index", "document_keys", "fts_expression", "match_expression"]
 
 BUSY_TIMEOUT_SECONDS = 30.0
-# bm25 column weights, in the FTS table's column order: a title match counts 3 bodies.
-TITLE_WEIGHT, BODY_WEIGHT = 3.0, 1.0
+# bm25 column weights, in the FTS table's column order: a title match counts 3 bodies;
+# filter keys never score.
+TITLE_WEIGHT, BODY_WEIGHT, KEYS_WEIGHT = 3.0, 1.0, 0.0
+_BM25 = f"bm25(documents_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}, {KEYS_WEIGHT})"
+# Matches ranked by bm25 at most (the most recently indexed): bounds a common term's cost.
+RANK_CANDIDATES = 2_000
+_ALL = "kall"  # in every row's keys: the positive side of NOT, and the empty query
+_TEXT = "{title_tokens body_tokens}"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -72,7 +96,7 @@ CREATE TABLE IF NOT EXISTS documents (
 );
 CREATE INDEX IF NOT EXISTS documents_published_at ON documents (published_at);
 CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5 (
-    title_tokens, body_tokens, tokenize = 'unicode61 remove_diacritics 0'
+    title_tokens, body_tokens, keys, tokenize = 'unicode61 remove_diacritics 0'
 );
 """
 
@@ -80,11 +104,12 @@ CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5 (
 # long body (in overflow pages) comes before the later columns. Made after older files
 # gain the columns added since.
 _META_INDEX = (
-    "CREATE INDEX IF NOT EXISTS documents_meta ON documents (id, published_at, doc_id,"
-    " source_id, source_name, doc_type, region, relevant, topics, issuer, doc_number)"
+    "CREATE INDEX IF NOT EXISTS documents_meta2 ON documents (id, published_at, doc_id,"
+    " story_id, source_id, source_name, doc_type, region, relevant, topics, issuer, doc_number)"
 )
+_OLD_META_INDEXES = ("documents_meta",)
 # Queries name it: the planner would rather look rows up by rowid, reading each body.
-_MATCHES_FROM = "documents d INDEXED BY documents_meta"
+_MATCHES_FROM = "documents d INDEXED BY documents_meta2"
 
 _COLUMNS = (
     "d.doc_id, d.story_id, d.url, d.title, d.body, d.source_id, d.source_name,"
@@ -142,50 +167,95 @@ def _document(row: sqlite3.Row) -> SearchDocument:
     )
 
 
-def _filters(request: SearchRequest) -> tuple[list[str], list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if request.source_ids:
-        clauses.append(f"d.source_id IN ({', '.join('?' * len(request.source_ids))})")
-        params.extend(request.source_ids)
-    if request.published_from is not None:
-        clauses.append("d.published_at >= ?")
-        params.append(_timestamp(request.published_from))
-    if request.published_before is not None:
-        clauses.append("d.published_at < ?")
-        params.append(_timestamp(request.published_before))
-    if request.relevant_only:
-        clauses.append("d.relevant = 1")
-    return clauses, params
-
-
 # Columns added after the first release: `ensure()` adds them to older index files.
 _ADDED_COLUMNS = {
     "issuer": "TEXT NOT NULL DEFAULT ''",
     "doc_number": "TEXT NOT NULL DEFAULT ''",
 }
 _TERM_SQL = "d.id IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?)"
-# Every field filter as SQL over the documents row; the one parameter is the value.
+# The field filters that stay SQL over the documents row; the one parameter is the value.
 _FIELD_SQL = {
-    "source": "(d.source_id = :v OR d.source_name = :v)",
-    "type": "d.doc_type = :v",
-    "topic": "EXISTS (SELECT 1 FROM json_each(d.topics) WHERE json_each.value = :v)",
-    "region": "d.region = :v",
     "issuer": "instr(hitwatch_normalize(d.issuer), :v) > 0",
     "docno": "(d.doc_number != '' AND hitwatch_docno(d.doc_number) = :v)",
 }
+# query field -> the key field of `document_keys` it compares (regions by prefix)
+_KEY_FIELDS = {"source": "source", "type": "type", "topic": "topic", "region": "region"}
+
+
+def _key(field: str, value: str) -> str:
+    """The token standing for `field = value` in the keys column (letters and digits only)."""
+    digest = hashlib.blake2b(f"{field}\x00{value}".encode(), digest_size=8).hexdigest()
+    return f"k{digest}"
+
+
+def document_keys(document: SearchDocument) -> str:
+    """The keys-column text of a document: one token per value a filter can ask for."""
+    keys = [_ALL, _key("source", document.source_id), _key("source", document.source_name)]
+    keys.append(_key("source_id", document.source_id))
+    if document.relevant:
+        keys.append(_key("relevant", "1"))
+    if document.doc_type:
+        keys.append(_key("type", document.doc_type))
+    keys.extend(_key("topic", topic) for topic in document.topics)
+    # every prefix, so that region:广东 finds 广东省深圳市 by one token
+    region = document.region
+    keys.extend(_key("region", region[:end]) for end in range(1, len(region) + 1))
+    month = month_key(document.published_at)
+    if month:
+        keys.append(_key("month", month))
+    return " ".join(dict.fromkeys(keys))
+
+
+def _month_of(node: DateRange) -> str:
+    """'YYYY-MM' when the range is exactly one calendar month (as `month:` makes), else ''."""
+    start, end = node.start, node.end
+    if start is None or end is None or start.day != 1:
+        return ""
+    following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    return start.strftime("%Y-%m") if end == following else ""
+
+
+def _keys(token: str) -> str:
+    return f"keys : {token}"
+
+
+def fts_expression(node: Node) -> str | None:
+    """The tree as an FTS5 MATCH expression, or None when part of it needs SQL."""
+    if isinstance(node, Term):
+        tokens = term_tokens(node)
+        return f"{_TEXT} : {_phrase(tokens)}" if tokens else _keys(_ALL)
+    if isinstance(node, (And, Or)):
+        parts = [fts_expression(child) for child in node.children]
+        if any(part is None for part in parts):
+            return None
+        joiner = " AND " if isinstance(node, And) else " OR "
+        return "(" + joiner.join(f"({part})" for part in parts if part) + ")"
+    if isinstance(node, Not):
+        inner = fts_expression(node.child)
+        return None if inner is None else f"({_keys(_ALL)} NOT ({inner}))"
+    if isinstance(node, Field):
+        field = _KEY_FIELDS.get(node.name)
+        return _keys(_key(field, normalize_field(node))) if field else None
+    if isinstance(node, DateRange):
+        if node.start is None and node.end is None:
+            return _keys(_ALL)
+        month = _month_of(node)
+        return _keys(_key("month", month)) if month else None
+    if isinstance(node, MatchAll):
+        return _keys(_ALL)
+    raise TypeError(f"not a query node: {node!r}")
 
 
 def _where(node: Node) -> tuple[str, list[Any]]:
     """The query tree as a SQL condition on `documents d` (values as parameters).
 
-    Each term is its own FTS sub-select, so AND, OR and NOT are plain SQL logic; the
+    Each FTS-expressible part is one FTS sub-select; the rest is plain SQL logic. The
     only nullable column, `published_at`, is tested with IS NOT NULL first so that NOT
     never meets a NULL.
     """
-    if isinstance(node, Term):
-        tokens = term_tokens(node)
-        return (_TERM_SQL, [_phrase(tokens)]) if tokens else ("1", [])
+    expression = fts_expression(node)
+    if expression is not None:
+        return _TERM_SQL, [expression]
     if isinstance(node, (And, Or)):
         parts = [_where(child) for child in node.children]
         joiner = " AND " if isinstance(node, And) else " OR "
@@ -207,11 +277,7 @@ def _where(node: Node) -> tuple[str, list[Any]]:
         if end is not None:
             clauses.append("d.published_at < ?")
             params.append(_timestamp(end))
-        if len(clauses) == 1:
-            return "1", []
         return "(" + " AND ".join(clauses) + ")", params
-    if isinstance(node, MatchAll):
-        return "1", []
     raise TypeError(f"not a query node: {node!r}")
 
 
@@ -219,6 +285,88 @@ def match_expression(node: Node) -> str | None:
     """The MATCH expression ranking a tree: any positive term (None when none can rank)."""
     phrases = [_phrase(tokens) for term in positive_terms(node) if (tokens := term_tokens(term))]
     return " OR ".join(dict.fromkeys(phrases)) or None
+
+
+def _conjuncts(request: SearchRequest) -> list[Node | _RequestRange]:
+    """What every match must satisfy: the query's top-level AND and the request's filters."""
+    node = request_query(request)
+    parts: list[Node | _RequestRange] = list(node.children) if isinstance(node, And) else [node]
+    if request.source_ids:
+        parts.append(Or(tuple(Field("source_id", value) for value in request.source_ids)))
+    if request.relevant_only:
+        parts.append(Field("relevant", "1"))
+    if request.published_from is not None or request.published_before is not None:
+        parts.append(_RequestRange(request.published_from, request.published_before))
+    return parts
+
+
+@dataclass(frozen=True)
+class _RequestRange:
+    """The request's own date filter (instants, not China calendar days)."""
+
+    start: datetime | None
+    end: datetime | None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A request as one FTS5 MATCH over `documents_fts f` and an optional SQL condition."""
+
+    match: str
+    sql: str
+    params: list[Any]
+    ranked: bool  # some positive term can be scored
+
+    @property
+    def joined(self) -> bool:
+        return bool(self.sql)
+
+    def source(self, columns: str) -> tuple[str, list[Any]]:
+        """`SELECT columns FROM ... WHERE ...` of the matches (rows `f`, and `d` if joined)."""
+        if not self.sql:
+            return (
+                f"SELECT {columns} FROM documents_fts f WHERE documents_fts MATCH ?",  # noqa: S608
+                [self.match],
+            )
+        return (
+            f"SELECT {columns} FROM documents_fts f CROSS JOIN {_MATCHES_FROM}"  # noqa: S608
+            f" ON d.id = f.rowid WHERE documents_fts MATCH ? AND {self.sql}",
+            [self.match, *self.params],
+        )
+
+
+def _plan(request: SearchRequest) -> _Plan:
+    matches: list[str] = []
+    conditions: list[str] = []
+    params: list[Any] = []
+    for part in _conjuncts(request):
+        if isinstance(part, _RequestRange):
+            if part.start is not None:
+                conditions.append("d.published_at >= ?")
+                params.append(_timestamp(part.start))
+            if part.end is not None:
+                conditions.append("d.published_at < ?")
+                params.append(_timestamp(part.end))
+            continue
+        if isinstance(part, Field) and part.name in ("source_id", "relevant"):
+            matches.append(_keys(_key(part.name, part.value)))
+            continue
+        if isinstance(part, Or) and all(
+            isinstance(child, Field) and child.name == "source_id" for child in part.children
+        ):
+            ids = [child.value for child in part.children if isinstance(child, Field)]
+            matches.append("(" + " OR ".join(_keys(_key("source_id", i)) for i in ids) + ")")
+            continue
+        expression = fts_expression(part)
+        if expression is not None:
+            matches.append(expression)
+        else:
+            sql, sql_params = _where(part)
+            conditions.append(sql)
+            params.extend(sql_params)
+    match = " AND ".join(f"({m})" for m in matches) if matches else _keys(_ALL)
+    ranked = bool(positive_terms(request_query(request)))
+    return _Plan(match, " AND ".join(conditions), params, ranked)
 
 
 # Each facet as a grouping over `m`, the matching rows; the first column names the facet.
@@ -238,43 +386,10 @@ _FACET_SQL: dict[str, str] = {
 }
 
 
-def _query(request: SearchRequest, select: str, ranked: bool) -> tuple[str, list[Any]]:
-    """`SELECT <select> FROM ...` for the request, without ORDER BY or LIMIT.
-
-    With `ranked`, `rank` is the bm25 score of the positive terms (0 when none).
-    Only fixed SQL fragments are pasted together; every value is a bound parameter.
-    """
-    clauses, params = _filters(request)
-    node = request_query(request)
-    condition, condition_params = _where(node)
-    clauses.insert(0, condition)
-    params[:0] = condition_params
-    tables, table_params = _MATCHES_FROM, []
-    rank = "0.0"
-    match = match_expression(node) if ranked else None
-    if match is not None and requires_term(node):
-        # Every match holds a ranked term: walk the FTS matches (scored once, in FTS5)
-        # and look each row up by key, rather than scanning `documents` and joining.
-        tables = (
-            "(SELECT rowid, bm25(documents_fts, ?, ?) AS rank FROM documents_fts"  # noqa: S608
-            f" WHERE documents_fts MATCH ?) r CROSS JOIN {_MATCHES_FROM} ON d.id = r.rowid"
-        )
-        table_params = [TITLE_WEIGHT, BODY_WEIGHT, match]
-        rank = "r.rank"
-    elif match is not None:
-        tables += (
-            " LEFT JOIN (SELECT rowid, bm25(documents_fts, ?, ?) AS rank FROM documents_fts"
-            " WHERE documents_fts MATCH ?) r ON r.rowid = d.id"
-        )
-        table_params = [TITLE_WEIGHT, BODY_WEIGHT, match]
-        rank = "coalesce(r.rank, 0.0)"
-    select = select.replace("{rank}", rank)
-    where = " WHERE " + " AND ".join(clauses)
-    return f"SELECT {select} FROM {tables}{where}", [*table_params, *params]  # noqa: S608
-
-
 class Fts5Index:
     """`SearchIndex` in one SQLite file; one connection per thread."""
+
+    facet_sample: int | None = FACET_SAMPLE
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -340,12 +455,43 @@ class Fts5Index:
             for column, definition in _ADDED_COLUMNS.items():
                 if column not in present:
                     connection.execute(f"ALTER TABLE documents ADD COLUMN {column} {definition}")
+            for old in _OLD_META_INDEXES:
+                connection.execute(f"DROP INDEX IF EXISTS {old}")
             connection.execute(_META_INDEX)
+            text_columns = {
+                row["name"] for row in connection.execute("PRAGMA table_info(documents_fts)")
+            }
+            if "keys" not in text_columns:
+                self._rebuild_text_index(connection)
+
+    @staticmethod
+    def _rebuild_text_index(connection: sqlite3.Connection) -> None:
+        """Remake the FTS table of an older file (it had no keys column) from the rows."""
+        connection.execute("DROP TABLE documents_fts")
+        for statement in _SCHEMA.split(";"):
+            if "documents_fts" in statement:
+                connection.execute(statement)
+        rows = connection.execute(f"SELECT d.id, {_COLUMNS} FROM documents d").fetchall()  # noqa: S608
+        for row in rows:
+            document = _document(row)
+            connection.execute(
+                "INSERT INTO documents_fts (rowid, title_tokens, body_tokens, keys)"
+                " VALUES (?, ?, ?, ?)",
+                (
+                    row["id"],
+                    index_tokens(document.title),
+                    index_tokens(document.body),
+                    document_keys(document),
+                ),
+            )
 
     def index(self, documents: Sequence[SearchDocument]) -> None:
-        rows = [(_row(doc), index_tokens(doc.title), index_tokens(doc.body)) for doc in documents]
+        rows = [
+            (_row(doc), index_tokens(doc.title), index_tokens(doc.body), document_keys(doc))
+            for doc in documents
+        ]
         with self._transaction() as connection:
-            for row, title_tokens, body_tokens in rows:
+            for row, title_tokens, body_tokens, keys in rows:
                 (rowid,) = connection.execute(
                     "INSERT INTO documents (doc_id, story_id, url, title, body, source_id,"
                     " source_name, published_at, doc_type, topics, region, relevant, issuer,"
@@ -363,8 +509,9 @@ class Fts5Index:
                 ).fetchone()
                 connection.execute("DELETE FROM documents_fts WHERE rowid = ?", (rowid,))
                 connection.execute(
-                    "INSERT INTO documents_fts (rowid, title_tokens, body_tokens) VALUES (?, ?, ?)",
-                    (rowid, title_tokens, body_tokens),
+                    "INSERT INTO documents_fts (rowid, title_tokens, body_tokens, keys)"
+                    " VALUES (?, ?, ?, ?)",
+                    (rowid, title_tokens, body_tokens, keys),
                 )
 
     def delete(self, doc_id: str) -> None:
@@ -376,31 +523,140 @@ class Fts5Index:
                 connection.execute("DELETE FROM documents_fts WHERE rowid = ?", (found[0],))
 
     def search(self, request: SearchRequest) -> SearchPage:
-        by_date = request.sort == "date"
-        # By date nothing is ranked (score 0): bm25 needs a pass over every match's
-        # postings even for one row, which would double the cost of a common term.
-        # Sorting carries only ids and sort keys (from the index); the page's rows, body
-        # and all, are read afterwards.
-        sql, params = _query(request, "d.id, {rank} AS rank", ranked=not by_date)
-        order = _NEWEST_FIRST if by_date else f"rank, {_NEWEST_FIRST}"
-        sql += f" ORDER BY {order} LIMIT ? OFFSET ?"
+        plan = _plan(request)
         connection = self._connection()
         with self._errors():
             # One read transaction: the page and the total come from the same snapshot.
             connection.execute("BEGIN")
             try:
-                page = connection.execute(sql, [*params, request.limit, request.offset]).fetchall()
-                total = self._count(connection, request) if page or request.offset else 0
-                ranks = {int(row["id"]): float(row["rank"]) for row in page}
-                rows = self._rows(connection, list(ranks))
+                total, exact = self._total(connection, plan)
+                if request.collapse and total:
+                    total, exact = self._stories(connection, plan, exact)
+                if not total or request.offset >= total or request.limit <= 0:
+                    page: list[tuple[int, float]] = []
+                elif request.sort == "date" or not plan.ranked:
+                    page = self._newest(
+                        connection, plan, request.offset, request.limit, request.collapse
+                    )
+                else:
+                    page = self._ranked(connection, plan, request, total)
+                rows = self._rows(connection, [rowid for rowid, _ in page])
             finally:
                 connection.execute("COMMIT")
         # bm25() is lower for better matches; scores are higher-is-better everywhere.
         hits = [
-            SearchHit(rows[rowid]["doc_id"], -rank, _document(rows[rowid]))
-            for rowid, rank in ranks.items()
+            SearchHit(rows[rowid]["doc_id"], -rank, _document(rows[rowid])) for rowid, rank in page
         ]
-        return SearchPage(total, hits)
+        return SearchPage(total, hits, total_exact=exact)
+
+    @staticmethod
+    def _total(connection: sqlite3.Connection, plan: _Plan) -> tuple[int, bool]:
+        """How many match: exact from the FTS index alone, else counted up to TOTAL_CAP."""
+        if not plan.joined:
+            sql, params = plan.source("count(*)")
+            (total,) = connection.execute(sql, params).fetchone()
+            return int(total), True
+        sql, params = plan.source("1")
+        (total,) = connection.execute(
+            f"SELECT count(*) FROM ({sql} LIMIT ?)",  # noqa: S608
+            [*params, TOTAL_CAP + 1],
+        ).fetchone()
+        return min(int(total), TOTAL_CAP), int(total) <= TOTAL_CAP
+
+    @staticmethod
+    def _stories(connection: sqlite3.Connection, plan: _Plan, exact: bool) -> tuple[int, bool]:
+        """How many stories the matches belong to: among the TOTAL_CAP most recently
+        indexed matches (a lower bound when there are more)."""
+        sql, params = plan.source("f.rowid AS id")
+        (stories,) = connection.execute(
+            f"SELECT count(DISTINCT x.story_id) FROM ({sql} ORDER BY f.rowid DESC LIMIT ?) c"  # noqa: S608
+            " CROSS JOIN documents x INDEXED BY documents_meta2 ON x.id = c.id",
+            [*params, TOTAL_CAP],
+        ).fetchone()
+        return int(stories), exact
+
+    @staticmethod
+    def _newest(
+        connection: sqlite3.Connection, plan: _Plan, offset: int, limit: int, collapse: bool
+    ) -> list[tuple[int, float]]:
+        """A page of matches newest first (undated last); every match is sorted.
+
+        Collapsed, a story is placed by its newest matching copy, which stands for it.
+        """
+        sql, params = plan.source("f.rowid AS id")
+        order = _NEWEST_FIRST.replace("d.", "x.")
+        if collapse:
+            found = connection.execute(
+                f"SELECT id FROM (SELECT m.id, x.published_at, x.doc_id,"  # noqa: S608
+                f" row_number() OVER (PARTITION BY x.story_id ORDER BY {order}) AS n"
+                f" FROM ({sql}) m CROSS JOIN documents x INDEXED BY documents_meta2"
+                f" ON x.id = m.id) x WHERE n = 1 ORDER BY {order} LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            )
+        else:
+            found = connection.execute(
+                f"SELECT m.id FROM ({sql}) m CROSS JOIN documents x"  # noqa: S608
+                f" INDEXED BY documents_meta2 ON x.id = m.id ORDER BY {order} LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            )
+        return [(int(row[0]), 0.0) for row in found]
+
+    @staticmethod
+    def _ranked(
+        connection: sqlite3.Connection, plan: _Plan, request: SearchRequest, total: int
+    ) -> list[tuple[int, float]]:
+        """A page by bm25 over the RANK_CANDIDATES most recently indexed matches; pages
+        past them continue with the other matches, most recently indexed first.
+
+        Collapsed, a story is placed by its first copy in that order.
+        """
+        offset, limit = request.offset, request.limit
+        sql, params = plan.source(f"f.rowid AS id, {_BM25} AS rank")
+        order = _NEWEST_FIRST.replace("d.", "x.")
+        candidates = connection.execute(
+            f"SELECT c.id, c.rank, x.story_id FROM ({sql} ORDER BY f.rowid DESC LIMIT ?) c"  # noqa: S608
+            f" CROSS JOIN documents x INDEXED BY documents_meta2 ON x.id = c.id"
+            f" ORDER BY c.rank, {order}",
+            [*params, RANK_CANDIDATES],
+        ).fetchall()
+        seen: set[str] = set()
+        ranked: list[tuple[int, float]] = []
+        for rowid, rank, story_id in candidates:
+            if request.collapse:
+                if story_id in seen:
+                    continue
+                seen.add(story_id)
+            ranked.append((int(rowid), float(rank)))
+        page = ranked[offset : offset + limit]
+        wanted = limit - len(page)
+        if wanted <= 0 or len(candidates) < RANK_CANDIDATES or not candidates:
+            return page
+        lowest = min(int(row[0]) for row in candidates)
+        skip = max(0, offset - len(ranked))
+        rest_sql, rest_params = plan.source("f.rowid AS id")
+        if not request.collapse:
+            more = connection.execute(
+                f"{rest_sql} AND f.rowid < ? ORDER BY f.rowid DESC LIMIT ? OFFSET ?",
+                [*rest_params, lowest, wanted, skip],
+            )
+            page.extend((int(row[0]), 0.0) for row in more)
+            return page
+        rest = connection.execute(
+            f"SELECT r.id, x.story_id FROM ({rest_sql} AND f.rowid < ? ORDER BY f.rowid DESC) r"  # noqa: S608
+            " CROSS JOIN documents x INDEXED BY documents_meta2 ON x.id = r.id",
+            [*rest_params, lowest],
+        )
+        for rowid, story_id in rest:
+            if story_id in seen:
+                continue
+            seen.add(story_id)
+            if skip:
+                skip -= 1
+                continue
+            page.append((int(rowid), 0.0))
+            if len(page) >= limit:
+                break
+        return page
 
     @staticmethod
     def _rows(connection: sqlite3.Connection, rowids: list[int]) -> dict[int, sqlite3.Row]:
@@ -412,13 +668,10 @@ class Fts5Index:
         return {int(row["id"]): row for row in found}
 
     def count(self, request: SearchRequest) -> int:
+        plan = _plan(request)
+        sql, params = plan.source("count(*)")
         with self._errors():
-            return self._count(self._connection(), request)
-
-    @staticmethod
-    def _count(connection: sqlite3.Connection, request: SearchRequest) -> int:
-        sql, params = _query(request, "count(*)", ranked=False)
-        (total,) = connection.execute(sql, params).fetchone()
+            (total,) = self._connection().execute(sql, params).fetchone()
         return int(total)
 
     def facets(
@@ -430,15 +683,20 @@ class Fts5Index:
         fields = list(dict.fromkeys(fields))
         if not fields:
             return {}
-        # The matches are found once (MATERIALIZED) and every facet groups that list.
-        matching, params = _query(
-            request, "d.id, d.source_name, d.doc_type, d.topics, d.region, d.published_at", False
+        # The FACET_SAMPLE most recently indexed matches are found once (MATERIALIZED)
+        # and every facet groups that list.
+        plan = _plan(request)
+        matching, params = plan.source("f.rowid AS id")
+        sample = (
+            f"SELECT x.id, x.source_name, x.doc_type, x.topics, x.region, x.published_at"  # noqa: S608
+            f" FROM ({matching} ORDER BY f.rowid DESC LIMIT ?) c"
+            f" CROSS JOIN documents x INDEXED BY documents_meta2 ON x.id = c.id"
         )
         groupings = " UNION ALL ".join(_FACET_SQL[field] for field in fields)
-        sql = f"WITH m AS MATERIALIZED ({matching}) {groupings}"
+        sql = f"WITH m AS MATERIALIZED ({sample}) {groupings}"
         counts: dict[str, list[tuple[str, int]]] = {field: [] for field in fields}
         with self._errors():
-            for field, value, count in self._connection().execute(sql, params):
+            for field, value, count in self._connection().execute(sql, [*params, FACET_SAMPLE]):
                 counts[field].append((str(value), int(count)))
         return {field: order_facet(field, pairs, size) for field, pairs in counts.items()}
 

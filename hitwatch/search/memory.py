@@ -102,7 +102,7 @@ def _field_matches(document: SearchDocument, node: Field) -> bool:
     if node.name == "topic":
         return value in document.topics
     if node.name == "region":
-        return document.region == value
+        return document.region.startswith(value)  # 广东 finds 广东省深圳市
     if node.name == "issuer":
         return value in normalize(document.issuer)
     if node.name == "docno":
@@ -182,6 +182,8 @@ def _newest_first(hit: SearchHit) -> tuple[bool, float, str]:
 class InMemoryIndex:
     """`SearchIndex` over a dict; writes are visible at once, `refresh()` does nothing."""
 
+    facet_sample: int | None = None
+
     def __init__(self) -> None:
         self._docs: dict[str, TokenizedDocument] = {}
         self._lock = threading.Lock()
@@ -213,6 +215,11 @@ class InMemoryIndex:
         hits.sort(key=_newest_first)
         if request.sort == "relevance":
             hits.sort(key=lambda hit: -hit.score)  # stable: ties stay newest first
+        if request.collapse:  # each story's first hit in that order stands for it
+            first: dict[str, SearchHit] = {}
+            for hit in hits:
+                first.setdefault(hit.document.story_id, hit)
+            hits = list(first.values())
         return hits
 
     def search(self, request: SearchRequest) -> SearchPage:
@@ -220,7 +227,7 @@ class InMemoryIndex:
         return SearchPage(len(hits), hits[request.offset : request.offset + request.limit])
 
     def count(self, request: SearchRequest) -> int:
-        return len(self._hits(request))
+        return len(self._hits(replace(request, collapse=False)))
 
     def facets(
         self,
@@ -228,7 +235,7 @@ class InMemoryIndex:
         fields: Sequence[FacetField] = FACET_FIELDS,
         size: int = FACET_SIZE,
     ) -> FacetCounts:
-        documents = [hit.document for hit in self._hits(request)]
+        documents = [hit.document for hit in self._hits(replace(request, collapse=False))]
         result: FacetCounts = {}
         for field in fields:
             counts = Counter(value for doc in documents for value in facet_values(doc, field))

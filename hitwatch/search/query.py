@@ -9,10 +9,14 @@ translates (Elasticsearch, SQLite FTS5, the in-memory matcher used by alerts).
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
+import yaml
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
@@ -32,6 +36,8 @@ __all__ = [
     "Or",
     "Term",
     "parse_query",
+    "pointer",
+    "query_error",
 ]
 
 MAX_LENGTH = 500
@@ -42,8 +48,8 @@ MAX_TERMS = 40
 FIELDS = {
     "source": "source id or outlet name",
     "type": "document type (政策文件, 政策解读, 新闻报道 ...)",
-    "topic": "topic code of the taxonomy (A, G ...)",
-    "region": "province or city",
+    "topic": "topic of the taxonomy, by code (G) or name (医保信息化与支付改革, or part of it)",
+    "region": "province or city; 广东 also finds 广东省深圳市 (prefix)",
     "issuer": "issuing body (发文机关)",
     "docno": "document number (发文字号)",
 }
@@ -117,25 +123,63 @@ WORD: /[^\s()"|:\-][^\s()"|]*/
 """
 
 
-def _date(value: str, name: str) -> date:
+ERRORS = Path(__file__).with_name("query_errors.yaml")
+_FIELD_EXAMPLES = {"source": "nhc", "type": "政策文件", "topic": "G", "region": "广东",
+                   "issuer": "国家医保局", "docno": "国卫办发〔2024〕3号"}  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def _messages() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(ERRORS.read_text("utf-8"))
+    return loaded
+
+
+def _width(text: str) -> int:
+    """Columns the text takes in a monospaced font: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def pointer(text: str, position: int) -> str:
+    """The query and, under it, a caret at the 1-based character `position`."""
+    return f"  {text}\n  {' ' * _width(text[: position - 1])}^"
+
+
+def query_error(
+    code: str, text: str = "", position: int | None = None, **params: Any
+) -> QueryError:
+    """The error `code` of query_errors.yaml, at `position` of `text` when given."""
+    messages = _messages()
+    message = str(messages["messages"][code]).format(**params)
+    detail = ""
+    if position is not None:
+        message = str(messages["at"]).format(position=position, message=message)
+        detail = pointer(text, position) if text else ""
+    return QueryError(message, code=code, position=position, detail=detail)
+
+
+def _date(value: str, name: str, text: str, position: int) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise QueryError(f"{name}: expects a date like 2024-07-01, got {value!r}") from None
+        raise query_error("bad_date", text, position, field=name, value=value) from None
 
 
-def _month(value: str) -> DateRange:
+def _month(value: str, text: str, position: int) -> DateRange:
     try:
         year, month = (int(part) for part in value.split("-"))
         start = date(year, month, 1)
     except ValueError:
-        raise QueryError(f"month: expects a month like 2024-07, got {value!r}") from None
+        raise query_error("bad_month", text, position, value=value) from None
     end = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
     return DateRange(start, end)
 
 
 @v_args(inline=True)
 class _Build(Transformer[Token, Node]):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
     def start(self, *children: Node) -> Node:
         return children[0] if children else MatchAll()
 
@@ -157,23 +201,23 @@ class _Build(Transformer[Token, Node]):
     def phrase(self, token: Token) -> Node:
         text = str(token)[1:-1].strip()
         if not text:
-            raise QueryError(
-                f'empty quotes at position {token.column}: write a phrase inside "..."'
-            )
+            raise query_error("empty_quotes", self.text, token.column)
         return Term(text, phrase=True)
 
     def field(self, name: Token, value: Token) -> Node:
         text = str(value)
         if text.startswith('"'):
             text = text[1:-1].strip()
+        at = name.column or 1
         if name == "after":
-            return DateRange(start=_date(text, "after"))
+            return DateRange(start=_date(text, "after", self.text, at))
         if name == "before":
-            return DateRange(end=_date(text, "before"))
+            return DateRange(end=_date(text, "before", self.text, at))
         if name == "month":
-            return _month(text)
+            return _month(text, self.text, at)
         if not text:
-            raise QueryError(f"{name}: needs a value, e.g. {name}:…")
+            example = _FIELD_EXAMPLES.get(str(name), "…")
+            raise query_error("empty_field", self.text, at, field=str(name), example=example)
         return Field(str(name), text)
 
 
@@ -184,7 +228,7 @@ def _parser() -> Lark:
 
 def _check_size(node: Node, depth: int = 1) -> int:
     if depth > MAX_DEPTH:
-        raise QueryError(f"query nests deeper than {MAX_DEPTH} levels; simplify the parentheses")
+        raise query_error("too_deep", limit=MAX_DEPTH)
     if isinstance(node, (And, Or)):
         return sum(_check_size(child, depth + 1) for child in node.children)
     if isinstance(node, Not):
@@ -192,36 +236,72 @@ def _check_size(node: Node, depth: int = 1) -> int:
     return 1
 
 
-def _describe(error: UnexpectedInput, text: str) -> str:
+def _check_brackets(text: str) -> None:
+    """Unbalanced quotes and parentheses, reported where they are (outside quotes)."""
+    opened: list[int] = []
+    quote: int | None = None
+    for position, char in enumerate(text, 1):
+        if char == '"':
+            quote = None if quote is not None else position
+        elif quote is not None:
+            continue
+        elif char == "(":
+            opened.append(position)
+        elif char == ")":
+            if not opened:
+                raise query_error("unmatched_paren", text, position)
+            start = opened.pop()
+            if not text[start : position - 1].strip():
+                raise query_error("empty_parens", text, start)
+    if quote is not None:
+        raise query_error("unclosed_quote", text, quote)
+    if opened:
+        raise query_error("unclosed_paren", text, opened[-1])
+
+
+def _describe(error: UnexpectedInput, text: str) -> QueryError:
     token = getattr(error, "token", None)
     if isinstance(error, UnexpectedEOF) or (token is not None and token.type == "$END"):
-        return (
-            "query ends too early (an open parenthesis or a dangling operator?)"
-            f"\n  {text}\n  {' ' * len(text)}^"
-        )
+        last = text.rstrip()
+        operator = next((op for op in ("|", "OR", "AND", "NOT", "-") if last.endswith(op)), "")
+        if operator:
+            at = len(last) - len(operator) + 1
+            return query_error("dangling_operator", text, at, operator=operator)
+        return query_error("ends_early", text, len(text))
     position = getattr(error, "column", None) or len(text)
-    pointer = f"\n  {text}\n  {' ' * (position - 1)}^"
     if isinstance(error, UnexpectedCharacters):
-        return f"unexpected {text[position - 1]!r} at position {position}{pointer}"
-    return f"unexpected {str(token)!r} at position {position}{pointer}"
+        char = text[position - 1]
+        if char == ":":
+            name = text[: position - 1].split()[-1] if text[: position - 1].split() else ""
+            fields = "、".join((*FIELDS, *DATE_FIELDS))
+            start = position - len(name)
+            return query_error("unknown_field", text, start, name=name, fields=fields)
+        if char == "-" and not text[position:].strip():
+            return query_error("dangling_operator", text, position, operator=char)
+        return query_error("unexpected", text, position, found=char)
+    assert token is not None
+    if token.type in ("_OR", "_AND") or str(token) == "|":
+        return query_error("leading_operator", text, position, operator=str(token))
+    return query_error("unexpected", text, position, found=str(token))
 
 
 def parse_query(text: str) -> Node:
-    """Parse a query; `QueryError` says what is wrong and where."""
+    """Parse a query; `QueryError` says what is wrong and where (in Chinese, for readers)."""
     text = text.strip()
     if len(text) > MAX_LENGTH:
-        raise QueryError(f"query is {len(text)} characters long; the limit is {MAX_LENGTH}")
-    if text.count('"') % 2:
-        raise QueryError(f'unclosed quote at position {text.rfind(chr(34)) + 1}: add the closing "')
+        raise query_error("too_long", length=len(text), limit=MAX_LENGTH)
+    _check_brackets(text)
     try:
         tree = _parser().parse(text)
-        node: Node = _Build().transform(tree) if not isinstance(tree, Token) else Term(str(tree))
+        node: Node = (
+            _Build(text).transform(tree) if not isinstance(tree, Token) else Term(str(tree))
+        )
     except VisitError as exc:
         if isinstance(exc.orig_exc, QueryError):
             raise exc.orig_exc from None
         raise
     except UnexpectedInput as exc:
-        raise QueryError(_describe(exc, text)) from None
+        raise _describe(exc, text) from None
     if _check_size(node) > MAX_TERMS:
-        raise QueryError(f"query has more than {MAX_TERMS} terms and filters; narrow it down")
+        raise query_error("too_many_terms", limit=MAX_TERMS)
     return node

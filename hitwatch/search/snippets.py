@@ -22,15 +22,27 @@ _SPACE = re.compile(r"\s+")
 Span = tuple[int, int]
 
 
-def _normalized(text: str) -> tuple[str, list[int]]:
+# Characters whose normal form differs from them (full-width punctuation, capitals ...),
+# as a str.translate table, and every character already looked at: learnt as texts come.
+_FORMS: dict[int, str] = {}
+_SEEN: set[str] = set()
+
+
+def _normalized(text: str) -> tuple[str, Sequence[int]]:
     """`text` normalised character by character, and each result character's origin."""
-    parts: list[str] = []
+    for char in set(text) - _SEEN:
+        form = normalize(char)
+        if form != char:
+            _FORMS[ord(char)] = form
+        _SEEN.add(char)
+    normalized = text.translate(_FORMS)
+    if len(normalized) == len(text):
+        # Every character became exactly one (the usual case): it stays where it was.
+        return normalized, range(len(text))
     origin: list[int] = []
     for position, char in enumerate(text):
-        form = normalize(char)
-        parts.append(form)
-        origin.extend([position] * len(form))
-    return "".join(parts), origin
+        origin.extend([position] * len(_FORMS.get(ord(char), char)))
+    return normalized, origin
 
 
 def _find_term(runs: list[tuple[int, str]], term: list[str]) -> list[Span]:

@@ -1,4 +1,4 @@
-"""A reader in a real browser: home page, a Chinese query, highlighted results, an item.
+"""A reader in a real browser: home page, a Chinese query, a facet, highlighted results, an item.
 
 Needs Debian's `chromium` at /usr/bin/chromium and the `playwright` package (whose own
 browser download is not used). Without them the test is skipped, except under CI=true.
@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 from hitwatch.search import open_search_index
 from hitwatch.settings import Settings
 from hitwatch.store import Database
+from hitwatch.topics import topic_names
 from tests.conftest import IN_CI
 from tests.unit.webapp.articles import LLM, SAMPLE, add_documents, filler
 from webapp import create_app
@@ -82,10 +83,21 @@ def test_search_and_open_a_result(base_url: str) -> None:
             page.locator(".big-search input[name=q]").fill("大模型")
             page.locator(".big-search button").click()
             page.wait_for_url("**/search?q=*")
+            assert page.locator("ol.results > li").count() >= 2
+            page.screenshot(path=str(SCREENSHOTS / "hitwatch-search.png"), full_page=True)
+
+            # Narrow by a facet: the topic, shown by its taxonomy name, adds topic:A.
+            topic = topic_names()[LLM.topics[0]["code"]]
+            facets = page.locator("nav.facets")
+            facets.get_by_role("link", name=topic, exact=True).click()
+            page.wait_for_url("**/search?q=*topic*")
+            assert page.locator("input[name=q]").input_value() == "大模型 topic:A"
+            assert facets.locator(".facet-active").inner_text().startswith(topic)
+            assert page.locator("ol.results > li").count() == 1
             marks = page.locator("ol.results mark")
             assert marks.count() >= 2
             assert set(marks.all_inner_texts()) == {"大模型"}
-            page.screenshot(path=str(SCREENSHOTS / "hitwatch-search.png"), full_page=True)
+            page.screenshot(path=str(SCREENSHOTS / "hitwatch-search-facet.png"), full_page=True)
 
             page.locator("ol.results h2 a", has_text="腾讯健康").click()
             page.wait_for_url(f"**/items/{LLM.doc_id}")

@@ -442,6 +442,49 @@ def test_query_trees(index: SearchIndex, query: str, expected: set[str]) -> None
     assert hits(index, query) == expected
 
 
+@pytest.mark.parametrize("sort", ["relevance", "date"])
+def test_collapse_gives_one_hit_per_story_across_pages(index: SearchIndex, sort: str) -> None:
+    day = datetime(2024, 7, 1, tzinfo=SHANGHAI)
+    load(
+        index,
+        doc("a1", "医保医保医保", "正文", story_id="A", published_at=day),
+        doc("a2", "医保", "正文", story_id="A", published_at=day + timedelta(days=3)),
+        doc("a3", "医保", "正文", story_id="A", published_at=day + timedelta(days=1)),
+        doc("b1", "医保医保", "正文", story_id="B", published_at=day + timedelta(days=2)),
+        doc("c1", "医保", "正文", story_id="C"),
+        doc("c2", "信息化", "正文", story_id="C"),
+        doc("d1", "新闻", "医保", story_id="D", published_at=day),
+    )
+    request = SearchRequest(query=parse_query("医保"), collapse=True, sort=sort, limit=2)  # type: ignore[arg-type]
+    pages = [index.search(replace(request, offset=offset)) for offset in (0, 2, 4)]
+    assert [page.total for page in pages] == [4, 4, 4]
+    assert all(page.total_exact for page in pages)
+    order = [hit.doc_id for page in pages for hit in page.hits]
+    if sort == "date":  # each story placed by its newest matching copy; undated last
+        assert order == ["a2", "b1", "d1", "c1"]
+    else:  # each story by its best copy (a1 has the most title matches of story A)
+        assert sorted(order) == ["a1", "b1", "c1", "d1"]
+    flat = index.search(replace(request, collapse=False, limit=100))
+    assert flat.total == index.count(request) == 6  # count and facets ignore collapsing
+    assert index.facets(request, ("source_name",)) == {"source_name": [("国家卫生健康委员会", 6)]}
+
+
+def test_region_is_a_prefix(index: SearchIndex) -> None:
+    load(
+        index,
+        doc("shenzhen", "深圳医保", "正文", region="广东省深圳市"),
+        doc("guangzhou", "广州医保", "正文", region="广东省广州市"),
+        doc("beijing", "北京医保", "正文", region="北京市"),
+        doc("nowhere", "医保", "正文"),
+    )
+    assert hits(index, "region:广东") == {"shenzhen", "guangzhou"}
+    assert hits(index, "region:广东省深圳") == {"shenzhen"}
+    assert hits(index, "region:广东省深圳市") == {"shenzhen"}
+    assert hits(index, "region:北京") == {"beijing"}
+    assert hits(index, "医保 -region:广东") == {"beijing", "nowhere"}
+    assert hits(index, "region:深圳") == set()  # a prefix, not a substring
+
+
 def test_query_replaces_text_and_keeps_the_filters(index: SearchIndex) -> None:
     load(index, *POLICY_DOCS)
     query = parse_query("电子病历 | 信息平台")
@@ -511,7 +554,7 @@ def test_facets_keep_the_most_frequent(index: SearchIndex) -> None:
 
 SOURCES = [("nhc", "国家卫健委"), ("nhsa", "国家医保局"), ("gov", "中国政府网")]
 TYPES = ["政策文件", "新闻报道", ""]
-REGIONS = ["北京", "上海", ""]
+REGIONS = ["北京", "北京市", "广东省深圳市", "广东省广州市", "上海", ""]
 ISSUERS = ["国务院办公厅", "国家医疗保障局", "国家卫生健康委员会办公厅", ""]
 DOCNOS = ["国办发〔2019〕4号", "医保发〔2024〕1号", ""]
 DOCNO_QUERIES = ["国办发[2019]4号", "国办发（2019）4号", "医保发〔2024〕1号", "医保发"]
@@ -552,7 +595,11 @@ field_strategy = st.one_of(
     st.builds(Field, st.just("source"), st.sampled_from(["nhc", "nhsa", "国家医保局", "国家"])),
     st.builds(Field, st.just("type"), st.sampled_from(["政策文件", "新闻报道"])),
     st.builds(Field, st.just("topic"), st.sampled_from("GHC")),
-    st.builds(Field, st.just("region"), st.sampled_from(["北京", "上海"])),
+    st.builds(
+        Field,
+        st.just("region"),
+        st.sampled_from(["北京", "北京市", "广东", "广东省深圳市", "上海"]),
+    ),
     st.builds(Field, st.just("issuer"), st.sampled_from(["办公厅", "国务院", "医疗保障", "卫生"])),
     st.builds(Field, st.just("docno"), st.sampled_from(DOCNO_QUERIES)),
 )
@@ -610,8 +657,9 @@ def tree_oracle(node: Node, document: dict[str, Any]) -> bool:
         return node.value in document["issuer"]
     if node.name == "docno":
         return document["doc_number"] != "" and _bracketed(node.value) == document["doc_number"]
-    column = {"type": "doc_type", "region": "region"}[node.name]
-    return bool(document[column] == node.value)
+    if node.name == "region":
+        return bool(document["region"].startswith(node.value))  # a prefix: 广东 -> 广东省深圳市
+    return bool(document["doc_type"] == node.value)
 
 
 def facet_oracle(documents: list[dict[str, Any]]) -> dict[str, list[tuple[str, int]]]:

@@ -6,12 +6,13 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from hitwatch.errors import SearchBackendError
-from hitwatch.search import SearchDocument, SearchRequest
+from hitwatch.search import SearchDocument, SearchRequest, fts5
 from hitwatch.search.elastic import ElasticsearchIndex, build_query, tree_query
 from hitwatch.search.fts5 import Fts5Index, match_expression
 from hitwatch.search.query import parse_query
@@ -150,3 +151,63 @@ def test_fts5_index_is_shared_between_threads(tmp_path: Path) -> None:
     with ThreadPoolExecutor(8) as pool:
         assert max(pool.map(write, range(50))) == 50
     index.close()
+
+
+def _numbered(count: int) -> list[SearchDocument]:
+    return [
+        SearchDocument(
+            doc_id=f"n{n:02d}",
+            story_id=f"s{n}",
+            url=f"https://example.cn/{n}",
+            title="医保" * (1 + n % 4),  # scores differ, so rank order is not index order
+            body="信息化",
+            source_id="nhc",
+            source_name="国家卫健委",
+            issuer="国家医疗保障局" if n % 2 else "",
+        )
+        for n in range(count)
+    ]
+
+
+def test_fts5_ranks_a_bounded_candidate_set_and_pages_past_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fts5, "RANK_CANDIDATES", 4)
+    index = Fts5Index(tmp_path / "search.db")
+    index.ensure()
+    index.index(_numbered(10))
+    request = SearchRequest(query=parse_query("医保"), limit=3)
+    pages = [index.search(replace(request, offset=offset)) for offset in (0, 3, 6, 9)]
+    order = [hit.doc_id for page in pages for hit in page.hits]
+    assert sorted(order) == [f"n{n:02d}" for n in range(10)]  # every match once
+    assert all(page.total == 10 and page.total_exact for page in pages)
+    # the four most recently indexed are ranked first (by bm25), the rest follow newest first
+    assert set(order[:4]) == {"n06", "n07", "n08", "n09"}
+    scores = [hit.score for page in pages for hit in page.hits][:4]
+    assert scores == sorted(scores, reverse=True)
+    assert order[4:] == ["n05", "n04", "n03", "n02", "n01", "n00"]
+
+
+def test_fts5_counts_up_to_the_cap_with_an_sql_filter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fts5, "TOTAL_CAP", 3)
+    index = Fts5Index(tmp_path / "search.db")
+    index.ensure()
+    index.index(_numbered(10))
+    capped = index.search(SearchRequest(query=parse_query("医保 issuer:医疗保障")))
+    assert (capped.total, capped.total_exact, len(capped.hits)) == (3, False, 5)
+    plain = index.search(SearchRequest(query=parse_query("医保 source:nhc")))
+    assert (plain.total, plain.total_exact) == (10, True)  # filters in the FTS index: exact
+
+
+def test_fts5_facets_count_a_sample_of_large_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fts5, "FACET_SAMPLE", 4)
+    index = Fts5Index(tmp_path / "search.db")
+    index.ensure()
+    index.index(_numbered(10))
+    assert index.facets(SearchRequest(query=parse_query("医保")), ("source_name",)) == {
+        "source_name": [("国家卫健委", 4)]
+    }

@@ -6,7 +6,9 @@ import pytest
 
 from hitwatch.errors import QueryError
 from hitwatch.search.query import (
+    MAX_DEPTH,
     MAX_LENGTH,
+    MAX_TERMS,
     And,
     DateRange,
     Field,
@@ -55,22 +57,51 @@ def _nested(levels: int) -> str:
 
 
 @pytest.mark.parametrize(
-    ("text", "message"),
+    ("text", "code", "position", "message"),
     [
-        ("(医保", "ends too early"),
-        ("医保 |", "ends too early"),
-        ("医保)", r"unexpected '\)' at position 3"),
-        ('"电子病历', "unclosed quote"),
-        ("after:2024-13-01", "expects a date"),
-        ("month:July", "expects a month"),
-        ("x" * (MAX_LENGTH + 1), "limit is"),
-        (" ".join(f"t{i}" for i in range(60)), "more than"),
-        (_nested(6), "deeper"),
+        ("(医保", "unclosed_paren", 1, "第 1 个字符处：括号没有闭合"),
+        ("医保 (DRG OR (a b)", "unclosed_paren", 4, "第 4 个字符处：括号没有闭合"),
+        ("医保 |", "dangling_operator", 4, "第 4 个字符处：“|”后面缺少查询词"),
+        ("医保 -", "dangling_operator", 4, "“-”后面缺少查询词"),
+        ("| DRG", "leading_operator", 1, "“|”前面缺少查询词"),
+        ("医保)", "unmatched_paren", 3, "第 3 个字符处：多余的右括号"),
+        ("a ()", "empty_parens", 3, "括号中没有内容"),
+        ('医保 "电子病历', "unclosed_quote", 4, "第 4 个字符处：引号没有闭合"),
+        ('""', "empty_quotes", 1, "引号中没有内容"),
+        ("医保 after:2024-13-01", "bad_date", 4, "日期格式应为 2024-07-01，而不是“2024-13-01”"),
+        ("month:July", "bad_month", 1, "月份格式应为 2024-07"),
+        ("x" * (MAX_LENGTH + 1), "too_long", None, f"超过上限 {MAX_LENGTH} 个字符"),
+        (" ".join(f"t{i}" for i in range(60)), "too_many_terms", None, f"超过 {MAX_TERMS} 个"),
+        (_nested(6), "too_deep", None, f"嵌套超过 {MAX_DEPTH} 层"),
     ],
 )
-def test_malformed_queries_say_what_and_where(text, message):
-    with pytest.raises(QueryError, match=message):
+def test_malformed_queries_say_what_and_where_in_chinese(text, code, position, message):
+    with pytest.raises(QueryError) as caught:
         parse_query(text)
+    error = caught.value
+    assert (error.code, error.position) == (code, position)
+    assert message in error.message
+    if position is None:
+        assert not error.detail
+    else:
+        assert error.message.startswith(f"第 {position} 个字符处：")
+
+
+def test_caret_points_at_the_character_counting_chinese_as_two_columns():
+    with pytest.raises(QueryError) as caught:
+        parse_query("医保 DRG)")
+    assert caught.value.position == 7
+    query_line, caret_line = caught.value.detail.split("\n")
+    assert query_line == "  医保 DRG)"
+    # 医保 takes four columns in a monospaced font, then " DRG" four more
+    assert caret_line == "  " + " " * 8 + "^"
+
+
+def test_limits_are_exact():
+    parse_query("x" * MAX_LENGTH)
+    parse_query(" ".join(f"t{i}" for i in range(MAX_TERMS)))
+    with pytest.raises(QueryError):
+        parse_query(" ".join(f"t{i}" for i in range(MAX_TERMS + 1)))
 
 
 def test_synonyms_expand_unquoted_terms_only():

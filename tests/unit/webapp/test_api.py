@@ -13,7 +13,7 @@ from hitwatch.store import Database
 from tests.unit.webapp.articles import FORUM, FORUM_REPRINT, LLM, POLICY, SAMPLE, Doc, filler
 from webapp import create_app
 
-PAGINATION_KEYS = {"page", "per_page", "total", "pages", "has_prev", "has_next"}
+PAGINATION_KEYS = {"page", "per_page", "total", "pages", "has_prev", "has_next", "total_exact"}
 
 
 def test_items_are_paginated(client: FlaskClient, seed: Callable[[list[Doc]], None]) -> None:
@@ -21,6 +21,7 @@ def test_items_are_paginated(client: FlaskClient, seed: Callable[[list[Doc]], No
     body = client.get("/api/v1/items?per_page=10&page=3").get_json()
     assert body["pagination"] == {
         "page": 3, "per_page": 10, "total": 25, "pages": 3, "has_prev": True, "has_next": False,
+        "total_exact": True,
     }  # fmt: skip
     assert [item["title"][:4] for item in body["items"]] == [
         "第5条："[:4],

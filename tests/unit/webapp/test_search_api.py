@@ -40,5 +40,14 @@ def test_search_api_rejects_malformed_queries(client: FlaskClient) -> None:
     assert response.status_code == 400
     body = response.get_json()
     assert body["status"] == 400
-    assert body["error"] == "查询语句有误：unexpected ')' at position 3"
-    assert body["detail"] == "  医保)\n    ^"
+    assert body["error"] == "查询语句有误：第 3 个字符处：多余的右括号“)”，前面没有对应的左括号"
+    assert body["position"] == 3
+    assert body["detail"] == "  医保)\n      ^"  # 医保 is four columns wide
+
+
+def test_search_api_refuses_absurd_queries_in_chinese(client: FlaskClient) -> None:
+    response = client.get("/api/v1/search", query_string={"q": "医保" * 300})
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["error"] == "查询语句有误：查询共 600 个字符，超过上限 500 个字符，请缩短"
+    assert "position" not in body and "detail" not in body

@@ -8,6 +8,7 @@ from urllib.parse import unquote_plus
 
 from flask.testing import FlaskClient
 
+from hitwatch.topics import topic_names
 from tests.unit.webapp.articles import Doc
 from webapp.results import SearchForm, facet_groups, query_filter
 
@@ -56,7 +57,9 @@ def test_facets_count_the_matches_and_narrow_the_query(
     hrefs = facet_hrefs(page)
     assert hrefs["国家卫生健康委员会"] == "电子病历 source:国家卫生健康委员会"
     assert hrefs["政策文件"] == "电子病历 type:政策文件"
-    assert hrefs["D"] == "电子病历 topic:D"
+    # topics are shown by their taxonomy name, and filter by code
+    assert hrefs[topic_names()["D"]] == "电子病历 topic:D"
+    assert "D" not in hrefs
     assert hrefs["北京"] == "电子病历 region:北京"
     assert hrefs["2024-07"] == "电子病历 month:2024-07"  # the month in China, not UTC
     assert "大模型" not in hrefs  # only matching documents are counted
@@ -105,12 +108,37 @@ def test_search_api_gives_facets_when_asked(
     assert "facets" not in plain
     body = client.get("/api/v1/search", query_string={"q": "电子病历", "facets": "1"}).get_json()
     assert body["facets"]["region"] == [
-        {"value": "全国", "count": 1},
-        {"value": "北京", "count": 1},
+        {"value": "全国", "count": 1, "label": "全国"},
+        {"value": "北京", "count": 1, "label": "北京"},
     ]
-    assert body["facets"]["topics"] == [{"value": "D", "count": 2}]
     assert body["facets"]["month"] == [
-        {"value": "2024-08", "count": 1},
-        {"value": "2024-07", "count": 1},
+        {"value": "2024-08", "count": 1, "label": "2024-08"},
+        {"value": "2024-07", "count": 1, "label": "2024-07"},
     ]
     assert body["facet_filters"]["topics"] == "topic"
+
+
+def test_topic_filter_takes_a_code_a_name_or_part_of_a_name(
+    client: FlaskClient, seed: Callable[[list[Doc]], None]
+) -> None:
+    seed(DOCS)
+    for q in ("topic:D", "topic:d", f"topic:{topic_names()['D']}", "topic:医院信息化评级"):
+        page = client.get("/search", query_string={"q": q}).get_data(as_text=True)
+        assert 'href="/items/emr-news"' in page and 'href="/items/ai-news"' not in page, q
+        assert '<span class="badge facet-active"' in page, q
+
+
+def test_unknown_topic_is_refused_with_the_choices(client: FlaskClient) -> None:
+    response = client.get("/api/v1/search", query_string={"q": "topic:区块链金融"})
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert "没有“区块链金融”这个主题" in error and f"D {topic_names()['D']}" in error
+
+
+def test_api_facets_label_topics_with_their_names(
+    client: FlaskClient, seed: Callable[[list[Doc]], None]
+) -> None:
+    seed(DOCS)
+    body = client.get("/api/v1/search", query_string={"q": "电子病历", "facets": "1"}).get_json()
+    assert body["facets"]["topics"] == [{"value": "D", "count": 2, "label": topic_names()["D"]}]
+    assert {"value": "北京", "count": 1, "label": "北京"} in body["facets"]["region"]

@@ -47,7 +47,34 @@ def test_copies_of_one_story_are_shown_once(
     page = text(client.get("/search", query_string={"q": "朝阳区 论坛"}))
     assert page.count('class="item result"') == 1
     assert "2 篇报道" in page
-    assert "本页另见" in page
+    also = page.split('<details class="also', 1)[1].split("</details>", 1)[0]
+    assert "另见" in also and also.count("<a href=") == 1
+
+
+def test_stories_are_collapsed_across_pages(
+    client: FlaskClient, seed: Callable[[list[Doc]], None]
+) -> None:
+    copies = [
+        Doc(f"copy-{n}", f"区域全民健康信息平台第{n}次报道", "平台建设。", story_id="s-one",
+            source_id=f"src{n % 2}", source_name=f"来源{n % 2}")
+        for n in range(4)
+    ]  # fmt: skip
+    seed([*copies, *filler(3)])
+    seen: list[str] = []
+    for number in (1, 2, 3, 4):
+        body = client.get(
+            "/api/v1/search", query_string={"q": "全民健康信息平台", "per_page": 1, "page": number}
+        ).get_json()
+        assert body["pagination"]["total"] == 4  # one story of four copies + three fillers
+        seen.extend(result["story_id"] for result in body["results"])
+        for result in body["results"]:
+            if result["story_id"] == "s-one":
+                assert result["story_size"] == 4
+                # the other outlet once, however many copies it has
+                assert [a["source_name"] for a in result["also"]] == [
+                    "来源1" if result["source_name"] == "来源0" else "来源0"
+                ]
+    assert sorted(seen) == sorted({"s-one", *(doc.story_id for doc in filler(3))})
 
 
 def test_source_filter_and_date_range(
@@ -146,7 +173,7 @@ def test_malformed_query_shows_where(client: FlaskClient) -> None:
     response = client.get("/search", query_string={"q": "(医保 | DRG"})
     assert response.status_code == 400
     page = text(response)
-    assert "查询语句有误：query ends too early" in page
+    assert "查询语句有误：第 1 个字符处：括号没有闭合" in page
     assert '<pre class="query-error">' in page and "(医保 | DRG\n" in page and "^</pre>" in page
     assert 'value="(医保 | DRG"' in page  # the query stays in the box to be fixed
 
@@ -200,3 +227,26 @@ def test_search_feed_rejects_malformed_queries(client: FlaskClient) -> None:
     response = client.get("/search.atom", query_string={"q": "医保 |"})
     assert response.status_code == 400
     assert "查询语句有误" in text(response) and "^" in text(response)
+
+
+def test_also_on_this_page_names_each_outlet_once() -> None:
+    from hitwatch.search import SearchDocument, SearchHit, SearchPage
+    from webapp.results import result_rows
+
+    def hit(doc_id: str, source_name: str) -> SearchHit:
+        document = SearchDocument(
+            doc_id, "story-1", f"https://example.cn/{doc_id}", "医保", "医保", "s", source_name
+        )
+        return SearchHit(doc_id, 1.0, document)
+
+    page = SearchPage(
+        4,
+        [
+            hit("a", "国家医疗保障局"),
+            hit("b", "新京报"),
+            hit("c", "新京报"),
+            hit("d", "国家医疗保障局"),
+        ],
+    )
+    (row,) = result_rows(page, ["医保"], {"story-1": 4})
+    assert row.also == [("b", "新京报")]
