@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
 
+from hitwatch.topics import topic_names
 from webapp import queries
 from webapp.dependencies import dependencies
 from webapp.display import SOURCE_KINDS, plain_value
@@ -24,6 +25,9 @@ POLICY_LABELS: tuple[tuple[str, str], ...] = (
     ("doc_number", "发文字号"),
     ("publish_date", "发布日期"),
 )
+
+# Evidence buckets that are not topics (topic codes are shown by their taxonomy names).
+EVIDENCE_LABELS = {"domain": "相关性（领域词）", "offtopic": "无关领域词"}
 
 
 @bp.get("/")
@@ -53,7 +57,11 @@ def item(doc_id: str) -> str:
         siblings = queries.story_members(session, article)
     policy = article.policy or {}
     policy_rows = [(label, policy[key]) for key, label in POLICY_LABELS if policy.get(key)]
-    evidence = [(str(key), plain_value(value)) for key, value in (article.evidence or {}).items()]
+    names = topic_names()
+    evidence = [
+        (EVIDENCE_LABELS.get(str(key)) or names.get(str(key), str(key)), plain_value(value))
+        for key, value in (article.evidence or {}).items()
+    ]
     return render_template(
         "browse/item.html",
         article=article,

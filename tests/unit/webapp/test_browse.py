@@ -106,6 +106,15 @@ def test_item_view_names_entity_kinds_in_chinese_and_omits_empty_ones(
     assert "产品" not in page and "company" not in page
 
 
+def test_item_view_names_evidence_topics(
+    client: FlaskClient, seed: Callable[[list[Doc]], None]
+) -> None:
+    seed(SAMPLE)
+    page = text(client.get(f"/items/{POLICY.doc_id}"))
+    assert "<dt>电子病历与医院信息化评级</dt><dd>电子病历、分级评价</dd>" in page
+    assert "<dt>D</dt>" not in page
+
+
 def test_unknown_item_is_a_friendly_404(client: FlaskClient) -> None:
     response = client.get("/items/nope")
     assert response.status_code == 404
