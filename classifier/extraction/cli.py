@@ -42,13 +42,14 @@ def extract_command(file: Path, url: str, content_type: str) -> None:
     show_default=True,
     help="The real-world corpus folder (pages/, policy/).",
 )
-def eval_extract_command(corpus: Path) -> None:
+@click.option("--pages", is_flag=True, help="Also list each labelled page's body scores.")
+def eval_extract_command(corpus: Path, pages: bool) -> None:
     """Score extraction on the real-world corpus, next to trafilatura alone."""
     if not (corpus / "pages").is_dir():
         raise click.ClickException(
             f"no corpus at {corpus}: pass --corpus PATH (the folder holding pages/ and policy/)"
         )
-    click.echo(format_report(evaluate_corpus(corpus)))
+    click.echo(format_report(evaluate_corpus(corpus), pages=pages))
 
 
 @click.command("extract")

@@ -29,9 +29,11 @@ from hitwatch.sources import SourceDefinition
 
 __all__ = [
     "EvalReport",
+    "PageScore",
     "Score",
     "bench_extraction",
     "char_f1",
+    "char_scores",
     "evaluate_corpus",
     "format_report",
     "normalise_field",
@@ -62,8 +64,20 @@ class Score:
 
 
 @dataclass
+class PageScore:
+    """Body scores of one labelled page (precision and recall behind its F1)."""
+
+    dataset: str
+    page: str
+    f1: float
+    precision: float
+    recall: float
+
+
+@dataclass
 class EvalReport:
     scores: list[Score] = field(default_factory=list)
+    pages: list[PageScore] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     pages_total: int = 0
     pages_complete: int = 0
@@ -76,18 +90,23 @@ class EvalReport:
         raise KeyError(f"no score {dataset}/{metric}")
 
 
-def char_f1(extracted: str, gold: str) -> float:
-    """Bag-of-characters F1 over non-whitespace characters (1.0 when both are empty)."""
+def char_scores(extracted: str, gold: str) -> tuple[float, float, float]:
+    """(F1, precision, recall) of the bags of non-whitespace characters."""
     ours = Counter(c for c in extracted if not c.isspace())
     theirs = Counter(c for c in gold if not c.isspace())
     if not ours and not theirs:
-        return 1.0
+        return 1.0, 1.0, 1.0
     shared = sum((ours & theirs).values())
     if not shared:
-        return 0.0
+        return 0.0, 0.0, 0.0
     precision = shared / sum(ours.values())
     recall = shared / sum(theirs.values())
-    return 2 * precision * recall / (precision + recall)
+    return 2 * precision * recall / (precision + recall), precision, recall
+
+
+def char_f1(extracted: str, gold: str) -> float:
+    """Bag-of-characters F1 over non-whitespace characters (1.0 when both are empty)."""
+    return char_scores(extracted, gold)[0]
 
 
 def normalise_field(value: str) -> str:
@@ -195,7 +214,11 @@ def evaluate_corpus(
             ours_text = f"{result.title}\n{ours_text}"
             theirs_text = f"{baseline.title}\n{theirs_text}"
         ours_b, theirs_b = body.setdefault(dataset, ([], []))
-        ours_b.append(char_f1(ours_text, gold_body))
+        f1, precision, recall = char_scores(ours_text, gold_body)
+        report.pages.append(
+            PageScore(dataset, str(html.relative_to(corpus)), f1, precision, recall)
+        )
+        ours_b.append(f1)
         theirs_b.append(char_f1(theirs_text, gold_body))
         if str(html.relative_to(corpus)) not in errata:
             clean[0].append(ours_b[-1])
@@ -269,8 +292,9 @@ def _check_all_pages(corpus: Path, report: EvalReport, extract: Callable[..., Ex
             report.incomplete.append(f"{path.relative_to(corpus)}: empty title or body")
 
 
-def format_report(report: EvalReport) -> str:
-    """The report as a plain-text table with the metric definitions above it."""
+def format_report(report: EvalReport, *, pages: bool = False) -> str:
+    """The report as a plain-text table with the metric definitions above it; `pages` adds
+    each labelled page's body scores, worst first within its set."""
     lines = [
         "Extraction vs gold labels; trafilatura alone on the same pages for comparison.",
         "body char-F1: F1 of the bags of non-whitespace characters, mean over pages.",
@@ -290,6 +314,10 @@ def format_report(report: EvalReport) -> str:
     )
     lines.extend(f"  incomplete: {item}" for item in report.incomplete)
     lines.extend(f"  error: {item}" for item in report.errors)
+    if pages:
+        lines += ["", f"{'page':<60} {'F1':>6} {'prec':>6} {'recall':>6}"]
+        for p in sorted(report.pages, key=lambda p: (p.dataset, p.f1)):
+            lines.append(f"{p.page:<60} {p.f1:>6.3f} {p.precision:>6.3f} {p.recall:>6.3f}")
     return "\n".join(lines)
 
 

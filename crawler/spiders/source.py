@@ -46,16 +46,24 @@ def page_url(endpoint: ListEndpoint, page: int) -> str:
     return base
 
 
-def document_links(response: Response, real_url: str) -> list[str]:
+def document_links(response: Response, real_url: str, within: Sequence[str] = ()) -> list[str]:
     """Real URLs of the documents (PDF, Word, Excel) an article page links, in page order.
 
-    Links resolve against the page's real URL (in demo mode the mirror serves the page,
-    but its links name the real site).
+    `within`: the definition's body selectors; the first that matches limits the search to
+    the article (site-wide files in a footer are not fetched with every article). Links
+    resolve against the page's real URL (in demo mode the mirror serves the page, but its
+    links name the real site).
     """
     if not isinstance(response, TextResponse):
         return []
+    hrefs = response.css("a::attr(href)").getall()
+    for selector in within:
+        matched = response.css(selector)
+        if matched:
+            hrefs = matched[0].css("a::attr(href)").getall()
+            break
     found: list[str] = []
-    for href in response.css("a::attr(href)").getall():
+    for href in hrefs:
         href = href.strip()
         if not href or href.startswith(("javascript:", "#", "mailto:")):
             continue
@@ -230,7 +238,8 @@ class SourceSpider(scrapy.Spider):
         self._count("articles_fetched")
         request_url = response.request.url if response.request else response.url
         files = []
-        for link in document_links(response, response.meta["real_url"]):
+        real_url = response.meta["real_url"]
+        for link in document_links(response, real_url, self.source.detail.body):
             fetched = await self._fetch_document(link)
             if fetched is not None:
                 files.append(fetched)

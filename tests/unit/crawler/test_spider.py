@@ -267,3 +267,20 @@ def test_document_links_resolve_against_the_real_url_and_are_capped() -> None:
         "https://www.gov.cn/zhengce/content/files/a0.pdf",
     ]
     assert len(found) == MAX_DOCUMENTS
+
+
+def test_document_links_stay_inside_the_article_when_its_selector_matches() -> None:
+    page = (
+        '<div id="article"><a href="/files/notice.pdf">通知</a></div>'
+        '<div class="footer"><a href="/report/annual.xls">网站年度报表</a></div>'
+    )
+    response = HtmlResponse(
+        url="https://www.example.gov.cn/a/1.html",
+        body=f"<html><body>{page}</body></html>".encode(),
+        encoding="utf-8",
+    )
+    real = "https://www.example.gov.cn/a/1.html"
+    assert document_links(response, real, ["div.missing", "#article"]) == [
+        "https://www.example.gov.cn/files/notice.pdf"
+    ]
+    assert len(document_links(response, real, ["div.missing"])) == 2  # no match: whole page

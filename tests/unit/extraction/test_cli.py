@@ -33,3 +33,12 @@ def test_eval_extract_without_corpus_says_what_to_pass(tmp_path: Path) -> None:
     result = CliRunner().invoke(eval_extract_command, ["--corpus", str(tmp_path)])
     assert result.exit_code == 1
     assert "--corpus PATH" in result.output
+
+
+def test_eval_extract_lists_pages_worst_first(corpus: Path) -> None:
+    result = CliRunner().invoke(eval_extract_command, ["--corpus", str(corpus), "--pages"])
+    assert result.exit_code == 0, result.output
+    rows = [line.split() for line in result.output.splitlines() if line.startswith("pages/")]
+    assert len(rows) >= 14
+    cwced = [float(row[1]) for row in rows if row[0].startswith("pages/cwced/")]
+    assert cwced == sorted(cwced)
