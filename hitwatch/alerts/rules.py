@@ -22,11 +22,12 @@ from hitwatch.errors import PermanentError, QueryError
 from hitwatch.mail import normalize_address
 from hitwatch.settings import Settings
 from hitwatch.store import Database
-from hitwatch.store.models import AlertRule
+from hitwatch.store.models import AlertDelivery, AlertRule
 
 __all__ = [
     "AlertError",
     "RuleChange",
+    "RuleStats",
     "add_rule",
     "change_rule",
     "check_query",
@@ -35,6 +36,7 @@ __all__ = [
     "load_matcher",
     "request_alert",
     "request_manage_link",
+    "rule_stats",
     "rules_of",
     "rules_version",
     "unsubscribe_rule",
@@ -158,6 +160,33 @@ def rules_of(database: Database, email: str) -> Sequence[AlertRule]:
         return session.scalars(
             select(AlertRule).where(AlertRule.email == email).order_by(AlertRule.id)
         ).all()
+
+
+@dataclass(frozen=True)
+class RuleStats:
+    """What a rule has sent: mails, the last one's time, and sends that failed for now."""
+
+    sent: int = 0
+    last_sent_at: datetime | None = None
+    failed: int = 0
+
+
+def rule_stats(database: Database, rule_ids: Sequence[int]) -> dict[int, RuleStats]:
+    """Delivery figures of each rule (rules that sent nothing are left out)."""
+    if not rule_ids:
+        return {}
+    with database.session() as session:
+        rows = session.execute(
+            select(
+                AlertDelivery.rule_id,
+                func.count().filter(AlertDelivery.status == "sent"),
+                func.max(AlertDelivery.sent_at),
+                func.count().filter(AlertDelivery.status == "failed"),
+            )
+            .where(AlertDelivery.rule_id.in_(rule_ids))
+            .group_by(AlertDelivery.rule_id)
+        ).all()
+    return {row[0]: RuleStats(row[1], row[2], row[3]) for row in rows}
 
 
 def _owned(session: Session, email: str | None, rule_id: int) -> AlertRule:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from hitwatch.alerts.delivery import claim
 from hitwatch.alerts.mail import UNSUBSCRIBE, AlertLinks
-from hitwatch.alerts.rules import add_rule, confirm_rule, request_alert
+from hitwatch.alerts.rules import add_rule, confirm_rule, request_alert, rule_stats
 from hitwatch.broker import create_celery, send_message
 from hitwatch.digest.delivery import open_transport
 from hitwatch.mail import read_token
@@ -164,6 +164,7 @@ def test_a_claim_left_by_a_dead_worker_is_taken_over_after_the_timeout(stack):
     with database.session() as session:
         row = session.scalars(select(AlertDelivery)).one()
     assert (row.status, row.attempts) == ("sent", 2)
+    assert rule_stats(database, [rule.id])[rule.id].sent == 1
 
 
 def test_concurrent_claims_of_one_pair_let_one_sender_through(stack):

@@ -21,6 +21,7 @@ from hitwatch.alerts.rules import (
     confirm_rule,
     delete_rule,
     request_alert,
+    rule_stats,
     rules_of,
     unsubscribe_rule,
 )
@@ -136,6 +137,8 @@ def test_a_failed_send_is_recorded_and_retried(database, tasks, transport):
     with database.session() as session:
         row = session.scalars(select(AlertDelivery)).one()
         assert (row.status, row.attempts) == ("sent", 2)
+    [stats] = rule_stats(database, [row.rule_id]).values()
+    assert (stats.sent, stats.failed) == (1, 0) and stats.last_sent_at is not None
 
 
 def test_a_claim_of_a_dead_worker_is_taken_over_after_the_timeout(database, settings, transport):
