@@ -99,9 +99,9 @@ def request_alert(
 ) -> AlertRule:
     """Record a pending rule and mail its confirmation link (AddressError, QueryError).
 
-    Asking again for a rule the address already has sends the confirmation again (a
-    pending one, at most once per RESEND_AFTER seconds) or nothing (a confirmed one)
-    instead of making a duplicate.
+    Asking again for a rule the address already has makes no duplicate: it mails the
+    confirmation again (a pending rule) or the management link (a confirmed one), at
+    most once per RESEND_AFTER seconds.
     """
     address = normalize_address(email)
     now = datetime.now(UTC)
@@ -112,13 +112,23 @@ def request_alert(
         resend = True
         if rule is None:
             rule = _new_rule(session, address, query, name, include_offtopic)
-        elif not rule.confirmed:
+        else:
             # Asking again and again must not flood someone's mailbox.
             resend = now - rule.updated_at >= timedelta(seconds=RESEND_AFTER)
-            rule.name = name.strip()[:MAX_NAME] or rule.name
-            rule.include_offtopic = include_offtopic
+            if not rule.confirmed:
+                rule.name = name.strip()[:MAX_NAME] or rule.name
+                rule.include_offtopic = include_offtopic
             rule.updated_at = now
-    if not rule.confirmed and resend:
+    if not resend:
+        return rule
+    if rule.confirmed:
+        # The owner may have paused it and forgotten: the mail says where to manage it.
+        transport.send(
+            manage_message(
+                sender=settings.mail_from, recipient=address, manage_url=links.manage(address)
+            )
+        )
+    else:
         transport.send(
             confirmation_message(
                 sender=settings.mail_from,

@@ -103,7 +103,11 @@ def create() -> tuple[str, int] | BaseResponse:
         return render_template(
             "alerts/new.html", q=query, values=values, error=error, error_detail=detail
         ), 400
-    flash("确认邮件已发出：请打开邮件中的链接启用提醒（7 天内有效）。", "success")
+    flash(
+        "确认邮件已发出：请打开邮件中的链接启用提醒（7 天内有效）；"
+        "如果这个提醒已经设置过，邮件里是管理链接。",
+        "success",
+    )
     return redirect(url_for("search.index", q=query))
 
 

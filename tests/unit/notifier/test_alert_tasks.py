@@ -174,7 +174,11 @@ def test_requests_are_checked_and_owned(database, settings, transport):
     assert len(transport.sent) == 2  # later, the confirmation is sent again
     confirm_rule(database, first.id)
     request_alert(database, settings, transport, "a@example.org", "医保", links=LINKS)
-    assert len(transport.sent) == 2  # confirmed already: no mail
+    assert len(transport.sent) == 2  # asked again too soon: no mail
+    with database.session() as session:
+        session.get(AlertRule, first.id).updated_at = datetime.now(UTC) - timedelta(hours=1)
+    request_alert(database, settings, transport, "a@example.org", "医保", links=LINKS)
+    assert "/alerts/manage/" in transport.sent[-1].get_content()  # confirmed: where to manage
     with pytest.raises(AlertError):
         change_rule(database, "other@example.org", first.id, RuleChange(active=False))
     with pytest.raises(QueryError):
