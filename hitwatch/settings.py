@@ -182,7 +182,8 @@ class Settings(BaseSettings):
     alert_claim_timeout: int = Field(
         600,
         validation_alias="ALERT_CLAIM_TIMEOUT",
-        description="Seconds after which an alert mail claimed by a dead worker is sent again.",
+        description="Seconds after which an alert mail claimed by a dead worker is sent again; "
+        "keep it below BROKER_VISIBILITY_TIMEOUT.",
     )
 
     @field_validator("data_dir")

@@ -11,7 +11,14 @@ from sqlalchemy import select
 from hitwatch.alerts.delivery import article_document
 from hitwatch.alerts.mail import alert_links
 from hitwatch.alerts.matching import RuleMatcher, compile_rule
-from hitwatch.alerts.rules import AlertError, add_rule, delete_rule, request_alert
+from hitwatch.alerts.rules import (
+    AlertError,
+    RuleStats,
+    add_rule,
+    delete_rule,
+    request_alert,
+    rule_stats,
+)
 from hitwatch.errors import QueryError
 from hitwatch.mail import AddressError
 from hitwatch.search.terms import SHANGHAI
@@ -50,19 +57,22 @@ def alerts_group() -> None:
 @alerts_group.command("list")
 @click.option("--email", help="Only the rules of this address.")
 def list_command(email: str | None) -> None:
-    """Every rule: id, state (pending, active, paused), address, name, query."""
-    with _database() as (database, _settings), database.session() as session:
-        query = select(AlertRule).order_by(AlertRule.id)
-        if email:
-            query = query.where(AlertRule.email == email.strip().lower())
-        rules = session.scalars(query).all()
-        for rule in rules:
-            offtopic = " +off-topic" if rule.include_offtopic else ""
-            click.echo(
-                f"{rule.id:>5}  {_state(rule):<8} {rule.email:<32} "
-                f"{rule.name or '-'}  [{rule.query}]{offtopic}"
-            )
-        click.echo(f"{len(rules)} rule(s)")
+    """Every rule: id, state (pending, active, paused), address, mails sent, name, query."""
+    with _database() as (database, _settings):
+        with database.session() as session:
+            query = select(AlertRule).order_by(AlertRule.id)
+            if email:
+                query = query.where(AlertRule.email == email.strip().lower())
+            rules = session.scalars(query).all()
+        stats = rule_stats(database, [rule.id for rule in rules])
+    for rule in rules:
+        offtopic = " +off-topic" if rule.include_offtopic else ""
+        sent = stats.get(rule.id, RuleStats())
+        click.echo(
+            f"{rule.id:>5}  {_state(rule):<8} {rule.email:<32} sent {sent.sent:<4} "
+            f"{rule.name or '-'}  [{rule.query}]{offtopic}"
+        )
+    click.echo(f"{len(rules)} rule(s)")
 
 
 @alerts_group.command("add")

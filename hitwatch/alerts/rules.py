@@ -22,11 +22,12 @@ from hitwatch.errors import PermanentError, QueryError
 from hitwatch.mail import normalize_address
 from hitwatch.settings import Settings
 from hitwatch.store import Database
-from hitwatch.store.models import AlertRule
+from hitwatch.store.models import AlertDelivery, AlertRule
 
 __all__ = [
     "AlertError",
     "RuleChange",
+    "RuleStats",
     "add_rule",
     "change_rule",
     "check_query",
@@ -35,6 +36,7 @@ __all__ = [
     "load_matcher",
     "request_alert",
     "request_manage_link",
+    "rule_stats",
     "rules_of",
     "rules_version",
     "unsubscribe_rule",
@@ -97,9 +99,9 @@ def request_alert(
 ) -> AlertRule:
     """Record a pending rule and mail its confirmation link (AddressError, QueryError).
 
-    Asking again for a rule the address already has sends the confirmation again (a
-    pending one, at most once per RESEND_AFTER seconds) or nothing (a confirmed one)
-    instead of making a duplicate.
+    Asking again for a rule the address already has makes no duplicate: it mails the
+    confirmation again (a pending rule) or the management link (a confirmed one), at
+    most once per RESEND_AFTER seconds.
     """
     address = normalize_address(email)
     now = datetime.now(UTC)
@@ -110,13 +112,23 @@ def request_alert(
         resend = True
         if rule is None:
             rule = _new_rule(session, address, query, name, include_offtopic)
-        elif not rule.confirmed:
+        else:
             # Asking again and again must not flood someone's mailbox.
             resend = now - rule.updated_at >= timedelta(seconds=RESEND_AFTER)
-            rule.name = name.strip()[:MAX_NAME] or rule.name
-            rule.include_offtopic = include_offtopic
+            if not rule.confirmed:
+                rule.name = name.strip()[:MAX_NAME] or rule.name
+                rule.include_offtopic = include_offtopic
             rule.updated_at = now
-    if not rule.confirmed and resend:
+    if not resend:
+        return rule
+    if rule.confirmed:
+        # The owner may have paused it and forgotten: the mail says where to manage it.
+        transport.send(
+            manage_message(
+                sender=settings.mail_from, recipient=address, manage_url=links.manage(address)
+            )
+        )
+    else:
         transport.send(
             confirmation_message(
                 sender=settings.mail_from,
@@ -158,6 +170,33 @@ def rules_of(database: Database, email: str) -> Sequence[AlertRule]:
         return session.scalars(
             select(AlertRule).where(AlertRule.email == email).order_by(AlertRule.id)
         ).all()
+
+
+@dataclass(frozen=True)
+class RuleStats:
+    """What a rule has sent: mails, the last one's time, and sends that failed for now."""
+
+    sent: int = 0
+    last_sent_at: datetime | None = None
+    failed: int = 0
+
+
+def rule_stats(database: Database, rule_ids: Sequence[int]) -> dict[int, RuleStats]:
+    """Delivery figures of each rule (rules that sent nothing are left out)."""
+    if not rule_ids:
+        return {}
+    with database.session() as session:
+        rows = session.execute(
+            select(
+                AlertDelivery.rule_id,
+                func.count().filter(AlertDelivery.status == "sent"),
+                func.max(AlertDelivery.sent_at),
+                func.count().filter(AlertDelivery.status == "failed"),
+            )
+            .where(AlertDelivery.rule_id.in_(rule_ids))
+            .group_by(AlertDelivery.rule_id)
+        ).all()
+    return {row[0]: RuleStats(row[1], row[2], row[3]) for row in rows}
 
 
 def _owned(session: Session, email: str | None, rule_id: int) -> AlertRule:

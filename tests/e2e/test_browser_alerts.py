@@ -168,6 +168,7 @@ def test_reader_sets_up_an_alert_confirms_receives_it_and_unsubscribes(site: Sit
 
             page.goto(_link(alert, rf"{re.escape(site.url)}/alerts/manage/\S+"))
             assert "电子病历 -广告 type:政策文件" in page.content()
+            assert "已发送 1 封" in page.locator("li.alert-rule").inner_text()
             page.screenshot(path=str(SCREENSHOTS / "hitwatch-alerts-manage.png"), full_page=True)
 
             page.goto(_link(alert, rf"{re.escape(site.url)}/alerts/unsubscribe/[^\s/]+(?=\s|$)"))

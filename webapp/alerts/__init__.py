@@ -24,6 +24,7 @@ from hitwatch.alerts.rules import (
     delete_rule,
     request_alert,
     request_manage_link,
+    rule_stats,
     rules_of,
     unsubscribe_rule,
 )
@@ -102,7 +103,11 @@ def create() -> tuple[str, int] | BaseResponse:
         return render_template(
             "alerts/new.html", q=query, values=values, error=error, error_detail=detail
         ), 400
-    flash("确认邮件已发出：请打开邮件中的链接启用提醒（7 天内有效）。", "success")
+    flash(
+        "确认邮件已发出：请打开邮件中的链接启用提醒（7 天内有效）；"
+        "如果这个提醒已经设置过，邮件里是管理链接。",
+        "success",
+    )
     return redirect(url_for("search.index", q=query))
 
 
@@ -158,8 +163,16 @@ def manage_link() -> BaseResponse:
 @bp.get("/alerts/manage/<token>")
 def manage(token: str) -> str:
     email = _address(token)
-    rules = rules_of(dependencies().database, email)
-    return render_template("alerts/manage.html", email=email, rules=rules, token=token)
+    return _manage_page(email, token)
+
+
+def _manage_page(email: str, token: str, **error: object) -> str:
+    database = dependencies().database
+    rules = rules_of(database, email)
+    stats = rule_stats(database, [rule.id for rule in rules])
+    return render_template(
+        "alerts/manage.html", email=email, rules=rules, stats=stats, token=token, **error
+    )
 
 
 @bp.post("/alerts/manage/<token>/<int:rule_id>/<action>")
@@ -192,16 +205,7 @@ def manage_action(token: str, rule_id: int, action: str) -> tuple[str, int] | Ba
         abort(404)
     except QueryError as exc:
         error, detail = query_error(exc)
-        rules = rules_of(database, email)
-        return render_template(
-            "alerts/manage.html",
-            email=email,
-            rules=rules,
-            token=token,
-            error=error,
-            error_detail=detail,
-            error_rule=rule_id,
-        ), 400
+        return _manage_page(email, token, error=error, error_detail=detail), 400
     flash(message, "success")
     return redirect(url_for("alerts.manage", token=token))
 

@@ -31,6 +31,7 @@ def test_add_list_remove(run):
     rule_id = added.output.split()[1]
     listed = run("list").output
     assert "active" in listed and "病历政策" in listed and "[电子病历 type:政策文件]" in listed
+    assert "sent 0 " in listed
     assert "0 rule(s)" in run("list", "--email", "other@example.org").output
     bad = run("add", "reader@example.org", "(电子病历", "--confirmed")
     assert bad.exit_code == 1 and "bad query" in bad.output

@@ -21,6 +21,7 @@ from hitwatch.alerts.rules import (
     confirm_rule,
     delete_rule,
     request_alert,
+    rule_stats,
     rules_of,
     unsubscribe_rule,
 )
@@ -136,6 +137,8 @@ def test_a_failed_send_is_recorded_and_retried(database, tasks, transport):
     with database.session() as session:
         row = session.scalars(select(AlertDelivery)).one()
         assert (row.status, row.attempts) == ("sent", 2)
+    [stats] = rule_stats(database, [row.rule_id]).values()
+    assert (stats.sent, stats.failed) == (1, 0) and stats.last_sent_at is not None
 
 
 def test_a_claim_of_a_dead_worker_is_taken_over_after_the_timeout(database, settings, transport):
@@ -171,7 +174,11 @@ def test_requests_are_checked_and_owned(database, settings, transport):
     assert len(transport.sent) == 2  # later, the confirmation is sent again
     confirm_rule(database, first.id)
     request_alert(database, settings, transport, "a@example.org", "医保", links=LINKS)
-    assert len(transport.sent) == 2  # confirmed already: no mail
+    assert len(transport.sent) == 2  # asked again too soon: no mail
+    with database.session() as session:
+        session.get(AlertRule, first.id).updated_at = datetime.now(UTC) - timedelta(hours=1)
+    request_alert(database, settings, transport, "a@example.org", "医保", links=LINKS)
+    assert "/alerts/manage/" in transport.sent[-1].get_content()  # confirmed: where to manage
     with pytest.raises(AlertError):
         change_rule(database, "other@example.org", first.id, RuleChange(active=False))
     with pytest.raises(QueryError):

@@ -95,7 +95,7 @@ def test_create_confirm_manage_and_unsubscribe(client, outbox, database):
     assert rule.confirmed and rule.active
     manage = re.search(r'href="http://localhost(/alerts/manage/[^"]+)"', confirmed).group(1)
     page = client.get(manage).get_data(as_text=True)
-    assert "电子病历 type:政策文件" in page and "已启用" in page
+    assert "电子病历 type:政策文件" in page and "已启用" in page and "尚未发送" in page
 
     client.post(f"{manage}/{rule.id}/pause", data={"csrf_token": token})
     assert "已暂停" in client.get(manage).get_data(as_text=True)
