@@ -331,6 +331,10 @@ end
 
 local doc = redis.call('HMGET', KEYS[1], 'story', 'hash')
 local known, known_hash = doc[1], doc[2]
+if known and known_hash == chash then  -- a redelivery: nothing else to read
+  local canon = redis.call('HGET', prefix .. 'story:' .. known, 'canon')
+  if canon then return {'same', known, canon, '1'} end
+end
 local exact = redis.call('GET', KEYS[2])
 local seen, candidates = {}, {}
 local function add(story_id)
