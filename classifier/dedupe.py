@@ -492,7 +492,7 @@ class StoryRegistry:
         keys, args = self._script_input(doc_id, title, fp, source_kind, published_at)
         try:
             reply = self._assign_script(keys=keys, args=args)
-        except redis.ConnectionError as exc:
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise TransientError(f"dedupe registry unreachable: {exc}") from exc
         return _assignment(reply, doc_id, fp.content_hash)
 
@@ -512,7 +512,7 @@ class StoryRegistry:
             self._assign_script(keys=keys, args=args, client=pipe)
         try:
             replies = pipe.execute()
-        except redis.ConnectionError as exc:
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise TransientError(f"dedupe registry unreachable: {exc}") from exc
         return [
             _assignment(reply, doc.doc_id, doc.fp.content_hash)
