@@ -138,7 +138,9 @@ def bench_classify_command(docs: int, stories: str, redis_url: str, corpus: Path
         try:
             time.sleep(0.5)
             url = f"redis://127.0.0.1:{port}/0"
-            results = bench_classify(docs, counts, redis_url=url, corpus=corpus, on_row=progress)
+            results = bench_classify(
+                docs, counts, redis_url=url, corpus=corpus, on_row=progress, private_server=True
+            )
             click.echo(format_bench(results))
         finally:
             server.terminate()

@@ -39,3 +39,11 @@ def test_bench_command_prints_the_table(redis_url: str) -> None:
     assert "docs/s per core (CPU time)" in result.output
     row = next(line for line in result.output.splitlines() if line.strip().startswith("200 "))
     assert len(row.split()) == 10
+
+
+def test_bench_command_starts_a_private_redis_when_given_none() -> None:
+    result = CliRunner().invoke(
+        bench_classify_command, ["--docs", "10", "--stories", "100", "--corpus", "/nonexistent"]
+    )
+    assert result.exit_code == 0, result.output
+    assert any(line.strip().startswith("100 ") for line in result.output.splitlines())
