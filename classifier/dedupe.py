@@ -331,6 +331,10 @@ end
 
 local doc = redis.call('HMGET', KEYS[1], 'story', 'hash')
 local known, known_hash = doc[1], doc[2]
+if known and known_hash == chash then  -- a redelivery: nothing else to read
+  local canon = redis.call('HGET', prefix .. 'story:' .. known, 'canon')
+  if canon then return {'same', known, canon, '1'} end
+end
 local exact = redis.call('GET', KEYS[2])
 local seen, candidates = {}, {}
 local function add(story_id)
@@ -488,7 +492,7 @@ class StoryRegistry:
         keys, args = self._script_input(doc_id, title, fp, source_kind, published_at)
         try:
             reply = self._assign_script(keys=keys, args=args)
-        except redis.ConnectionError as exc:
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise TransientError(f"dedupe registry unreachable: {exc}") from exc
         return _assignment(reply, doc_id, fp.content_hash)
 
@@ -508,7 +512,7 @@ class StoryRegistry:
             self._assign_script(keys=keys, args=args, client=pipe)
         try:
             replies = pipe.execute()
-        except redis.ConnectionError as exc:
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise TransientError(f"dedupe registry unreachable: {exc}") from exc
         return [
             _assignment(reply, doc.doc_id, doc.fp.content_hash)

@@ -15,6 +15,7 @@ import random
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -470,6 +471,8 @@ def bench_classify(
     *,
     redis_url: str,
     corpus: Path | None = None,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
+    private_server: bool = False,
 ) -> dict[str, Any]:
     """Docs/s per core (CPU time) and wall for classification and dedupe, lookup latency.
 
@@ -496,7 +499,9 @@ def bench_classify(
         "classify_wall_docs_per_s": _per_second(n_docs, classify_wall),
         "dedupe": [],
     }
-    client = redis.Redis.from_url(redis_url)
+    # Loading and clearing a million stories can stall a busy server past the client's
+    # default 5 s timeout; the bench waits.
+    client = redis.Redis.from_url(redis_url, socket_timeout=600)
     for count in stored_stories or [100_000]:
         registry = StoryRegistry(client, namespace=f"bench-{uuid.uuid4().hex[:8]}")
         before = int(client.info("memory")["used_memory"])
@@ -532,7 +537,12 @@ def bench_classify(
                 "redis_mb_per_100k_stories": round((after - before) / count * 100_000 / 2**20, 1),
             }
         )
-        registry.clear()
+        if on_row is not None:
+            on_row(results["dedupe"][-1])
+        if private_server:  # ours alone: emptied at once rather than key by key
+            client.flushdb()
+        else:
+            registry.clear()
     client.close()
     return results
 
