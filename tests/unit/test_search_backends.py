@@ -188,9 +188,7 @@ def test_fts5_ranks_a_bounded_candidate_set_and_pages_past_it(
     assert order[4:] == ["n05", "n04", "n03", "n02", "n01", "n00"]
 
 
-def test_fts5_counts_up_to_the_cap_with_an_sql_filter(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_fts5_counts_up_to_the_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fts5, "TOTAL_CAP", 3)
     index = Fts5Index(tmp_path / "search.db")
     index.ensure()
@@ -198,7 +196,10 @@ def test_fts5_counts_up_to_the_cap_with_an_sql_filter(
     capped = index.search(SearchRequest(query=parse_query("医保 issuer:医疗保障")))
     assert (capped.total, capped.total_exact, len(capped.hits)) == (3, False, 5)
     plain = index.search(SearchRequest(query=parse_query("医保 source:nhc")))
-    assert (plain.total, plain.total_exact) == (10, True)  # filters in the FTS index: exact
+    assert (plain.total, plain.total_exact) == (3, False)  # every total is capped
+    assert index.count(SearchRequest(query=parse_query("医保 source:nhc"))) == 10  # not count()
+    few = index.search(SearchRequest(query=parse_query("医保医保医保医保")))
+    assert (few.total, few.total_exact) == (2, True)
 
 
 def test_fts5_facets_count_a_sample_of_large_results(
