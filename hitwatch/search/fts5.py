@@ -64,7 +64,7 @@ from hitwatch.search.terms import (
 )
 from hitwatch.text import QueryTokens, index_tokens, normalize
 
-__all__ = ["Fts5Index", "document_keys", "fts_expression", "match_expression"]
+__all__ = ["Fts5Index", "document_keys", "fts_expression"]
 
 BUSY_TIMEOUT_SECONDS = 30.0
 # bm25 column weights, in the FTS table's column order: a title match counts 3 bodies;
@@ -282,12 +282,6 @@ def _where(node: Node) -> tuple[str, list[Any]]:
             params.append(_timestamp(end))
         return "(" + " AND ".join(clauses) + ")", params
     raise TypeError(f"not a query node: {node!r}")
-
-
-def match_expression(node: Node) -> str | None:
-    """The MATCH expression ranking a tree: any positive term (None when none can rank)."""
-    phrases = [_phrase(tokens) for term in positive_terms(node) if (tokens := term_tokens(term))]
-    return " OR ".join(dict.fromkeys(phrases)) or None
 
 
 def _conjuncts(request: SearchRequest) -> list[Node | _RequestRange]:
