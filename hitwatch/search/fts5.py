@@ -72,7 +72,7 @@ BUSY_TIMEOUT_SECONDS = 30.0
 TITLE_WEIGHT, BODY_WEIGHT, KEYS_WEIGHT = 3.0, 1.0, 0.0
 _BM25 = f"bm25(documents_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}, {KEYS_WEIGHT})"
 # Matches ranked by bm25 at most (the most recently indexed): bounds a common term's cost.
-RANK_CANDIDATES = 2_000
+RANK_CANDIDATES = 1_000
 _ALL = "kall"  # in every row's keys: the positive side of NOT, and the empty query
 _TEXT = "{title_tokens body_tokens}"
 _OFF_TOPIC = "koff"  # in the keys of pages the classifier judged off-topic
