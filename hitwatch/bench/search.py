@@ -18,6 +18,7 @@ import re
 import statistics
 import tempfile
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -49,7 +50,12 @@ _CJK_WORD = re.compile(r"[\u4e00-\u9fff]{2,6}")
 
 def vocabulary(seeds: Path = SEEDS) -> Counter[str]:
     """Chinese words of the seed pages (jieba's cut) with how often each occurs."""
-    import jieba  # imported here: loading its dictionary takes a second
+    with warnings.catch_warnings():
+        # jieba's regexes are old-style strings: Python warns while compiling them
+        # (DeprecationWarning up to 3.11, SyntaxWarning since)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", SyntaxWarning)
+        import jieba  # imported here: loading its dictionary takes a second
 
     jieba.setLogLevel(60)  # silence its "Building prefix dict" chatter
     words: Counter[str] = Counter()

@@ -16,9 +16,9 @@ are doclist merges in C. Only `issuer:`, `docno:` and free date ranges are SQL o
 Speed at 100k+ documents (see `hitwatch bench search`): bm25 over every match of a very
 common term costs time linear in the matches, so relevance is computed over at most
 `RANK_CANDIDATES` matches, the most recently indexed; further pages continue newest
-indexed first. With an SQL filter (issuer, docno, after/before), the total is counted up
-to `TOTAL_CAP` and reported as a lower bound beyond it. Facets count at most
-`FACET_SAMPLE` matches, the most recently indexed (see `SearchIndex.facets`).
+indexed first. Totals are counted up to `TOTAL_CAP` and reported as a lower bound beyond
+it, as Elasticsearch does. Facets count at most `FACET_SAMPLE` matches, the most recently
+indexed (see `SearchIndex.facets`).
 
 The indexer writes while the web app reads, from other processes: WAL journal (readers
 never block the writer) and a busy timeout (writers wait for each other).
@@ -64,7 +64,7 @@ from hitwatch.search.terms import (
 )
 from hitwatch.text import QueryTokens, index_tokens, normalize
 
-__all__ = ["Fts5Index", "document_keys", "fts_expression", "match_expression"]
+__all__ = ["Fts5Index", "document_keys", "fts_expression"]
 
 BUSY_TIMEOUT_SECONDS = 30.0
 # bm25 column weights, in the FTS table's column order: a title match counts 3 bodies;
@@ -72,9 +72,10 @@ BUSY_TIMEOUT_SECONDS = 30.0
 TITLE_WEIGHT, BODY_WEIGHT, KEYS_WEIGHT = 3.0, 1.0, 0.0
 _BM25 = f"bm25(documents_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}, {KEYS_WEIGHT})"
 # Matches ranked by bm25 at most (the most recently indexed): bounds a common term's cost.
-RANK_CANDIDATES = 2_000
+RANK_CANDIDATES = 1_000
 _ALL = "kall"  # in every row's keys: the positive side of NOT, and the empty query
 _TEXT = "{title_tokens body_tokens}"
+_OFF_TOPIC = "koff"  # in the keys of pages the classifier judged off-topic
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -192,8 +193,10 @@ def document_keys(document: SearchDocument) -> str:
     """The keys-column text of a document: one token per value a filter can ask for."""
     keys = [_ALL, _key("source", document.source_id), _key("source", document.source_name)]
     keys.append(_key("source_id", document.source_id))
-    if document.relevant:
-        keys.append(_key("relevant", "1"))
+    if not document.relevant:
+        # Off-topic pages are the few: "NOT off-topic" makes bm25 walk their short
+        # doclist, where "AND relevant" would walk one that holds nearly every row.
+        keys.append(_OFF_TOPIC)
     if document.doc_type:
         keys.append(_key("type", document.doc_type))
     keys.extend(_key("topic", topic) for topic in document.topics)
@@ -281,12 +284,6 @@ def _where(node: Node) -> tuple[str, list[Any]]:
     raise TypeError(f"not a query node: {node!r}")
 
 
-def match_expression(node: Node) -> str | None:
-    """The MATCH expression ranking a tree: any positive term (None when none can rank)."""
-    phrases = [_phrase(tokens) for term in positive_terms(node) if (tokens := term_tokens(term))]
-    return " OR ".join(dict.fromkeys(phrases)) or None
-
-
 def _conjuncts(request: SearchRequest) -> list[Node | _RequestRange]:
     """What every match must satisfy: the query's top-level AND and the request's filters."""
     node = request_query(request)
@@ -339,6 +336,7 @@ def _plan(request: SearchRequest) -> _Plan:
     matches: list[str] = []
     conditions: list[str] = []
     params: list[Any] = []
+    relevant_only = False
     for part in _conjuncts(request):
         if isinstance(part, _RequestRange):
             if part.start is not None:
@@ -348,7 +346,10 @@ def _plan(request: SearchRequest) -> _Plan:
                 conditions.append("d.published_at < ?")
                 params.append(_timestamp(part.end))
             continue
-        if isinstance(part, Field) and part.name in ("source_id", "relevant"):
+        if isinstance(part, Field) and part.name == "relevant":
+            relevant_only = True
+            continue
+        if isinstance(part, Field) and part.name == "source_id":
             matches.append(_keys(_key(part.name, part.value)))
             continue
         if isinstance(part, Or) and all(
@@ -365,6 +366,8 @@ def _plan(request: SearchRequest) -> _Plan:
             conditions.append(sql)
             params.extend(sql_params)
     match = " AND ".join(f"({m})" for m in matches) if matches else _keys(_ALL)
+    if relevant_only:
+        match = f"({match}) NOT ({_keys(_OFF_TOPIC)})"
     ranked = bool(positive_terms(request_query(request)))
     return _Plan(match, " AND ".join(conditions), params, ranked)
 
@@ -551,11 +554,8 @@ class Fts5Index:
 
     @staticmethod
     def _total(connection: sqlite3.Connection, plan: _Plan) -> tuple[int, bool]:
-        """How many match: exact from the FTS index alone, else counted up to TOTAL_CAP."""
-        if not plan.joined:
-            sql, params = plan.source("count(*)")
-            (total,) = connection.execute(sql, params).fetchone()
-            return int(total), True
+        """How many match, counted up to TOTAL_CAP (as Elasticsearch does): counting
+        every match of a common term would cost time linear in the index."""
         sql, params = plan.source("1")
         (total,) = connection.execute(
             f"SELECT count(*) FROM ({sql} LIMIT ?)",  # noqa: S608

@@ -14,14 +14,23 @@ import pytest
 from hitwatch.errors import SearchBackendError
 from hitwatch.search import SearchDocument, SearchRequest, fts5
 from hitwatch.search.elastic import ElasticsearchIndex, build_query, tree_query
-from hitwatch.search.fts5 import Fts5Index, match_expression
+from hitwatch.search.fts5 import Fts5Index, fts_expression
 from hitwatch.search.query import parse_query
 
 
-def test_fts5_ranks_by_every_positive_term_as_a_phrase() -> None:
-    query = parse_query('电子病历 (医 | "DRG 付费") -广告 source:nhc')
-    assert match_expression(query) == '"电子 子病 病历" OR "医" * OR "drg 付费"'
-    assert match_expression(parse_query("-广告 type:政策文件")) is None
+def test_fts5_turns_a_query_into_one_match_expression() -> None:
+    text = "{title_tokens body_tokens}"
+    query = parse_query('电子病历 (医 | "DRG 付费") -广告')
+    assert fts_expression(query) == (
+        f'(({text} : "电子 子病 病历") AND ((({text} : "医" *) OR ({text} : "drg 付费")))'
+        f' AND ((keys : kall NOT ({text} : "广告"))))'
+    )
+    region = fts5.document_keys(
+        SearchDocument("d", "s", "u", "t", "b", "nhc", "国家卫健委", region="广东省深圳市")
+    ).split()
+    filters = fts_expression(parse_query("region:广东"))
+    assert filters is not None and filters.split(" : ")[1] in region  # a prefix's token
+    assert fts_expression(parse_query("issuer:医保局 医保")) is None  # issuer stays SQL
 
 
 def test_elasticsearch_query_translation() -> None:
@@ -188,9 +197,7 @@ def test_fts5_ranks_a_bounded_candidate_set_and_pages_past_it(
     assert order[4:] == ["n05", "n04", "n03", "n02", "n01", "n00"]
 
 
-def test_fts5_counts_up_to_the_cap_with_an_sql_filter(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_fts5_counts_up_to_the_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fts5, "TOTAL_CAP", 3)
     index = Fts5Index(tmp_path / "search.db")
     index.ensure()
@@ -198,7 +205,10 @@ def test_fts5_counts_up_to_the_cap_with_an_sql_filter(
     capped = index.search(SearchRequest(query=parse_query("医保 issuer:医疗保障")))
     assert (capped.total, capped.total_exact, len(capped.hits)) == (3, False, 5)
     plain = index.search(SearchRequest(query=parse_query("医保 source:nhc")))
-    assert (plain.total, plain.total_exact) == (10, True)  # filters in the FTS index: exact
+    assert (plain.total, plain.total_exact) == (3, False)  # every total is capped
+    assert index.count(SearchRequest(query=parse_query("医保 source:nhc"))) == 10  # not count()
+    few = index.search(SearchRequest(query=parse_query("医保医保医保医保")))
+    assert (few.total, few.total_exact) == (2, True)
 
 
 def test_fts5_facets_count_a_sample_of_large_results(
