@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +23,24 @@ __all__ = [
     "SearchPage",
     "SearchRequest",
     "order_facet",
+    "region_parts",
 ]
+
+# A region is a province's official name, then a city's (广东省深圳市, as the classifier
+# records it); municipalities are one name (北京市).
+_PROVINCE = re.compile(r".+?(?:省|自治区|特别行政区)")
+
+
+def region_parts(region: str) -> tuple[str, ...]:
+    """What `region:` matches the start of: the whole region and its city part.
+
+    So both 广东 and 深圳 find 广东省深圳市, while 东省 finds nothing.
+    """
+    province = _PROVINCE.match(region)
+    if province and province.end() < len(region):
+        return (region, region[province.end() :])
+    return (region,) if region else ()
+
 
 # What matches can be counted by: document fields, plus `month` (YYYY-MM, China time).
 FacetField = Literal["source_name", "doc_type", "topics", "region", "month"]

@@ -28,6 +28,7 @@ from hitwatch.search.base import (
     SearchPage,
     SearchRequest,
     order_facet,
+    region_parts,
 )
 from hitwatch.search.query import And, DateRange, Field, MatchAll, Node, Not, Or, Term
 from hitwatch.search.terms import (
@@ -70,6 +71,7 @@ MAPPINGS: dict[str, Any] = {
         "doc_type": {"type": "keyword"},
         "topics": {"type": "keyword"},
         "region": {"type": "keyword"},
+        "region_parts": {"type": "keyword"},  # the region and its city part
         "relevant": {"type": "boolean"},
         "issuer": {"type": "keyword", "index": False},
         "doc_number": {"type": "keyword", "index": False},
@@ -117,7 +119,7 @@ def _field_query(node: Field) -> dict[str, Any]:
     if node.name == "issuer":
         return {"wildcard": {"issuer_key": {"value": f"*{_escape_wildcard(value)}*"}}}
     if node.name == "region":
-        return {"prefix": {"region": {"value": value}}}  # 广东 finds 广东省深圳市
+        return {"prefix": {"region_parts": {"value": value}}}
     field = {"type": "doc_type", "topic": "topics", "docno": "doc_number_key"}
     return {"term": {field[node.name]: value}}
 
@@ -217,6 +219,7 @@ def _source(document: SearchDocument) -> dict[str, Any]:
         "doc_type": document.doc_type,
         "topics": list(document.topics),
         "region": document.region,
+        "region_parts": list(region_parts(document.region)),
         "relevant": document.relevant,
         "issuer": document.issuer,
         "doc_number": document.doc_number,

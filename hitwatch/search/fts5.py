@@ -50,6 +50,7 @@ from hitwatch.search.base import (
     SearchPage,
     SearchRequest,
     order_facet,
+    region_parts,
 )
 from hitwatch.search.query import And, DateRange, Field, MatchAll, Node, Not, Or, Term
 from hitwatch.search.terms import (
@@ -200,9 +201,10 @@ def document_keys(document: SearchDocument) -> str:
     if document.doc_type:
         keys.append(_key("type", document.doc_type))
     keys.extend(_key("topic", topic) for topic in document.topics)
-    # every prefix, so that region:广东 finds 广东省深圳市 by one token
-    region = document.region
-    keys.extend(_key("region", region[:end]) for end in range(1, len(region) + 1))
+    # every prefix of the region and of its city part: region:广东 and region:深圳 each
+    # find 广东省深圳市 by one token
+    for part in region_parts(document.region):
+        keys.extend(_key("region", part[:end]) for end in range(1, len(part) + 1))
     month = month_key(document.published_at)
     if month:
         keys.append(_key("month", month))

@@ -24,6 +24,7 @@ from hitwatch.search.base import (
     SearchPage,
     SearchRequest,
     order_facet,
+    region_parts,
 )
 from hitwatch.search.query import And, DateRange, Field, MatchAll, Node, Not, Or, Term
 from hitwatch.search.terms import (
@@ -102,7 +103,7 @@ def _field_matches(document: SearchDocument, node: Field) -> bool:
     if node.name == "topic":
         return value in document.topics
     if node.name == "region":
-        return document.region.startswith(value)  # 广东 finds 广东省深圳市
+        return any(part.startswith(value) for part in region_parts(document.region))
     if node.name == "issuer":
         return value in normalize(document.issuer)
     if node.name == "docno":

@@ -49,7 +49,7 @@ FIELDS = {
     "source": "source id or outlet name",
     "type": "document type (政策文件, 政策解读, 新闻报道 ...)",
     "topic": "topic of the taxonomy, by code (G) or name (医保信息化与支付改革, or part of it)",
-    "region": "province or city; 广东 also finds 广东省深圳市 (prefix)",
+    "region": "province or city; 广东 and 深圳 both find 广东省深圳市 (start of either)",
     "issuer": "issuing body (发文机关)",
     "docno": "document number (发文字号)",
 }

@@ -482,7 +482,10 @@ def test_region_is_a_prefix(index: SearchIndex) -> None:
     assert hits(index, "region:广东省深圳市") == {"shenzhen"}
     assert hits(index, "region:北京") == {"beijing"}
     assert hits(index, "医保 -region:广东") == {"beijing", "nowhere"}
-    assert hits(index, "region:深圳") == set()  # a prefix, not a substring
+    assert hits(index, "region:深圳") == {"shenzhen"}  # the city part's start
+    assert hits(index, "region:深圳市") == {"shenzhen"}
+    assert hits(index, "region:东省") == set()  # a start, not any substring
+    assert hits(index, "region:京市") == set()
 
 
 def test_query_replaces_text_and_keeps_the_filters(index: SearchIndex) -> None:
