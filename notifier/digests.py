@@ -8,9 +8,10 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hitwatch.digest.build import month_period, week_period
-from hitwatch.digest.delivery import deliver_issue, open_transport, subscriber_links
+from hitwatch.digest.delivery import deliver_issue, subscriber_links
 from hitwatch.digest.workflow import DigestError, build_draft
 from hitwatch.errors import TransientError
+from hitwatch.mail import open_transport
 from hitwatch.messages import DigestDue, DigestPublished, parse_message
 from hitwatch.settings import Settings
 from hitwatch.store import Database

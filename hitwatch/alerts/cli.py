@@ -92,7 +92,7 @@ def add_command(email: str, query: str, name: str, include_offtopic: bool, confi
             rule = add_rule(database, email, query, name=name, include_offtopic=include_offtopic)
             click.echo(f"alert {rule.id} is active for {rule.email}")
             return
-        from hitwatch.digest.delivery import open_transport
+        from hitwatch.mail import open_transport
 
         rule = request_alert(
             database,

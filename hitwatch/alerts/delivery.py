@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hitwatch.alerts.mail import AlertLinks, alert_message
 from hitwatch.alerts.matching import CompiledRule
-from hitwatch.digest.delivery import MailTransport
+from hitwatch.mail import MailTransport
 from hitwatch.search.base import SearchDocument
 from hitwatch.search.terms import positive_terms
 from hitwatch.settings import Settings

@@ -17,9 +17,8 @@ from sqlalchemy.orm import Session
 
 from hitwatch.alerts.mail import AlertLinks, confirmation_message, manage_message
 from hitwatch.alerts.matching import CompiledRule, RuleMatcher, compile_rule
-from hitwatch.digest.delivery import MailTransport
 from hitwatch.errors import PermanentError, QueryError
-from hitwatch.mail import normalize_address
+from hitwatch.mail import MailTransport, normalize_address
 from hitwatch.settings import Settings
 from hitwatch.store import Database
 from hitwatch.store.models import AlertDelivery, AlertRule

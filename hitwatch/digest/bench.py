@@ -24,7 +24,7 @@ import click
 from sqlalchemy.orm import Session
 
 from hitwatch.digest.build import Digest, select_items
-from hitwatch.digest.delivery import deliver_issue, open_transport, subscriber_links
+from hitwatch.digest.delivery import deliver_issue, subscriber_links
 from hitwatch.digest.document import render_docx
 from hitwatch.digest.pdf import PdfUnavailableError, render_pdf
 from hitwatch.digest.render import (
@@ -35,6 +35,7 @@ from hitwatch.digest.render import (
     render_text,
 )
 from hitwatch.digest.workflow import build_draft, issue_digest, publish_issue
+from hitwatch.mail import open_transport
 from hitwatch.settings import Settings, load_settings
 from hitwatch.store import open_database
 from hitwatch.store.models import Article, DigestIssue, DigestSubscriber, Story

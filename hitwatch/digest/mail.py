@@ -17,7 +17,14 @@ from types import MappingProxyType
 
 from hitwatch.digest.build import Digest
 from hitwatch.digest.render import render_email_html, render_plain, render_text, wording
-from hitwatch.mail import TokenError, make_token, new_message_id, read_token, sender_domain
+from hitwatch.mail import (
+    RawMessage,
+    TokenError,
+    make_token,
+    new_message_id,
+    read_token,
+    sender_domain,
+)
 
 __all__ = [
     "CONFIRM",
@@ -28,7 +35,6 @@ __all__ = [
     "UNSUBSCRIBE_MAX_AGE",
     "DigestParts",
     "DigestTemplate",
-    "RawMessage",
     "SubscriberLinks",
     "TokenError",
     "compose_digest",
@@ -143,15 +149,6 @@ def digest_message(
         one_click=links.one_click,
         message_id=new_message_id(sender),
     )
-
-
-@dataclass(frozen=True)
-class RawMessage:
-    """A finished message as bytes (CRLF line ends) with its envelope."""
-
-    sender: str
-    recipient: str
-    data: bytes
 
 
 # email's base64 lines carry 76 characters: 57 bytes of the body each.

@@ -28,9 +28,8 @@ from hitwatch.alerts.rules import (
     rules_of,
     unsubscribe_rule,
 )
-from hitwatch.digest.delivery import open_transport
 from hitwatch.errors import QueryError
-from hitwatch.mail import AddressError, TokenError, read_address_token, read_token
+from hitwatch.mail import AddressError, TokenError, open_transport, read_address_token, read_token
 from webapp.dependencies import dependencies
 from webapp.results import query_error
 

@@ -34,7 +34,6 @@ from hitwatch.digest import (
 from hitwatch.digest.build import SHANGHAI, DigestKind, period_word
 from hitwatch.digest.delivery import (
     confirm_subscriber,
-    open_transport,
     request_subscription,
     unsubscribe,
     update_preferences,
@@ -68,6 +67,7 @@ from hitwatch.digest.workflow import (
     set_editor_note,
     set_included,
 )
+from hitwatch.mail import open_transport
 from hitwatch.messages import DigestPublished
 from hitwatch.settings import Settings
 from hitwatch.store.models import Article, DigestIssue, DigestSubscriber, Story

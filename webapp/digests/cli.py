@@ -140,7 +140,8 @@ def publish_command(issue_id: int) -> None:
 @click.argument("issue_id", type=int)
 def deliver_command(issue_id: int) -> None:
     """Mail a published issue to its subscribers; each gets it once, however often run."""
-    from hitwatch.digest.delivery import deliver_issue, open_transport, subscriber_links
+    from hitwatch.digest.delivery import deliver_issue, subscriber_links
+    from hitwatch.mail import open_transport
 
     settings = load_settings()
     database = open_database(settings.resolved_database_url)

@@ -21,8 +21,7 @@ from hitwatch.alerts.delivery import claim
 from hitwatch.alerts.mail import UNSUBSCRIBE, AlertLinks
 from hitwatch.alerts.rules import add_rule, confirm_rule, request_alert, rule_stats
 from hitwatch.broker import create_celery, send_message
-from hitwatch.digest.delivery import open_transport
-from hitwatch.mail import read_token
+from hitwatch.mail import open_transport, read_token
 from hitwatch.messages import ClassifiedDocument, TopicScore, stable_id
 from hitwatch.settings import load_settings
 from hitwatch.store import open_database

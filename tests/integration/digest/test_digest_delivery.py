@@ -13,10 +13,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from hitwatch.digest.delivery import (
-    SmtpTransport,
     confirm_subscriber,
     deliver_issue,
-    open_transport,
     request_subscription,
     subscriber_links,
     unsubscribe,
@@ -31,6 +29,7 @@ from hitwatch.digest.mail import (
     read_token,
 )
 from hitwatch.digest.workflow import build_draft, publish_issue
+from hitwatch.mail import SmtpTransport, open_transport
 from hitwatch.store.models import DigestDelivery
 from tests.unit.digest.samples import END, START, bulletin_digest, store_bulletin
 

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from hitwatch.broker import create_celery, send_message
-from hitwatch.digest.delivery import confirm_subscriber, open_transport, request_subscription
+from hitwatch.digest.delivery import confirm_subscriber, request_subscription
 from hitwatch.digest.workflow import build_draft, publish_issue
+from hitwatch.mail import open_transport
 from hitwatch.messages import DigestPublished
 from hitwatch.store.models import DigestDelivery
 from hitwatch.tasks import DELIVER_DIGEST

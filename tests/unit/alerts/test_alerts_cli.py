@@ -43,7 +43,7 @@ def test_add_list_remove(run):
 def test_add_without_confirmed_mails_the_opt_in(run, monkeypatch):
     sent = []
     monkeypatch.setattr(
-        "hitwatch.digest.delivery.open_transport",
+        "hitwatch.mail.open_transport",
         lambda _settings: type("T", (), {"send": lambda self, m: sent.append(m)})(),
     )
     result = run("add", "reader@example.org", "医保")
