@@ -32,8 +32,9 @@ from hitwatch.tasks import HANDLE_STORY_INDEXED
 from indexer.worker import Indexer
 from notifier.alerts import AlertTasks
 from notifier.worker import Notifier
-from tests.e2e.test_browser_digest import Inbox, _free_port, _link
+from tests.e2e.test_browser_digest import _link
 from tests.e2e.test_browser_search import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, _require_browser
+from tests.smtp import Inbox, free_port
 from webapp import create_app
 
 READER = "reader@example.org"
@@ -81,9 +82,9 @@ class Site:
 @pytest.fixture
 def site(settings: Settings, database: Database) -> Iterator[Site]:
     inbox = Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = settings.model_copy(
         update={

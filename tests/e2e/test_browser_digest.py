@@ -18,7 +18,6 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,24 +35,12 @@ from hitwatch.store.models import DigestSubscriber
 from hitwatch.tasks import DELIVER_DIGEST
 from notifier.digests import DigestTasks
 from tests.e2e.test_browser_search import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, _require_browser
+from tests.smtp import Inbox, free_port
 from tests.unit.digest.samples import BULLETIN_ITEMS, store_bulletin
 from webapp import create_app
 
 READER = "reader@example.org"
 EDITED_TITLE = "用大数据看病，专家怎么看？"
-
-
-class Inbox:
-    """aiosmtpd handler keeping every message it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
-        self.messages.append(
-            email.message_from_bytes(envelope.content, policy=email.policy.default)
-        )
-        return "250 OK"
 
 
 @dataclass
@@ -69,12 +56,6 @@ class RunNow:
         self.tasks.deliver(*args)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @dataclass
 class Site:
     url: str
@@ -86,9 +67,9 @@ class Site:
 @pytest.fixture
 def site(settings: Settings, database: Database) -> Iterator[Site]:
     inbox = Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = settings.model_copy(
         update={

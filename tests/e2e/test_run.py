@@ -16,13 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.smtp import free_port
+
 HITWATCH = str(Path(sys.executable).with_name("hitwatch"))
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _port_open(port: int) -> bool:
@@ -31,7 +27,7 @@ def _port_open(port: int) -> bool:
 
 
 def test_run_demo_crawls_indexes_serves_and_stops_cleanly(tmp_path):
-    ports = {name: _free_port() for name in ("EMBEDDED_REDIS_PORT", "WEB_PORT", "MIRROR_PORT")}
+    ports = {name: free_port() for name in ("EMBEDDED_REDIS_PORT", "WEB_PORT", "MIRROR_PORT")}
     env = {
         key: value
         for key, value in os.environ.items()

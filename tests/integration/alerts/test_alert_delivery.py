@@ -27,8 +27,8 @@ from hitwatch.settings import load_settings
 from hitwatch.store import open_database
 from hitwatch.store.models import AlertDelivery, StoryEvent
 from hitwatch.tasks import INDEX_DOCUMENT
-from tests.integration.digest.test_digest_delivery import Inbox, _free_port
 from tests.integration.support import wait_for
+from tests.smtp import Inbox, free_port
 
 pytestmark = pytest.mark.requires_redis
 
@@ -59,7 +59,7 @@ def document(n: int, title: str, body: str, **fields) -> ClassifiedDocument:
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
     inbox = Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     yield inbox, port

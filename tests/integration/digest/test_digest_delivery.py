@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,37 +29,17 @@ from hitwatch.digest.mail import (
 from hitwatch.digest.workflow import build_draft, publish_issue
 from hitwatch.mail import SmtpTransport, open_transport
 from hitwatch.store.models import DigestDelivery
+from tests.smtp import Inbox, free_port
 from tests.unit.digest.samples import END, START, bulletin_digest, store_bulletin
 
 BASE = "https://hitwatch.example.org"
 LINKS = SubscriberLinks(web=f"{BASE}/d/1", unsubscribe=f"{BASE}/u/T", one_click=f"{BASE}/u/T/1")
 
 
-class Inbox:
-    """aiosmtpd handler keeping every received message; `refuse` makes it answer 451."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-        self.refuse = False
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd hook name)
-        if self.refuse:
-            return "451 try again later"
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append(parsed)
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
     inbox = Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     yield inbox, port
@@ -174,7 +152,7 @@ def test_unreachable_server_is_a_recorded_failure(database, mail_settings, smtp)
     _subscriber_id, url = _subscribe(database, mail_settings, "x@example.org")
     secret = mail_settings.secret_key.get_secret_value()
     confirm_subscriber(database, read_token(secret, CONFIRM, url.rsplit("/", 1)[1], 60))
-    closed = SmtpTransport("127.0.0.1", _free_port(), timeout=2)
+    closed = SmtpTransport("127.0.0.1", free_port(), timeout=2)
     report = deliver_issue(database, mail_settings, closed, issue_id, links=links)
     assert report.failed == ["x@example.org"]
     with database.session() as session:
@@ -292,7 +270,7 @@ class FlakyInbox(Inbox):
 
 def test_one_connection_per_run_reopened_after_421(database, settings):
     inbox = FlakyInbox(refuse_at=3 + 2)  # 3 confirmations, then the 2nd issue
-    port = _free_port()
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:

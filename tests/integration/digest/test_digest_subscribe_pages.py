@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
-import socket
 from collections.abc import Iterator
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from hitwatch.store.models import DigestSubscriber
+from tests.smtp import Inbox, free_port
 from tests.unit.digest.webapp_stub import digest_app
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd hook name)
-        self.messages.append(
-            email.message_from_bytes(envelope.content, policy=email.policy.default)
-        )
-        return "250 OK"
 
 
 @pytest.fixture
 def inbox_and_client(settings, database) -> Iterator[tuple[Inbox, object]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()

@@ -14,8 +14,8 @@ from hitwatch.mail import open_transport
 from hitwatch.messages import DigestPublished
 from hitwatch.store.models import DigestDelivery
 from hitwatch.tasks import DELIVER_DIGEST
-from tests.integration.digest.test_digest_delivery import Inbox, _free_port
 from tests.integration.support import wait_for
+from tests.smtp import Inbox, free_port
 from tests.unit.digest.samples import END, START, store_bulletin
 
 
@@ -25,7 +25,7 @@ def test_published_issue_is_mailed_by_the_notifier_worker_once(
     from aiosmtpd.controller import Controller
 
     inbox = Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:

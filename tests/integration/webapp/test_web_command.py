@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,10 @@ from pathlib import Path
 from hitwatch.search import open_search_index
 from hitwatch.settings import load_settings
 from hitwatch.store import open_database
+from tests.smtp import free_port
 from tests.unit.webapp.articles import LLM, SAMPLE, add_documents
 
 HITWATCH = str(Path(sys.executable).with_name("hitwatch"))
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -45,7 +39,7 @@ def test_web_command_serves_pages_and_health(tmp_path: Path) -> None:
     index.close()
     database.dispose()
 
-    port = _free_port()
+    port = free_port()
     env = {
         key: value
         for key, value in os.environ.items()
