@@ -10,7 +10,7 @@ from w3lib.url import canonicalize_url
 
 from hitwatch.messages import AttachmentFile, CrawledItem, stable_id
 
-__all__ = ["FETCH_PAGE", "FetchedFile", "FetchedPage", "build_item", "content_hash"]
+__all__ = ["FETCH_PAGE", "FetchedFile", "FetchedPage", "build_item", "page_digest"]
 
 # Failed downloads are recorded under this task name; its payload names the page's `url`
 # and `source_id`, so a replay can fetch that page again (see crawler.worker).
@@ -42,8 +42,14 @@ class FetchedPage:
     attachments: tuple[FetchedFile, ...] = ()
 
 
-def content_hash(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
+def page_digest(page: FetchedPage) -> str:
+    """What tells that a page changed: its bytes, and those of the files fetched with it
+    (so a replay that now gets a file missed the first time hands the page over again).
+    A page without files keeps the plain hash of its bytes."""
+    digest = hashlib.sha256(page.body)
+    for file in page.attachments:
+        digest.update(hashlib.sha256(file.body).digest())
+    return digest.hexdigest()
 
 
 def build_item(page: FetchedPage, fetched_at: datetime, *, updated: bool = False) -> CrawledItem:

@@ -14,7 +14,7 @@ from celery import Celery
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
-from crawler.handover import FetchedPage, build_item, content_hash
+from crawler.handover import FetchedPage, build_item, page_digest
 from hitwatch.broker import create_celery, send_message
 from hitwatch.settings import Settings
 from hitwatch.tasks import CLASSIFY_ITEM
@@ -46,7 +46,7 @@ class HandoverPipeline:
         if not isinstance(item, FetchedPage) or self.celery is None:
             return item
         seen = self.crawler.spider.services.seen  # type: ignore[union-attr]
-        digest = content_hash(item.body)
+        digest = page_digest(item)
         change = seen.change(item.real_url, digest)
         if change == "same":
             self.stats.inc_value("hitwatch/unchanged")

@@ -293,6 +293,8 @@ def create_app(config: MirrorConfig | None = None) -> Flask:
         listing = built.lists.get((host, path))
         if listing is not None:
             return served(built.render_list(listing))
+        if app.extensions.get("mirror_documents_down") and (host, path) in built.files:
+            abort(503)  # tests: the site's file server is down while its pages are up
         detail = built.detail(host, path)
         if detail is None:
             abort(404)

@@ -215,34 +215,59 @@ class SourceSpider(scrapy.Spider):
         if endpoint.next_page and fresh and number < endpoint.max_pages:
             yield self.list_request(index, number + 1)
 
-    async def _fetch_document(self, real_url: str) -> FetchedFile | None:
-        """One linked document, fetched outside the shared queue (it belongs to the page)."""
+    async def _fetch_document(self, real_url: str) -> FetchedFile:
+        """One linked document, fetched outside the shared queue (it belongs to the page).
+
+        Raises TransientError when it cannot be had.
+        """
         request = Request(self._fetch_url(real_url), meta=self._meta(real_url, kind="document"))
         try:
             assert self.crawler.engine is not None
             response = await self.crawler.engine.download_async(request)
         except Exception as exc:  # any download error: the page goes on without the file
-            self._count("document_errors")
-            self.logger.warning("%s: document %s not fetched: %s", self.source.id, real_url, exc)
-            return None
+            raise TransientError(f"{type(exc).__name__}: {exc}") from exc
         if response.status != 200 or not response.body:
-            self._count("document_errors")
-            self.logger.warning(
-                "%s: document %s answered HTTP %s", self.source.id, real_url, response.status
-            )
-            return None
+            raise TransientError(f"HTTP {response.status}")
         self._count("documents_fetched")
         return FetchedFile(real_url, _header(response, "Content-Type"), response.body)
+
+    def _documents_failed(self, response: Response, failed: dict[str, str]) -> None:
+        """The page goes on without the files (url -> reason); a failure record lets a
+        replay fetch the page and its files again (it then differs by the files, so it is
+        handed over again as an update)."""
+        self._count("document_errors", len(failed))
+        real_url = response.meta["real_url"]
+        reasons = "; ".join(f"{url}: {reason}" for url, reason in failed.items())
+        self.logger.warning(
+            "%s: documents of %s not fetched: %s", self.source.id, real_url, reasons
+        )
+        payload = {
+            "url": real_url,
+            "fetch_url": response.request.url if response.request else response.url,
+            "source_id": self.source.id,
+            "kind": "article",
+            "hints": response.meta.get("hints", {}),
+            "documents": list(failed),
+        }
+        error = TransientError(
+            f"{len(failed)} linked document(s) not fetched ({reasons}); the page was handed"
+            " over without them, a replay fetches the page and its documents again"
+        )
+        self.services.failures.record(FETCH_PAGE, payload, error)
 
     async def parse_article(self, response: Response) -> AsyncIterator[FetchedPage]:
         self._count("articles_fetched")
         request_url = response.request.url if response.request else response.url
         files = []
+        failed: dict[str, str] = {}
         real_url = response.meta["real_url"]
         for link in document_links(response, real_url, self.source.detail.body):
-            fetched = await self._fetch_document(link)
-            if fetched is not None:
-                files.append(fetched)
+            try:
+                files.append(await self._fetch_document(link))
+            except TransientError as exc:
+                failed[link] = str(exc)
+        if failed:
+            self._documents_failed(response, failed)
         yield FetchedPage(
             url=request_url,
             final_url=response.url,

@@ -186,6 +186,37 @@ def test_oversized_pages_are_recorded_as_failures(crawl_env, isolated_redis_url,
     assert len(classify_items(isolated_redis_url)) == len(sent) + 1
 
 
+def test_documents_not_fetched_are_kept_for_a_replay_of_their_page(
+    crawl_env, isolated_redis_url, mirror_app, database
+) -> None:
+    with_files = {a.url: a for a in ARTICLES if a.source == "gov_cn" and a.files}
+    assert with_files
+    mirror_app.extensions["mirror_documents_down"] = True
+    out = crawl(crawl_env, "--source=gov_cn")
+    items = classify_items(isolated_redis_url)
+    # The pages go on without their files ...
+    assert set(with_files) <= {item.hints["original_url"] for item in items}, out
+    assert not any(item.attachments for item in items)
+    # ... and each such page is kept as one replayable failure naming the files.
+    with database.session() as session:
+        failed = {row.payload["url"]: row for row in session.scalars(select(Failure))}
+    assert set(failed) == set(with_files)
+    for url, row in failed.items():
+        assert row.task_name == "crawler.fetch_page" and row.error_type == "TransientError"
+        assert len(row.payload["documents"]) == len(with_files[url].files)
+        assert "HTTP 503" in row.error_message
+
+    mirror_app.extensions["mirror_documents_down"] = False
+    url = sorted(failed)[0]
+    crawl(crawl_env, "--source=gov_cn", f"--url={url}")
+    replayed = classify_items(isolated_redis_url)
+    assert len(replayed) == len(items) + 1
+    update = replayed[-1]
+    assert update.hints["original_url"] == url and update.hints["update"] == "1"
+    kinds = sorted(file.url.rsplit(".", 1)[1] for file in update.attachments)
+    assert kinds == sorted(file.kind for file in with_files[url].files)
+
+
 @pytest.mark.parametrize("mirror_app", [MirrorConfig(latency_seconds=0.05)], indirect=True)
 def test_two_processes_share_one_run_without_fetching_a_page_twice(
     crawl_env, isolated_redis_url, mirror_app
