@@ -2,7 +2,7 @@
 
 Asserts the issue's targets and prints the full table. Body F1 reaches 0.97 on the pages
 whose gold text agrees with the extraction spec; over all labelled pages it is printed and
-held above trafilatura's (the two errata pages are listed, with reasons, in the report).
+held above trafilatura's (the errata pages are listed, with reasons, in the report).
 """
 
 from __future__ import annotations
