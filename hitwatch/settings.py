@@ -50,6 +50,13 @@ class Settings(BaseSettings):
         validation_alias="ELASTICSEARCH_INDEX",
         description="Alias that the Elasticsearch search index is reached through.",
     )
+    elasticsearch_shards: int = Field(
+        1,
+        ge=1,
+        validation_alias="ELASTICSEARCH_SHARDS",
+        description="Primary shards of a new Elasticsearch index: searched in parallel, one"
+        " per core or node; fixed once the index exists.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", validation_alias="LOG_LEVEL", description="Log level of every service."
     )

@@ -42,7 +42,7 @@ class Pagination:
 
     @property
     def total_text(self) -> str:
-        """The total as shown: 10000+ when it is a lower bound."""
+        """The total as shown: 1734+ when it is a lower bound."""
         return f"{self.total}{'' if self.total_exact else '+'}"
 
     def as_json(self) -> dict[str, int | bool]:

@@ -6,8 +6,13 @@ one planted rare term. They are made as a stream (a million never sit in memory)
 indexed in batches into each backend, then each query class is asked repeatedly (rare
 term, common term, two-term AND, quoted phrase, filtered by source and month, and
 filtered + faceted); latencies are of a whole `search()` call as the search page makes
-it (20 hits, relevance order, total counted, off-topic excluded) plus highlighting the
-20 titles and snippets, and `facets()` for the faceted class.
+it (20 hits, relevance order, one per story, stories counted, off-topic excluded) plus
+highlighting the 20 titles and snippets, and `facets()` for the faceted class. One
+article in REPRINT_EVERY is a reprint: it joins the story of the article before it.
+
+Building a million articles into Elasticsearch takes most of an hour, so
+`--keep-es-index NAME` builds into that index once, leaves it, and reuses it on the next
+run when it holds the wanted number of articles.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ BODY_CHARS = 1500
 # Planted in one document in RARE_EVERY; made of characters that are unlikely neighbours.
 RARE_TERM = "鲲鹏量子病案"
 RARE_EVERY = 1000
+REPRINT_EVERY = 5
 TOPICS = ("G", "A", "N", "D", "H")
 REGIONS = ("", "北京市", "广东省深圳市", "浙江省杭州市", "", "上海市")
 _CJK_WORD = re.compile(r"[\u4e00-\u9fff]{2,6}")
@@ -94,7 +100,7 @@ def iter_documents(words: Counter[str], count: int, seed: int = 7) -> Iterator[S
             parts.insert(rng.randrange(len(parts)), RARE_TERM + "。")
         yield SearchDocument(
             doc_id=f"bench-{n}",
-            story_id=f"bench-story-{n}",
+            story_id=f"bench-story-{n - 1 if n % REPRINT_EVERY == REPRINT_EVERY - 1 else n}",
             url=f"https://bench.invalid/{n}",
             title=title,
             body="".join(parts),
@@ -119,8 +125,8 @@ def _quantiles(samples: list[float]) -> tuple[float, float, float]:
 def _latencies(index: SearchIndex, text: str, faceted: bool, repeats: int) -> dict[str, Any]:
     """p50/p95/max of one query class, in wall ms and in CPU ms of this process."""
     query = parse_query(text)
-    # As the search page asks: relevance order, 20 hits, off-topic pages left out.
-    request = SearchRequest(query=query, limit=20, relevant_only=True)
+    # As the search page asks: relevance order, 20 stories, off-topic pages left out.
+    request = SearchRequest(query=query, limit=20, relevant_only=True, collapse=True)
     terms = [term.text for term in positive_terms(query)]
     first = index.search(request)  # warm caches once
     wall: list[float] = []
@@ -149,8 +155,11 @@ def _latencies(index: SearchIndex, text: str, faceted: bool, repeats: int) -> di
 
 
 @contextmanager
-def _backends_from(settings: Settings, names: list[str]) -> Iterator[dict[str, SearchIndex]]:
-    """A scratch FTS5 file, and a scratch Elasticsearch index when one is configured."""
+def _backends_from(
+    settings: Settings, names: list[str], es_index: str | None
+) -> Iterator[dict[str, SearchIndex]]:
+    """A scratch FTS5 file, and an Elasticsearch index when one is configured: `es_index`,
+    or else a scratch one."""
     from hitwatch.search.fts5 import Fts5Index
 
     with tempfile.TemporaryDirectory(prefix="hitwatch-bench-search-") as folder:
@@ -161,9 +170,18 @@ def _backends_from(settings: Settings, names: list[str]) -> Iterator[dict[str, S
             from hitwatch.search.elastic import ElasticsearchIndex
 
             hosts = [url.strip() for url in settings.elasticsearch_url.split(",") if url.strip()]
-            alias = f"bench-search-{random.randrange(16**8):08x}"
-            backends["elasticsearch"] = ElasticsearchIndex(hosts, alias)
+            alias = es_index or f"bench-search-{random.randrange(16**8):08x}"
+            backends["elasticsearch"] = ElasticsearchIndex(
+                hosts, alias, shards=settings.elasticsearch_shards
+            )
         yield backends
+
+
+def _reusable(index: SearchIndex, size: int) -> bool:
+    """Whether a kept index already holds the `size` bench articles."""
+    index.ensure()
+    index.refresh()
+    return index.count(SearchRequest()) == size
 
 
 def _build(
@@ -177,6 +195,8 @@ def _build(
     Seconds are of `index()` calls alone (wall and this process's CPU), not of making
     the articles; progress is printed every tenth of the largest size.
     """
+    if not backends:
+        return {}
     for index in backends.values():
         index.drop()
         index.ensure()
@@ -242,12 +262,14 @@ def run_search_bench(
     es_docs: int | None = None,
     repeats: int = REPEATS,
     echo: Callable[[str], None] = print,
+    keep_es_index: str | None = None,
 ) -> dict[str, Any]:
     """Index synthetic articles into each backend and time every query class.
 
     With `Settings`: a scratch FTS5 file, plus Elasticsearch when ELASTICSEARCH_URL is
-    set. With backends by name: those are used, and dropped, so they must be scratch
-    indexes. `docs` articles go to each backend, `es_docs` (when given) to Elasticsearch.
+    set (`keep_es_index`: that index, kept and reused). With backends by name: those are
+    used, and dropped, so they must be scratch indexes. `docs` articles go to each
+    backend, `es_docs` (when given) to Elasticsearch.
     Returns {"queries": ..., "<backend>": {...}} or {"skipped": reason}.
     """
     if not any(SEEDS.glob("*.txt")):
@@ -260,12 +282,14 @@ def run_search_bench(
     results: dict[str, Any] = {"queries": queries}
     if isinstance(settings_or_backends, Settings):
         names = ["fts5", "elasticsearch"] if docs else ["elasticsearch"]
-        with _backends_from(settings_or_backends, names) as backends:
+        kept = {"elasticsearch"} if keep_es_index else set()
+        with _backends_from(settings_or_backends, names, keep_es_index) as backends:
             if "elasticsearch" not in backends:
                 echo("elasticsearch: not measured (ELASTICSEARCH_URL is empty)")
-            _run_all(backends, docs, es_docs, words, queries, repeats, results, echo)
+            _run_all(backends, docs, es_docs, words, queries, repeats, results, echo, kept)
     else:
-        _run_all(settings_or_backends, docs, es_docs, words, queries, repeats, results, echo)
+        given = settings_or_backends
+        _run_all(given, docs, es_docs, words, queries, repeats, results, echo, set())
     _print_table(results, echo)
     return results
 
@@ -279,6 +303,7 @@ def _run_all(
     repeats: int,
     results: dict[str, Any],
     echo: Callable[[str], None],
+    kept: set[str],
 ) -> None:
     sizes = {
         name: es_docs if name == "elasticsearch" and es_docs is not None else docs
@@ -288,12 +313,18 @@ def _run_all(
     chosen = {name: backends[name] for name in sizes}
     if not chosen:
         return
-    echo(
-        f"making documents from {len(words)} seed words and indexing them: "
-        + ", ".join(f"{name} {size}" for name, size in sizes.items())
-    )
+    reused = {name for name in kept & set(chosen) if _reusable(chosen[name], sizes[name])}
+    for name in sorted(reused):
+        echo(f"{name}: reusing the {sizes[name]} articles kept from an earlier run")
+    building = {name: index for name, index in chosen.items() if name not in reused}
+    if building:
+        echo(
+            f"making documents from {len(words)} seed words and indexing them: "
+            + ", ".join(f"{name} {sizes[name]}" for name in building)
+        )
     try:
-        built = _build(chosen, sizes, words, echo)
+        built = _build(building, {name: sizes[name] for name in building}, words, echo)
+        built.update({name: {"docs": sizes[name], "docs_per_second": None} for name in reused})
         for name, index in chosen.items():
             echo(f"{name}: querying ...")
             results[name] = built[name]
@@ -301,8 +332,9 @@ def _run_all(
                 faceted = query_class == "faceted"
                 results[name][query_class] = _latencies(index, text, faceted, repeats)
     finally:
-        for index in backends.values():
-            index.drop()
+        for name, index in backends.items():
+            if name not in kept:
+                index.drop()
             index.close()
 
 
@@ -315,7 +347,8 @@ def _print_table(results: dict[str, Any], echo: Callable[[str], None]) -> None:
     queries: dict[str, str] = results["queries"]
     echo("\nqueries: " + ", ".join(f"{name} = {text!r}" for name, text in queries.items()))
     echo(
-        "latency of search() for 20 hits in relevance order (off-topic excluded), plus"
+        "latency of search() for 20 hits in relevance order, one per story (off-topic"
+        " excluded), plus"
         " highlighting them; 'faceted' adds facets(). FTS5 in CPU ms of this process,"
         " Elasticsearch in wall ms; indexing docs/s in wall time."
     )
@@ -328,11 +361,9 @@ def _print_table(results: dict[str, Any], echo: Callable[[str], None]) -> None:
         for n, name in enumerate(queries):
             q = figures[name]
             hits = f"{q['hits']}{'' if q['hits_exact'] else '+'}"
-            head = (
-                f"{backend:<14}{figures['docs']:>9}{figures['docs_per_second']:>8.0f}"
-                if n == 0
-                else " " * 31
-            )
+            rate = figures["docs_per_second"]
+            rate_text = "reused" if rate is None else f"{rate:.0f}"
+            head = f"{backend:<14}{figures['docs']:>9}{rate_text:>8}" if n == 0 else " " * 31
             echo(
                 f"{head}  {name:<9}{hits:>9}{q[prefix + 'p50_ms']:>8.1f}"
                 f"{q[prefix + 'p95_ms']:>8.1f}{q[prefix + 'max_ms']:>8.1f}  {clock}"
@@ -353,7 +384,21 @@ def _print_table(results: dict[str, Any], echo: Callable[[str], None]) -> None:
     help="Articles for Elasticsearch instead of --docs (e.g. 1000000).",
 )
 @click.option("--repeats", default=REPEATS, show_default=True, help="Timed runs per query class.")
-def bench_command(docs: int, es_docs: int | None, repeats: int) -> None:
+@click.option(
+    "--keep-es-index",
+    metavar="NAME",
+    default=None,
+    help="Build the Elasticsearch articles into index NAME and keep it; a later run with"
+    " the same size reuses it instead of rebuilding (delete it with curl -X DELETE).",
+)
+def bench_command(docs: int, es_docs: int | None, repeats: int, keep_es_index: str | None) -> None:
     """Indexing docs/s and p50/p95/max latency per query class, for SQLite FTS5 and (with
     ELASTICSEARCH_URL set) Elasticsearch."""
-    run_search_bench(load_settings(), docs, es_docs=es_docs, repeats=repeats, echo=click.echo)
+    run_search_bench(
+        load_settings(),
+        docs,
+        es_docs=es_docs,
+        repeats=repeats,
+        echo=click.echo,
+        keep_es_index=keep_es_index,
+    )

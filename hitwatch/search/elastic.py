@@ -52,6 +52,8 @@ MAX_EXPANSIONS = 10_000
 REQUEST_TIMEOUT = 30.0
 # Stories are counted exactly (as a hash set) below this many; ES allows at most 40,000.
 STORY_PRECISION = 40_000
+# A collapsed page is cut from this many times (offset + limit) plain hits (see _collapsed).
+COLLAPSE_FETCH = 2
 
 MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
@@ -258,9 +260,10 @@ class ElasticsearchIndex:
 
     facet_sample: int | None = None  # aggregations count every match
 
-    def __init__(self, hosts: list[str], alias: str) -> None:
+    def __init__(self, hosts: list[str], alias: str, shards: int = 1) -> None:
         self.hosts = hosts
         self.alias = alias
+        self.shards = shards
         self.index_name = f"{alias}-v{VERSION}"
         self._client = Elasticsearch(hosts, request_timeout=REQUEST_TIMEOUT)
 
@@ -290,6 +293,7 @@ class ElasticsearchIndex:
             if not self._client.indices.exists(index=self.index_name):
                 self._client.indices.create(
                     index=self.index_name,
+                    settings={"number_of_shards": self.shards},
                     mappings=MAPPINGS,
                     aliases={self.alias: {"is_write_index": True}},
                 )
@@ -318,45 +322,113 @@ class ElasticsearchIndex:
         # common term). Ties within the page are then put newest first here; equal scores
         # split across two pages keep the index's order.
         sort: list[Any] | None = None if by_score else list(_NEWEST_FIRST)
-        grouping: dict[str, Any] = {}
+        query = build_query(request)
         if request.collapse:
-            # One hit per story; the number of stories is counted by an aggregation
-            # (exact below its precision threshold, which is above TOTAL_CAP).
-            grouping = {
-                "collapse": {"field": "story_id"},
-                "aggregations": {
-                    "stories": {
-                        "cardinality": {"field": "story_id", "precision_threshold": STORY_PRECISION}
-                    }
-                },
-            }
-        with self._errors("search"):
-            response = self._client.search(
-                index=self.alias,
-                query=build_query(request),
-                sort=sort,
-                from_=request.offset,
-                size=request.limit,
-                **grouping,
-                # Counting stops at TOTAL_CAP: past it the total is a lower bound, and
-                # Lucene may skip blocks that cannot reach the page (much faster for
-                # common terms).
-                track_total_hits=TOTAL_CAP,
-                track_scores=True,
-            )
+            total, exact, found = self._collapsed(request, query, sort)
+        else:
+            with self._errors("search"):
+                response = self._client.search(
+                    index=self.alias,
+                    query=query,
+                    sort=sort,
+                    from_=request.offset,
+                    size=request.limit,
+                    # Counting stops at TOTAL_CAP: past it the total is a lower bound, and
+                    # Lucene may skip blocks that cannot reach the page.
+                    track_total_hits=TOTAL_CAP,
+                    track_scores=True,
+                )
+            found = response["hits"]["hits"]
+            total = int(response["hits"]["total"]["value"])
+            exact = response["hits"]["total"]["relation"] == "eq"
         hits = [
             SearchHit(hit["_id"], float(hit.get("_score") or 0.0), _document(hit["_source"]))
-            for hit in response["hits"]["hits"]
+            for hit in found
         ]
         if by_score:
             hits.sort(key=_newest_first)
             hits.sort(key=lambda hit: -hit.score)  # stable: equal scores stay newest first
-        total = response["hits"]["total"]
-        exact = total["relation"] == "eq"
-        if request.collapse:
-            stories = int(response["aggregations"]["stories"]["value"])
-            return SearchPage(min(stories, TOTAL_CAP), hits, total_exact=stories <= TOTAL_CAP)
-        return SearchPage(int(total["value"]), hits, total_exact=exact)
+        return SearchPage(total, hits, total_exact=exact)
+
+    def _collapsed(
+        self, request: SearchRequest, query: dict[str, Any], sort: list[Any] | None
+    ) -> tuple[int, bool, list[dict[str, Any]]]:
+        """One hit per story: the story total and the page's raw hits.
+
+        Elasticsearch's `collapse` (and a story count over every match) would make Lucene
+        collect every match, so a common term at a million documents costs a full pass.
+        Instead the page is cut from the first COLLAPSE_FETCH x (offset + limit) hits in
+        plain order, a story placed by its first copy there (as `collapse` places it by
+        its best), falling back to `collapse` when those hits hold too few stories; the
+        stories are counted among the first TOTAL_CAP matches of each shard (a lower
+        bound past them, as totals are).
+        """
+        wanted = request.offset + request.limit
+        fetch = min(max(COLLAPSE_FETCH * wanted, wanted + 20), TOTAL_CAP)
+        page = {
+            "query": query,
+            "size": fetch,
+            "_source": False,
+            "docvalue_fields": ["story_id"],
+            "track_total_hits": False,
+            "track_scores": True,
+        }
+        if sort is not None:
+            page["sort"] = sort
+        stories = {
+            "query": query,
+            "size": 0,
+            "track_total_hits": False,
+            "terminate_after": TOTAL_CAP,
+            "aggregations": {
+                "stories": {
+                    "cardinality": {"field": "story_id", "precision_threshold": STORY_PRECISION}
+                }
+            },
+        }
+        with self._errors("search"):
+            page_response, count_response = self._client.msearch(
+                index=self.alias, searches=[{}, page, {}, stories]
+            )["responses"]
+        for response in (page_response, count_response):
+            if "error" in response:
+                raise SearchBackendError(
+                    f"Elasticsearch at {', '.join(self.hosts)} refused to search"
+                    f" (index {self.alias!r}): {response['error']}"
+                )
+        counted = int(count_response["aggregations"]["stories"]["value"])
+        total = min(counted, TOTAL_CAP)
+        exact = counted <= TOTAL_CAP and not count_response.get("terminated_early", False)
+        first: dict[str, dict[str, Any]] = {}
+        for hit in page_response["hits"]["hits"]:
+            first.setdefault(hit["fields"]["story_id"][0], hit)
+        chosen = list(first.values())[request.offset : wanted]
+        if len(first) < wanted and len(page_response["hits"]["hits"]) == fetch:
+            with self._errors("search"):
+                response = self._client.search(
+                    index=self.alias,
+                    query=query,
+                    sort=sort,
+                    collapse={"field": "story_id"},
+                    from_=request.offset,
+                    size=request.limit,
+                    track_total_hits=False,
+                    track_scores=True,
+                )
+            return total, exact, response["hits"]["hits"]
+        if not chosen:
+            return total, exact, []
+        with self._errors("search"):
+            sources = self._client.mget(
+                index=self.alias, ids=[hit["_id"] for hit in chosen], realtime=False
+            )["docs"]
+        by_id = {doc["_id"]: doc["_source"] for doc in sources if doc.get("found")}
+        # A copy deleted between the two requests is left out rather than shown empty.
+        return (
+            total,
+            exact,
+            [hit | {"_source": by_id[hit["_id"]]} for hit in chosen if hit["_id"] in by_id],
+        )
 
     def count(self, request: SearchRequest) -> int:
         with self._errors("count documents"):

@@ -14,7 +14,9 @@ def open_search_index(settings: Settings) -> SearchIndex:
         from hitwatch.search.elastic import ElasticsearchIndex
 
         hosts = [url.strip() for url in settings.elasticsearch_url.split(",") if url.strip()]
-        return ElasticsearchIndex(hosts, settings.elasticsearch_index)
+        return ElasticsearchIndex(
+            hosts, settings.elasticsearch_index, shards=settings.elasticsearch_shards
+        )
     from hitwatch.search.fts5 import Fts5Index
 
     return Fts5Index(settings.fts_path)

@@ -18,7 +18,8 @@ common term costs time linear in the matches, so relevance is computed over at m
 `RANK_CANDIDATES` matches, the most recently indexed; further pages continue newest
 indexed first. Totals are counted up to `TOTAL_CAP` and reported as a lower bound beyond
 it, as Elasticsearch does. Facets count at most `FACET_SAMPLE` matches, the most recently
-indexed (see `SearchIndex.facets`).
+indexed (see `SearchIndex.facets`), and so do story totals of collapsed results: each
+match's story is a lookup in `documents`, 10,000 of them cost more than the ranking.
 
 The indexer writes while the web app reads, from other processes: WAL journal (readers
 never block the writer) and a busy timeout (writers wait for each other).
@@ -534,10 +535,12 @@ class Fts5Index:
             # One read transaction: the page and the total come from the same snapshot.
             connection.execute("BEGIN")
             try:
-                total, exact = self._total(connection, plan)
-                if request.collapse and total:
-                    total, exact = self._stories(connection, plan, exact)
-                if not total or request.offset >= total or request.limit <= 0:
+                if request.collapse:
+                    total, exact = self._stories(connection, plan)
+                else:
+                    total, exact = self._total(connection, plan)
+                # Past a lower-bound total there may be more: only an exact one ends paging.
+                if not total or (exact and request.offset >= total) or request.limit <= 0:
                     page: list[tuple[int, float]] = []
                 elif request.sort == "date" or not plan.ranked:
                     page = self._newest(
@@ -566,16 +569,17 @@ class Fts5Index:
         return min(int(total), TOTAL_CAP), int(total) <= TOTAL_CAP
 
     @staticmethod
-    def _stories(connection: sqlite3.Connection, plan: _Plan, exact: bool) -> tuple[int, bool]:
-        """How many stories the matches belong to: among the TOTAL_CAP most recently
+    def _stories(connection: sqlite3.Connection, plan: _Plan) -> tuple[int, bool]:
+        """How many stories the matches belong to: among the FACET_SAMPLE most recently
         indexed matches (a lower bound when there are more)."""
         sql, params = plan.source("f.rowid AS id")
-        (stories,) = connection.execute(
-            f"SELECT count(DISTINCT x.story_id) FROM ({sql} ORDER BY f.rowid DESC LIMIT ?) c"  # noqa: S608
+        matches, stories = connection.execute(
+            f"SELECT count(*), count(DISTINCT x.story_id)"  # noqa: S608
+            f" FROM ({sql} ORDER BY f.rowid DESC LIMIT ?) c"
             " CROSS JOIN documents x INDEXED BY documents_meta2 ON x.id = c.id",
-            [*params, TOTAL_CAP],
+            [*params, FACET_SAMPLE + 1],
         ).fetchone()
-        return int(stories), exact
+        return int(stories), int(matches) <= FACET_SAMPLE
 
     @staticmethod
     def _newest(

@@ -469,6 +469,33 @@ def test_collapse_gives_one_hit_per_story_across_pages(index: SearchIndex, sort:
     assert index.facets(request, ("source_name",)) == {"source_name": [("国家卫生健康委员会", 6)]}
 
 
+@pytest.mark.parametrize("sort", ["relevance", "date"])
+def test_collapse_reaches_stories_behind_many_copies_of_one(index: SearchIndex, sort: str) -> None:
+    # More best-placed copies of one story than a backend may fetch before collapsing.
+    start = datetime(2024, 7, 1, tzinfo=SHANGHAI)
+    copies = [
+        doc(
+            f"a{n:02}", "医保医保医保", "正文", story_id="A", published_at=start + timedelta(days=9)
+        )
+        for n in range(60)
+    ]
+    others = [
+        doc("b", "医保", "正文", story_id="B", published_at=start + timedelta(days=2)),
+        doc("c", "医保", "正文", story_id="C", published_at=start + timedelta(days=1)),
+        doc("d", "医保", "正文", story_id="D", published_at=start),
+    ]
+    load(index, *copies, *others)
+    request = SearchRequest(query=parse_query("医保"), collapse=True, sort=sort, limit=2)  # type: ignore[arg-type]
+    pages = [index.search(replace(request, offset=offset)) for offset in (0, 2)]
+    assert [(page.total, page.total_exact) for page in pages] == [(4, True), (4, True)]
+    order = [hit.doc_id for page in pages for hit in page.hits]
+    assert order[0].startswith("a") and len(order) == 4
+    if sort == "date":
+        assert order[1:] == ["b", "c", "d"]
+    else:
+        assert sorted(order[1:]) == ["b", "c", "d"]
+
+
 def test_region_is_a_prefix(index: SearchIndex) -> None:
     load(
         index,
