@@ -171,8 +171,10 @@ def _backends_from(
 
             hosts = [url.strip() for url in settings.elasticsearch_url.split(",") if url.strip()]
             alias = es_index or f"bench-search-{random.randrange(16**8):08x}"
+            # Without the request cache: each timed run repeats the query, and a cached
+            # answer would time the cache rather than the search.
             backends["elasticsearch"] = ElasticsearchIndex(
-                hosts, alias, shards=settings.elasticsearch_shards
+                hosts, alias, shards=settings.elasticsearch_shards, request_cache=False
             )
         yield backends
 
