@@ -579,7 +579,9 @@ class Fts5Index:
             " CROSS JOIN documents x INDEXED BY documents_meta2 ON x.id = c.id",
             [*params, FACET_SAMPLE + 1],
         ).fetchone()
-        return int(stories), int(matches) <= FACET_SAMPLE
+        if int(matches) <= FACET_SAMPLE:
+            return int(stories), True
+        return min(int(stories), FACET_SAMPLE), False  # the extra row only tells "more"
 
     @staticmethod
     def _newest(

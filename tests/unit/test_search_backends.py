@@ -221,3 +221,23 @@ def test_fts5_facets_count_a_sample_of_large_results(
     assert index.facets(SearchRequest(query=parse_query("医保")), ("source_name",)) == {
         "source_name": [("国家卫健委", 4)]
     }
+
+
+def test_fts5_counts_stories_of_a_sample_of_large_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fts5, "FACET_SAMPLE", 4)
+    index = Fts5Index(tmp_path / "search.db")
+    index.ensure()
+    documents = _numbered(10)
+    # Two copies of the most recently indexed story: the sample holds 3 stories.
+    documents[8] = replace(documents[8], story_id=documents[9].story_id)
+    index.index(documents)
+    collapsed = SearchRequest(query=parse_query("医保"), collapse=True, limit=20)
+    many = index.search(collapsed)
+    assert (many.total, many.total_exact) == (4, False)  # at least: 5 rows read, 4 stories
+    assert len(many.hits) == 9
+    # Paging goes on past a lower-bound total.
+    assert len(index.search(replace(collapsed, offset=5)).hits) == 4
+    few = index.search(replace(collapsed, query=parse_query("医保医保医保医保")))
+    assert (few.total, few.total_exact) == (2, True)
