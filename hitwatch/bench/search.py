@@ -391,7 +391,8 @@ def _print_table(results: dict[str, Any], echo: Callable[[str], None]) -> None:
     metavar="NAME",
     default=None,
     help="Build the Elasticsearch articles into index NAME and keep it; a later run with"
-    " the same size reuses it instead of rebuilding (delete it with curl -X DELETE).",
+    " the same size reuses it instead of rebuilding (to delete it: curl -X DELETE"
+    " $ELASTICSEARCH_URL/NAME-v1).",
 )
 def bench_command(docs: int, es_docs: int | None, repeats: int, keep_es_index: str | None) -> None:
     """Indexing docs/s and p50/p95/max latency per query class, for SQLite FTS5 and (with

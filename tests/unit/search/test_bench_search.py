@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from hitwatch.bench.search import SEEDS, iter_documents, run_search_bench
+from hitwatch.search.base import SearchRequest
 from hitwatch.search.fts5 import Fts5Index
 from hitwatch.search.memory import InMemoryIndex
 from tests.conftest import IN_CI
@@ -43,3 +44,31 @@ def test_documents_are_a_stream_with_planted_rare_terms() -> None:
     assert [document.doc_id for document in documents] == ["bench-0", "bench-1", "bench-2"]
     assert "鲲鹏量子病案" in documents[0].body and "鲲鹏量子病案" not in documents[1].body
     assert all(len(document.body) >= 1500 for document in documents)
+
+
+def test_a_kept_index_is_reused_when_it_holds_the_wanted_size() -> None:
+    from hitwatch.bench.search import RARE_TERM, _queries, _run_all, vocabulary
+
+    _require_seeds()
+    words = vocabulary()
+    words.pop(RARE_TERM, None)
+    kept = InMemoryIndex()
+    for expected_rate_kind in (float, type(None)):  # built, then reused
+        lines: list[str] = []
+        results: dict[str, object] = {}
+        _run_all(
+            {"elasticsearch": kept},
+            0,
+            120,
+            words,
+            _queries(words),
+            2,
+            results,
+            lines.append,
+            {"elasticsearch"},
+        )
+        figures = results["elasticsearch"]
+        assert isinstance(figures, dict)
+        assert isinstance(figures["docs_per_second"], expected_rate_kind)
+        assert kept.count(SearchRequest()) == 120  # never dropped
+    assert any("reusing the 120 articles" in line for line in lines)
