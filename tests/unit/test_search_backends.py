@@ -178,13 +178,18 @@ def _numbered(count: int) -> list[SearchDocument]:
     ]
 
 
+def _fts5_holding(tmp_path: Path, documents: list[SearchDocument]) -> Fts5Index:
+    index = Fts5Index(tmp_path / "search.db")
+    index.ensure()
+    index.index(documents)
+    return index
+
+
 def test_fts5_ranks_a_bounded_candidate_set_and_pages_past_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(fts5, "RANK_CANDIDATES", 4)
-    index = Fts5Index(tmp_path / "search.db")
-    index.ensure()
-    index.index(_numbered(10))
+    index = _fts5_holding(tmp_path, _numbered(10))
     request = SearchRequest(query=parse_query("医保"), limit=3)
     pages = [index.search(replace(request, offset=offset)) for offset in (0, 3, 6, 9)]
     order = [hit.doc_id for page in pages for hit in page.hits]
@@ -199,9 +204,7 @@ def test_fts5_ranks_a_bounded_candidate_set_and_pages_past_it(
 
 def test_fts5_counts_up_to_the_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fts5, "TOTAL_CAP", 3)
-    index = Fts5Index(tmp_path / "search.db")
-    index.ensure()
-    index.index(_numbered(10))
+    index = _fts5_holding(tmp_path, _numbered(10))
     capped = index.search(SearchRequest(query=parse_query("医保 issuer:医疗保障")))
     assert (capped.total, capped.total_exact, len(capped.hits)) == (3, False, 5)
     plain = index.search(SearchRequest(query=parse_query("医保 source:nhc")))
@@ -215,9 +218,7 @@ def test_fts5_facets_count_a_sample_of_large_results(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(fts5, "FACET_SAMPLE", 4)
-    index = Fts5Index(tmp_path / "search.db")
-    index.ensure()
-    index.index(_numbered(10))
+    index = _fts5_holding(tmp_path, _numbered(10))
     assert index.facets(SearchRequest(query=parse_query("医保")), ("source_name",)) == {
         "source_name": [("国家卫健委", 4)]
     }
@@ -227,12 +228,10 @@ def test_fts5_counts_stories_of_a_sample_of_large_results(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(fts5, "FACET_SAMPLE", 4)
-    index = Fts5Index(tmp_path / "search.db")
-    index.ensure()
     documents = _numbered(10)
-    # Two copies of the most recently indexed story: the sample holds 3 stories.
+    # Two copies of the most recently indexed story.
     documents[8] = replace(documents[8], story_id=documents[9].story_id)
-    index.index(documents)
+    index = _fts5_holding(tmp_path, documents)
     collapsed = SearchRequest(query=parse_query("医保"), collapse=True, limit=20)
     many = index.search(collapsed)
     assert (many.total, many.total_exact) == (4, False)  # at least: 5 rows read, 4 stories
