@@ -8,7 +8,16 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from hitwatch.store.failures import FailureLog
-from hitwatch.tasks import queue_for
+from hitwatch.tasks import (
+    BUILD_DIGEST,
+    CLASSIFY_ITEM,
+    CRAWL_SOURCE,
+    DELIVER_DIGEST,
+    FETCH_PAGE,
+    HANDLE_STORY_INDEXED,
+    INDEX_DOCUMENT,
+    queue_for,
+)
 from webapp import queries
 from webapp.dependencies import dependencies
 from webapp.pagination import Pagination, page_number
@@ -20,6 +29,17 @@ log = logging.getLogger(__name__)
 bp = Blueprint("failures", __name__)
 
 PER_PAGE = 50
+
+# What each task does, as the table names it (the task name stays beside it for logs).
+TASK_LABELS = {
+    CRAWL_SOURCE: "抓取信息源",
+    FETCH_PAGE: "抓取页面",
+    CLASSIFY_ITEM: "抽取与分类",
+    INDEX_DOCUMENT: "入库与索引",
+    HANDLE_STORY_INDEXED: "提醒匹配",
+    BUILD_DIGEST: "生成月报",
+    DELIVER_DIGEST: "投递月报",
+}
 
 
 @bp.get("/failures")
@@ -33,7 +53,11 @@ def index() -> str:
             session, include_resolved=include_resolved, offset=pagination.offset, limit=PER_PAGE
         )
     return render_template(
-        "failures/index.html", rows=rows, pagination=pagination, include_resolved=include_resolved
+        "failures/index.html",
+        rows=rows,
+        pagination=pagination,
+        include_resolved=include_resolved,
+        task_labels=TASK_LABELS,
     )
 
 

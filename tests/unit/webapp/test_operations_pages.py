@@ -59,6 +59,7 @@ def test_failures_listed_newest_first(client: FlaskClient, database: Database) -
     page = text(client.get("/failures"))
     assert page.index("b.html") < page.index("a.html")
     assert "ValueError" in page and "无法解析正文" in page and "重放" in page
+    assert "抽取与分类" in page and "入库与索引" in page  # what the task did, in Chinese
 
 
 def test_replay_sends_the_payload_to_its_queue(
@@ -127,3 +128,10 @@ def _csrf_from_any_form(client: FlaskClient) -> str:
         if "csrf_token" not in session:
             session["csrf_token"] = "test-token"
         return str(session["csrf_token"])
+
+
+def test_every_task_has_a_label_in_the_failure_table() -> None:
+    from hitwatch.tasks import TASK_QUEUES
+    from webapp.failures import TASK_LABELS
+
+    assert set(TASK_LABELS) == set(TASK_QUEUES)
