@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hitwatch.search.snippets import ELLIPSIS, highlight, highlight_title
 
@@ -74,3 +76,24 @@ def test_highlight_title_never_cuts() -> None:
         highlight_title(title, ["电子病历"])
         == "关于印发" + "长" * 150 + "<mark>电子病历</mark>通知"
     )
+
+
+# Full-width, capitals, expanding (㎡ ½), astral (𝐀 𠀀), combining and plain characters.
+_MIXED = "ＡＢｃＤ医保，。㎡½𝐀𠀀e\u0301 x1Ｚ"
+
+
+@given(st.text(alphabet=_MIXED, max_size=40))
+def test_normalising_for_matches_is_per_character_normal_form(text: str) -> None:
+    from hitwatch.search.snippets import _normalized
+    from hitwatch.text import normalize
+
+    normalized, origin = _normalized(text)
+    assert normalized == "".join(normalize(char) for char in text)
+    assert len(origin) == len(normalized)
+    for position, source in enumerate(origin):
+        assert normalized[position] in normalize(text[source])
+
+
+def test_window_counts_spans_longer_than_it() -> None:
+    long_match = "医保" * 80
+    assert highlight(long_match + "。其后", ["医保"], width=20).startswith("<mark>")
