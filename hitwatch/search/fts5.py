@@ -547,7 +547,7 @@ class Fts5Index:
                         connection, plan, request.offset, request.limit, request.collapse
                     )
                 else:
-                    page = self._ranked(connection, plan, request, total)
+                    page = self._ranked(connection, plan, request)
                 rows = self._rows(connection, [rowid for rowid, _ in page])
             finally:
                 connection.execute("COMMIT")
@@ -611,7 +611,7 @@ class Fts5Index:
 
     @staticmethod
     def _ranked(
-        connection: sqlite3.Connection, plan: _Plan, request: SearchRequest, total: int
+        connection: sqlite3.Connection, plan: _Plan, request: SearchRequest
     ) -> list[tuple[int, float]]:
         """A page by bm25 over the RANK_CANDIDATES most recently indexed matches; pages
         past them continue with the other matches, most recently indexed first.
