@@ -40,6 +40,7 @@ class FetchedPage:
     hints: dict[str, str] = field(default_factory=dict)
     mirrored: bool = False
     attachments: tuple[FetchedFile, ...] = ()
+    missing_documents: tuple[str, ...] = ()  # linked files that could not be fetched
 
 
 def page_digest(page: FetchedPage) -> str:

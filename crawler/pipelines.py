@@ -51,6 +51,12 @@ class HandoverPipeline:
         if change == "same":
             self.stats.inc_value("hitwatch/unchanged")
             return item
+        if change == "changed" and item.missing_documents:
+            # This copy lacks files the one handed over before may have had: sending it
+            # would replace a whole version with a lesser one. Its failure record's replay
+            # fetches the page and its files again and compares the whole.
+            self.stats.inc_value("hitwatch/incomplete_updates_deferred")
+            return item
         message = build_item(item, datetime.now(UTC), updated=change == "changed")
         send_message(self.celery, CLASSIFY_ITEM, message)
         seen.remember(item.real_url, digest)

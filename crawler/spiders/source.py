@@ -279,6 +279,7 @@ class SourceSpider(scrapy.Spider):
             hints={**response.meta.get("hints", {}), "source_id": self.source.id},
             mirrored=bool(self.services.mirror_base),
             attachments=tuple(files),
+            missing_documents=tuple(failed),
         )
 
     def _problem(self, text: str) -> None:

@@ -49,6 +49,7 @@ FACET_FIELDS: tuple[FacetField, ...] = get_args(FacetField)
 FACET_SIZE = 12
 # Facets may count only this many of the matches (FTS5: the most recently indexed), so
 # that a query matching most of a large index stays fast; the counts are then a sample.
+# FTS5 counts the stories of a collapsed result over the same sample.
 FACET_SAMPLE = 2_000
 # A backend may stop counting matches here (Elasticsearch's default track_total_hits).
 TOTAL_CAP = 10_000

@@ -217,6 +217,21 @@ def test_documents_not_fetched_are_kept_for_a_replay_of_their_page(
     assert kinds == sorted(file.kind for file in with_files[url].files)
 
 
+def test_a_recheck_missing_files_does_not_replace_the_whole_page(
+    crawl_env, isolated_redis_url, mirror_app, database
+) -> None:
+    crawl(crawl_env, "--source=gov_cn")
+    whole = classify_items(isolated_redis_url)
+    assert any(item.attachments for item in whole)
+    mirror_app.extensions["mirror_documents_down"] = True
+    crawl(crawl_env, "--source=gov_cn", "--recheck")
+    # Nothing lesser is sent over the whole pages; the pages wait as failures for replay.
+    assert len(classify_items(isolated_redis_url)) == len(whole)
+    with database.session() as session:
+        failed = {row.payload["url"] for row in session.scalars(select(Failure))}
+    assert failed == {item.hints["original_url"] for item in whole if item.attachments}
+
+
 @pytest.mark.parametrize("mirror_app", [MirrorConfig(latency_seconds=0.05)], indirect=True)
 def test_two_processes_share_one_run_without_fetching_a_page_twice(
     crawl_env, isolated_redis_url, mirror_app
