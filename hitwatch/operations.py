@@ -13,6 +13,7 @@ import click
 import redis
 
 from hitwatch import settings as settings_module
+from hitwatch.accounts.audit import record_event, shell_actor
 from hitwatch.broker import create_celery
 from hitwatch.settings import Settings, load_settings
 from hitwatch.store import open_database
@@ -122,6 +123,7 @@ def failures_replay(failure_ids: tuple[int, ...], replay_all: bool) -> None:
     settings = load_settings()
     app = create_celery(settings, "replay")
     sent = 0
+    actor = shell_actor()
     with _failure_log(settings) as log:
         rows = list(log.list(limit=100_000)) if replay_all else []
         for failure_id in failure_ids:
@@ -136,7 +138,9 @@ def failures_replay(failure_ids: tuple[int, ...], replay_all: bool) -> None:
                 click.echo(f"#{row.id}: {row.task_name} cannot be replayed (no queue)", err=True)
                 continue
             app.send_task(row.task_name, args=[row.payload], queue=queue)
-            log.mark_replayed(row.id)
+            log.mark_replayed(row.id, actor=actor)
+            with log.db.session() as session:
+                record_event(session, "failure_replay", actor=actor, target=f"failure:{row.id}")
             sent += 1
     click.echo(f"{sent} failure(s) sent back to their queues")
 

@@ -11,6 +11,7 @@ from flask import Flask, abort, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BuildError
 
+from webapp.access import may_open
 from webapp.display import ENTITY_LABELS, SOURCE_KINDS, local_time, paragraphs
 
 __all__ = ["csrf_token", "init_app"]
@@ -25,6 +26,8 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("alerts.index", "提醒"),
     ("sources.index", "信息源状态"),
     ("failures.index", "失败记录"),
+    ("admin.users", "账号"),
+    ("admin.audit", "审计"),
 )
 
 DATABASE_DOWN = "数据库不可用或尚未初始化：运行 hitwatch migrate（或 hitwatch run）后刷新本页。"
@@ -57,6 +60,8 @@ def _navigation() -> list[dict[str, Any]]:
     items = []
     blueprint = request.blueprint or ""
     for endpoint, label in NAVIGATION:
+        if not may_open(endpoint):
+            continue
         try:
             href = url_for(endpoint)
         except BuildError:
@@ -91,8 +96,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> tuple[Any, int]:
         messages = {
+            403: "没有权限：这个页面或操作需要更高的角色。如需开通，请联系管理员。",
             404: "找不到这个页面或条目：它可能已被删除，或链接有误。可回到最新信息或使用搜索。",
             405: "不支持这种请求方式。",
+            429: "操作过于频繁：为防止滥用，请稍后再试。",
         }
         status = error.code or 500
         message = messages.get(status) or error.description or "请求有误。"

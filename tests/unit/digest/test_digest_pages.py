@@ -8,16 +8,19 @@ from xml.etree import ElementTree
 import pytest
 
 from hitwatch.digest import check_invariants
+from tests.accounts import sign_in
 from tests.unit.digest.samples import store_bulletin
 from tests.unit.digest.webapp_stub import digest_app
 
 
 @pytest.fixture
 def client(settings, database):
+    """An editor's browser: building, editing and publishing are theirs."""
     with database.session() as session:
         store_bulletin(session)
-    app = digest_app(settings, database)
-    return app.test_client()
+    client = digest_app(settings, database).test_client()
+    sign_in(client, database, "editor")
+    return client
 
 
 def _token(client) -> str:

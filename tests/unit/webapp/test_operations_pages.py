@@ -3,12 +3,23 @@
 import re
 from datetime import UTC, datetime
 
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from kombu.exceptions import OperationalError
 
 from hitwatch.store import Database, Failure, Source
 from hitwatch.store.failures import FailureLog
+from tests.accounts import sign_in
 from tests.unit.webapp.conftest import FakeCelery
+
+
+@pytest.fixture
+def client(app: Flask, database: Database) -> FlaskClient:
+    """An admin's browser: source health and failures are theirs."""
+    client = app.test_client()
+    sign_in(client, database, "admin")
+    return client
 
 
 def text(response) -> str:  # type: ignore[no-untyped-def]
