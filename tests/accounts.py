@@ -16,7 +16,7 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 def form_token(client: FlaskClient, path: str = "/login") -> str:
     """The form token of the client's session, read from a page that carries a form."""
-    match = _CSRF.search(client.get(path).get_data(as_text=True))
+    match = _CSRF.search(client.get(path, follow_redirects=True).get_data(as_text=True))
     assert match, f"no form token on {path}"
     return match.group(1)
 

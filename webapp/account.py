@@ -42,7 +42,7 @@ WRONG_CURRENT = "当前密码不正确。"
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> str | Response | tuple[str, int]:
+def login() -> str | Response:
     target = safe_next(request.values.get("next"))
     if request.method == "GET":
         if current_user.is_authenticated:
@@ -59,7 +59,7 @@ def login() -> str | Response | tuple[str, int]:
             signed_in = SignedInUser.of(user)
     if user is None:
         log.info("failed login for %s from %s", email, client_address())
-        return render_template("account/login.html", next=target, email=email, error=BAD_LOGIN), 401
+        return render_template("account/login.html", next=target, email=email, error=BAD_LOGIN)
     start_session(signed_in)
     flash(f"欢迎，{signed_in.name}。", "success")
     return redirect(target)

@@ -76,4 +76,6 @@ def init_app(app: Flask, storage_uri: str) -> Limiter:
                 deduct_when=_failed if failures_only else None,
             )(view)
         app.view_functions[endpoint] = view
+    # The wrapped views hold the limiter weakly: the app keeps it alive.
+    app.extensions["rate_limiter"] = limiter
     return limiter

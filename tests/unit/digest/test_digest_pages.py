@@ -55,6 +55,7 @@ def test_editor_builds_edits_publishes_and_corrects(client):
 
     page = _post(client, f"{issue_url}/publish").get_data(as_text=True)
     assert "已发布：第1期" in page and "编辑本期" not in page
+    assert "由 editor 发布" in page  # the account's name, not its address
     published = client.get(f"{issue_url}.txt")
     assert published.headers["Content-Disposition"].startswith(
         "attachment; filename=digest-2024-07"
