@@ -12,7 +12,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from http.cookiejar import CookieJar
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -24,6 +26,22 @@ HITWATCH = str(Path(sys.executable).with_name("hitwatch"))
 def _port_open(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _log_in_as_the_printed_admin(base: str, transcript: str) -> None:
+    """The demo prints its admin's login; with it the admin pages open, without not."""
+    login = re.search(r"log in as (\S+) with password (\S+)", transcript)
+    assert login, f"the demo says how to log in:\n{transcript}"
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    form = opener.open(f"{base}/login", timeout=10).read().decode("utf-8")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    data = urlencode({"csrf_token": token, "email": login[1], "password": login[2]}).encode()
+    with opener.open(f"{base}/login", data=data, timeout=10) as response:
+        assert response.url == f"{base}/", "a good login lands on the home page"
+    with opener.open(f"{base}/failures", timeout=10) as response:
+        assert "失败记录" in response.read().decode("utf-8")
+    with urllib.request.urlopen(f"{base}/failures", timeout=10) as response:
+        assert "/login" in response.url, "an anonymous visitor is sent to log in"
 
 
 def test_run_demo_crawls_indexes_serves_and_stops_cleanly(tmp_path):
@@ -71,6 +89,7 @@ def test_run_demo_crawls_indexes_serves_and_stops_cleanly(tmp_path):
         with urllib.request.urlopen(f"{base}/", timeout=10) as page:
             home = page.read().decode("utf-8")
         assert relevant[0]["title"] in home, "the home page lists the newest relevant item"
+        _log_in_as_the_printed_admin(base, transcript)
 
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=60)
