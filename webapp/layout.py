@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections import Counter
 from typing import Any
 
 import sqlalchemy.exc
@@ -29,6 +30,8 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("admin.users", "账号"),
     ("admin.audit", "审计"),
 )
+
+_GROUP_SIZES = Counter(endpoint.split(".")[0] for endpoint, _ in NAVIGATION)
 
 DATABASE_DOWN = "数据库不可用或尚未初始化：运行 hitwatch migrate（或 hitwatch run）后刷新本页。"
 
@@ -66,7 +69,11 @@ def _navigation() -> list[dict[str, Any]]:
             href = url_for(endpoint)
         except BuildError:
             continue
-        items.append({"href": href, "label": label, "active": endpoint.split(".")[0] == blueprint})
+        group = endpoint.split(".")[0]
+        # A page group with one entry lights it on all its pages; one with several
+        # (admin) lights the entry of the page shown.
+        active = endpoint == request.endpoint if _GROUP_SIZES[group] > 1 else group == blueprint
+        items.append({"href": href, "label": label, "active": active})
     return items
 
 
