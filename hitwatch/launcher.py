@@ -11,6 +11,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -242,11 +243,17 @@ def run_command(live: bool, no_crawl: bool, exit_after_crawl: bool) -> None:
         env["REDIS_URL"] = embedded.url
         settings = load_settings(crawl_mode=settings.crawl_mode, redis_url=embedded.url)
 
+    demo = embedded is not None and not settings.database_url
+    catch_mail = demo and _smtp_is_free(settings)
+    if catch_mail:
+        env["MAIL_CATCHER"] = "true"
     supervisor = Supervisor(env, log_dir)
     try:
         with _interrupt_as_exit():
             click.echo("migrating the database ...")
             open_database(settings.resolved_database_url).migrate()
+            if catch_mail:
+                supervisor.start("mailcatcher", "mailcatcher")
             for queue in QUEUES:
                 supervisor.start(f"worker-{queue}", "worker", queue, "--concurrency", "1")
             supervisor.start("scheduler", "scheduler")
@@ -258,8 +265,13 @@ def run_command(live: bool, no_crawl: bool, exit_after_crawl: bool) -> None:
                 f"workers, scheduler and web app started (logs in {log_dir}); index: {backend}"
             )
             click.secho(f"web app: {settings.resolved_public_base_url}/", bold=True)
-            if embedded is not None and not settings.database_url:  # the embedded demo
+            if demo:
                 click.echo(demo_admin_login(settings))
+            if catch_mail:
+                click.echo(
+                    f"mail: caught on 127.0.0.1:{settings.smtp_port}, nothing leaves this "
+                    f"machine; read it at {settings.resolved_public_base_url}/mail (as admin)"
+                )
             crawl = None
             if not no_crawl:
                 mode = "--demo" if settings.crawl_mode == "demo" else "--live"
@@ -273,6 +285,15 @@ def run_command(live: bool, no_crawl: bool, exit_after_crawl: bool) -> None:
         if embedded:
             embedded.stop()
         click.echo("stopped.")
+
+
+def _smtp_is_free(settings: Settings) -> bool:
+    """Whether the demo should catch mail: SMTP points here and nothing listens there."""
+    if settings.smtp_host not in {"127.0.0.1", "localhost", "::1"}:
+        return False
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", settings.smtp_port)) != 0
 
 
 DEMO_ADMIN = "admin@hitwatch.local"

@@ -6,6 +6,7 @@ import importlib
 import json
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
@@ -190,3 +191,27 @@ def scheduler_command() -> None:
             f"--schedule={settings.data_dir / 'beat-schedule'}",
         ]
     )
+
+
+@click.command("mailcatcher")
+@click.option("--port", type=int, help="Port to listen on (default SMTP_PORT).")
+def mailcatcher_command(port: int | None) -> None:
+    """Catch outgoing mail on 127.0.0.1 and keep it for the web app's 邮件 page (demo)."""
+    from aiosmtpd.controller import Controller
+
+    from hitwatch.mailbox import MailboxHandler, mailbox_dir
+
+    settings = load_settings()
+    folder = mailbox_dir(settings.data_dir)
+    controller = Controller(
+        MailboxHandler(folder), hostname="127.0.0.1", port=port or settings.smtp_port
+    )
+    controller.start()
+    click.echo(f"mail catcher on 127.0.0.1:{controller.port}, keeping messages in {folder}")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()

@@ -157,6 +157,12 @@ class Settings(BaseSettings):
         validation_alias="MAIL_FROM",
         description="From address of digests and alerts.",
     )
+    mail_catcher: bool = Field(
+        False,
+        validation_alias="MAIL_CATCHER",
+        description="Demo: outgoing mail goes to the local mail catcher (hitwatch mailcatcher, "
+        "started by hitwatch run on embedded defaults) and admins read it on the 邮件 page.",
+    )
     digest_publisher: str = Field(
         "卫生信息化监测",
         validation_alias="DIGEST_PUBLISHER",

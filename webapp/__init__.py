@@ -22,7 +22,18 @@ __all__ = ["create_app"]
 
 def _blueprints() -> list[Blueprint]:
     """Every page group of the app, one module (and template folder) each."""
-    from webapp import account, admin, alerts, api, browse, digests, failures, search, sources
+    from webapp import (
+        account,
+        admin,
+        alerts,
+        api,
+        browse,
+        digests,
+        failures,
+        mailbox,
+        search,
+        sources,
+    )
 
     return [
         browse.bp,
@@ -34,6 +45,7 @@ def _blueprints() -> list[Blueprint]:
         alerts.bp,
         account.bp,
         admin.bp,
+        mailbox.bp,
     ]
 
 

@@ -105,6 +105,10 @@ ROUTES: dict[str, Access] = {
     "admin.remove_user": Access.ADMIN,
     "admin.audit": Access.ADMIN,
     "admin.settings": Access.ADMIN,
+    # The demo's caught mail (404 unless MAIL_CATCHER): subscribers' links are in it.
+    "mailbox.index": Access.ADMIN,
+    "mailbox.message": Access.ADMIN,
+    "mailbox.html_part": Access.ADMIN,
 }
 
 # Machine readers (scripts, feed readers) prove themselves with a personal API token:

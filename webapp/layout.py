@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BuildError
 
 from webapp.access import may_open
+from webapp.dependencies import dependencies
 from webapp.display import ENTITY_LABELS, SOURCE_KINDS, local_time, paragraphs
 
 __all__ = ["csrf_token", "init_app"]
@@ -29,6 +30,7 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("failures.index", "失败记录"),
     ("admin.users", "账号"),
     ("admin.audit", "审计"),
+    ("mailbox.index", "邮件"),
 )
 
 _GROUP_SIZES = Counter(endpoint.split(".")[0] for endpoint, _ in NAVIGATION)
@@ -62,8 +64,9 @@ def _check_csrf() -> None:
 def _navigation() -> list[dict[str, Any]]:
     items = []
     blueprint = request.blueprint or ""
+    demo_mail = dependencies().settings.mail_catcher
     for endpoint, label in NAVIGATION:
-        if not may_open(endpoint):
+        if not may_open(endpoint) or (endpoint == "mailbox.index" and not demo_mail):
             continue
         try:
             href = url_for(endpoint)

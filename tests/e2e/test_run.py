@@ -40,12 +40,22 @@ def _log_in_as_the_printed_admin(base: str, transcript: str) -> None:
         assert response.url == f"{base}/", "a good login lands on the home page"
     with opener.open(f"{base}/failures", timeout=10) as response:
         assert "失败记录" in response.read().decode("utf-8")
+    # The demo catches mail: a subscription's confirmation is readable on the 邮件 page.
+    form = opener.open(f"{base}/digests/subscribe", timeout=10).read().decode("utf-8")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    data = urlencode({"csrf_token": token, "email": "newcomer@example.org"}).encode()
+    with opener.open(f"{base}/digests/subscribe", data=data, timeout=10) as response:
+        assert "确认邮件已发出" in response.read().decode("utf-8")
+    mailbox = opener.open(f"{base}/mail", timeout=10).read().decode("utf-8")
+    assert "newcomer@example.org" in mailbox, mailbox
     with urllib.request.urlopen(f"{base}/failures", timeout=10) as response:
         assert "/login" in response.url, "an anonymous visitor is sent to log in"
 
 
 def test_run_demo_crawls_indexes_serves_and_stops_cleanly(tmp_path):
-    ports = {name: free_port() for name in ("EMBEDDED_REDIS_PORT", "WEB_PORT", "MIRROR_PORT")}
+    # SMTP_PORT: where the demo's mail catcher listens
+    names = ("EMBEDDED_REDIS_PORT", "WEB_PORT", "MIRROR_PORT", "SMTP_PORT")
+    ports = {name: free_port() for name in names}
     env = {
         key: value
         for key, value in os.environ.items()

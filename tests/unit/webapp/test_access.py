@@ -86,6 +86,7 @@ def _url(rule: Rule, world: World) -> str:
         "action": "include",
         "rule_id": 1,
         "filename": "style.css",
+        "message_id": "1765000000000-" + "0" * 32,
     }
     path = rule.rule
     for name in rule.arguments:
@@ -114,7 +115,7 @@ def _refused(status: int, location: str) -> str:
 def walk(
     request, tmp_path, settings: Settings, database: Database
 ) -> Iterator[tuple[Flask, World]]:
-    settings = settings.model_copy(update={"read_access": request.param})
+    settings = settings.model_copy(update={"read_access": request.param, "mail_catcher": True})
     index = InMemoryIndex()
     index.ensure()
     world = _world(settings, database)
