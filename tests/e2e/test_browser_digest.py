@@ -159,7 +159,10 @@ def test_editor_publishes_and_reader_subscribes_receives_and_unsubscribes(site: 
             assert EDITED_TITLE in page.locator("ol.digest-entries").inner_text()
             page.screenshot(path=str(SCREENSHOTS / "hitwatch-digest-draft.png"), full_page=True)
 
-            page.locator("button", has_text="发布本期").click()
+            page.locator("a", has_text="发布本期").click()
+            page.wait_for_load_state()
+            assert "发送给 1 位订阅者" in page.content()  # asked first, with the count
+            page.locator("button", has_text="确认发布").click()
             page.wait_for_load_state()
             assert "已发布：第1期" in page.content()
             assert "已加入发送队列" in page.content()

@@ -35,6 +35,7 @@ from hitwatch.digest import (
 from hitwatch.digest.build import SHANGHAI, DigestKind, period_word
 from hitwatch.digest.delivery import (
     confirm_subscriber,
+    count_recipients,
     request_subscription,
     unsubscribe,
     update_preferences,
@@ -272,8 +273,23 @@ def refresh(issue_id: int) -> BaseResponse:
     return _edit(issue_id, apply)
 
 
-@bp.post("/digests/<int:issue_id>/publish")
-def publish(issue_id: int) -> BaseResponse:
+@bp.route("/digests/<int:issue_id>/publish", methods=["GET", "POST"])
+def publish(issue_id: int) -> str | BaseResponse:
+    """GET asks first, saying how many subscribers the issue will be mailed to."""
+    if request.method == "GET":
+        deps = dependencies()
+        with deps.database.session() as session:
+            issue = _load(session, issue_id)
+            if issue.status != "draft":
+                return _back(issue_id)
+            recipients = count_recipients(session, issue, deps.settings)
+        return render_template(
+            "digests/publish.html",
+            issue=issue,
+            recipients=recipients,
+            kinds=kind_labels(deps.settings),
+        )
+
     def apply(session: Session, issue: DigestIssue, settings: Settings) -> str:
         publish_issue(session, issue, settings, actor=actor())
         return f"已发布：第{issue.number}期。已发布的内容不能再修改，如需更正请使用“更正”。"

@@ -53,6 +53,8 @@ def test_editor_builds_edits_publishes_and_corrects(client):
     assert "本期月报共收集 3篇" in draft_text and "1. 改过的标题（新京报）" in draft_text
     assert "编者按：本期编者按。" in draft_text
 
+    ask = client.get(f"{issue_url}/publish").get_data(as_text=True)
+    assert "目前没有会收到本期的订阅者" in ask and "确认发布" in ask
     page = _post(client, f"{issue_url}/publish").get_data(as_text=True)
     assert "已发布：第1期" in page and "编辑本期" not in page
     assert "由 editor 发布" in page  # the account's name, not its address
@@ -105,3 +107,27 @@ def test_build_form_proposes_the_month_of_the_newest_story(client):
     # 2024-08-01 00:30 Beijing time (still July in UTC), so the month is August.
     page = client.get("/digests").get_data(as_text=True)
     assert 'name="month" value="2024-08"' in page
+
+
+def test_publishing_asks_first_with_the_number_of_recipients(client, database):
+    from hitwatch.store.models import DigestSubscriber
+
+    with database.session() as session:
+        session.add_all(
+            [
+                DigestSubscriber(email="all@example.org", status="active", kind="monthly"),
+                DigestSubscriber(email="weekly@example.org", status="active", kind="weekly"),
+                DigestSubscriber(email="pending@example.org", status="pending", kind="monthly"),
+                DigestSubscriber(
+                    email="policy@example.org",
+                    status="active",
+                    kind="monthly",
+                    doc_types=["政策文件"],  # nothing of that type this month: no mail
+                ),
+            ]
+        )
+    page = _post(client, "/digests/build", month="2024-07").get_data(as_text=True)
+    issue_url = re.search(r"/digests/(\d+)\.txt", page).group(0).removesuffix(".txt")
+    ask = client.get(f"{issue_url}/publish").get_data(as_text=True)
+    assert "发送给 <strong>1</strong> 位订阅者" in ask
+    assert "第1期" not in ask  # nothing published by asking
