@@ -30,6 +30,7 @@ def _blueprints() -> list[Blueprint]:
         browse,
         digests,
         failures,
+        health,
         mailbox,
         search,
         sources,
@@ -46,6 +47,7 @@ def _blueprints() -> list[Blueprint]:
         account.bp,
         admin.bp,
         mailbox.bp,
+        health.bp,
     ]
 
 

@@ -62,6 +62,7 @@ ROUTES: dict[str, Access] = {
     "account.create_token": Access.ACCOUNT,
     "account.revoke_token": Access.ACCOUNT,
     "api.health": Access.PUBLIC,
+    "status.index": Access.PUBLIC,
     "api.openapi": Access.PUBLIC,
     "api.items": Access.READ,
     "api.item": Access.READ,
