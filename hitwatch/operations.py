@@ -16,6 +16,7 @@ import redis
 from hitwatch import settings as settings_module
 from hitwatch.accounts.audit import record_event, shell_actor
 from hitwatch.broker import create_celery
+from hitwatch.clock import ZONE_LABEL, beijing_time
 from hitwatch.settings import Settings, load_settings
 from hitwatch.store import open_database
 from hitwatch.store.failures import FailureLog
@@ -108,10 +109,12 @@ def failures_list(include_resolved: bool, limit: int) -> None:
     for row in rows:
         state = "replayed" if row.resolved else "open"
         click.echo(
-            f"#{row.id:<5} {row.created_at:%Y-%m-%d %H:%M} {state:<8} {row.task_name:<28} "
+            f"#{row.id:<5} {beijing_time(row.created_at)} {state:<8} {row.task_name:<28} "
             f"{row.error_type}: {row.error_message[:80]}\n       {row.item_key}"
         )
-    click.echo(f"{len(rows)} shown; replay with: hitwatch failures replay ID | --all")
+    click.echo(
+        f"{len(rows)} shown (times {ZONE_LABEL}); replay with: hitwatch failures replay ID | --all"
+    )
 
 
 @failures_group.command("replay")

@@ -20,6 +20,7 @@ from hitwatch.accounts.users import (
     remove_user,
     set_role,
 )
+from hitwatch.clock import ZONE_LABEL, beijing_time
 from hitwatch.settings import Settings, load_settings
 from hitwatch.store import open_database
 from hitwatch.store.models import User
@@ -82,12 +83,12 @@ def list_command() -> None:
     with _session() as (session, _settings):
         users = list_users(session)
         for user in users:
-            seen = f"{user.last_login_at:%Y-%m-%d %H:%M}" if user.last_login_at else "never"
+            seen = beijing_time(user.last_login_at) or "never"
             pending = "" if user.password_hash else "  (password not set)"
             click.echo(
                 f"{user.role:<7} {user.email:<36} {user.name:<16} last login {seen}{pending}"
             )
-        click.echo(f"{len(users)} account(s)")
+        click.echo(f"{len(users)} account(s); times {ZONE_LABEL}")
 
 
 @users_group.command("set-role")
