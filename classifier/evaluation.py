@@ -2,8 +2,14 @@
 
 Labels live in `classifier/labels/`: `written.jsonl` holds short texts written for the
 project (categories the corpus lacks); `corpus.jsonl` points into the real-world corpus
-and seeds (path + line/index + sha256) without copying them. An item whose source is
-absent or changed (checksum) is skipped and counted.
+and seeds (path + line/index + sha256) without copying them; `notices.yaml` holds the
+public facts of government notices, built into their forms by `classifier.notices`. An
+item whose source is absent or changed (checksum) is skipped and counted.
+
+`split.json` puts every labelled group (a document and all its forms) once into the
+tuning part or the test part, stratified by source and document type with a fixed seed;
+rules and the learned model are tuned on the tuning part only, and the test part is
+reported first.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -35,6 +41,7 @@ from classifier.dedupe import (
     fingerprint,
     same_text,
 )
+from classifier.notices import load_notices, notice_forms
 from classifier.terms import nfkc
 from hitwatch.messages import PolicyMeta
 
@@ -50,9 +57,13 @@ __all__ = [
     "format_classification_report",
     "format_dedupe_report",
     "load_labelled_items",
+    "load_split",
+    "make_split",
+    "save_split",
 ]
 
 DEFAULT_LABELS = Path(__file__).with_name("labels")
+SPLIT_SEED = 17
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,14 @@ class LabelledItem:
     doc_type: str | None
     policy: PolicyMeta | None = None
     weak_topics: tuple[str, ...] = ()
+    # hit (health IT), health (health without IT), it (IT without health), other.
+    subject: str = "other"
+    # What the split keeps together (a notice's forms) and stratifies on.
+    group: str = ""
+    source: str = ""
+    form: str = ""
+    attachments: tuple[str, ...] = ()
+    part: str = "tune"
 
 
 def _sha(data: bytes) -> str:
@@ -90,6 +109,9 @@ def _resolve(raw: dict[str, Any], shared: Path | None) -> LabelledItem | None:
         "topics": tuple(raw.get("topics") or ()),
         "weak_topics": tuple(raw.get("weak_topics") or ()),
         "doc_type": raw.get("doc_type"),
+        "subject": raw.get("subject", "hit" if raw["relevant"] else "other"),
+        "group": raw["id"],
+        "source": raw.get("kind", "written"),
     }
     kind = raw.get("kind", "written")
     if kind == "written":
@@ -131,11 +153,84 @@ def _resolve(raw: dict[str, Any], shared: Path | None) -> LabelledItem | None:
             return None
         _, _, words = line.decode("utf-8").partition("\t")
         return LabelledItem(title=words.replace(" ", ""), body="", **base)
+    if kind == "law":
+        if _sha(data) != raw["sha256"]:
+            return None
+        text = data.decode("utf-8")
+        # File names read <kind>_<title>(<date>).md; the body follows the header lines.
+        title = Path(raw["path"]).stem.rsplit("(", 1)[0].rsplit("_", 1)[-1]
+        return LabelledItem(title=title, body=text, **base)
+    if kind == "page":
+        if _sha(data) != raw["sha256"]:
+            return None
+        from classifier.extraction import extract_page
+
+        page = extract_page(data, "")
+        return LabelledItem(title=page.title, body=page.body, policy=page.policy, **base)
     raise ValueError(f"{raw['id']}: unknown label kind {kind!r}")
 
 
+def _notice_items(path: Path) -> list[LabelledItem]:
+    items = []
+    for facts in load_notices(path):
+        subject = "hit" if facts.relevant else "health"
+        if facts.id.startswith("n-ito"):
+            subject = "it"
+        for built in notice_forms(facts):
+            items.append(
+                LabelledItem(
+                    id=f"{facts.id}-{built.form}",
+                    title=built.title,
+                    body=built.body,
+                    source_kind=built.source_kind,
+                    relevant=facts.relevant,
+                    topics=facts.topics if facts.relevant else (),
+                    doc_type=built.doc_type,
+                    policy=built.policy,
+                    subject=subject,
+                    group=facts.id,
+                    source=f"notice-{subject}",
+                    form=built.form,
+                    attachments=built.attachments,
+                )
+            )
+    return items
+
+
+def _stratum(item: LabelledItem) -> str:
+    return f"{item.source}/{item.doc_type or '-'}/{item.relevant}"
+
+
+def make_split(
+    items: list[LabelledItem], existing: dict[str, str], *, seed: int = SPLIT_SEED
+) -> dict[str, str]:
+    """group -> "tune" | "test": `existing` kept, new groups split half and half per stratum.
+
+    A group's stratum is that of its first item (source, document type, relevance); the
+    groups of a stratum are shuffled with `seed` and alternate between the parts, so
+    each part holds about half of every stratum.
+    """
+    parts = dict(existing)
+    strata: dict[str, list[str]] = {}
+    seen = set(parts)
+    for item in items:
+        if item.group not in seen:
+            seen.add(item.group)
+            strata.setdefault(_stratum(item), []).append(item.group)
+    rng = random.Random(seed)
+    for stratum in sorted(strata):
+        groups = sorted(strata[stratum])
+        rng.shuffle(groups)
+        for index, group in enumerate(groups):
+            parts[group] = "test" if index % 2 == 0 else "tune"
+    return parts
+
+
 def load_labelled_items(labels_dir: Path, shared: Path | None) -> tuple[list[LabelledItem], int]:
-    """(items whose text is available, number skipped because the source is absent)."""
+    """(items whose text is available, number skipped because the source is absent).
+
+    Each item carries its part from `split.json` (a group not listed there is tuning).
+    """
     items: list[LabelledItem] = []
     skipped = 0
     for path in sorted(labels_dir.glob("*.jsonl")):
@@ -147,7 +242,26 @@ def load_labelled_items(labels_dir: Path, shared: Path | None) -> tuple[list[Lab
                 skipped += 1
             else:
                 items.append(item)
-    return items, skipped
+    if (labels_dir / "notices.yaml").is_file():
+        items += _notice_items(labels_dir / "notices.yaml")
+    split = load_split(labels_dir)
+    return [replace(item, part=split.get(item.group, "tune")) for item in items], skipped
+
+
+def load_split(labels_dir: Path) -> dict[str, str]:
+    path = labels_dir / "split.json"
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {group: part for part, groups in data["parts"].items() for group in groups}
+
+
+def save_split(labels_dir: Path, parts: dict[str, str], *, seed: int = SPLIT_SEED) -> None:
+    by_part: dict[str, list[str]] = {"test": [], "tune": []}
+    for group, part in sorted(parts.items()):
+        by_part[part].append(group)
+    text = json.dumps({"seed": seed, "parts": by_part}, ensure_ascii=False, indent=1)
+    (labels_dir / "split.json").write_text(text + "\n", encoding="utf-8")
 
 
 @dataclass
