@@ -8,6 +8,7 @@ scores that keep their evidence (which terms, how often, what weight) for the re
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -124,6 +125,7 @@ class Classifier:
         source_kind: str = "media",
         policy: PolicyMeta | None = None,
         published_at: datetime | None = None,
+        attachments: Sequence[str] = (),
     ) -> Classification:
         """Classify one article. `published_at` fills a missing 发布日期 of a policy page."""
         norm_title = self._matcher.normalize(title)

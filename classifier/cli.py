@@ -82,11 +82,16 @@ def classify_command(file: Path, url: str, source_kind: str) -> None:
 )
 @click.option("--verbose", is_flag=True, help="List every disagreement with the labels.")
 def eval_classify_command(corpus: Path, labels: Path, verbose: bool) -> None:
-    """Relevance, topic and document-type scores on the labelled set."""
-    report = evaluate_classification(labels, corpus if corpus.is_dir() else None)
+    """Relevance, topic and document-type scores: the test part first, then the tuning part."""
     if not corpus.is_dir():
         click.echo(f"corpus not found at {corpus}: only the project's own texts are scored")
-    click.echo(format_classification_report(report, verbose=verbose))
+    classifier = Classifier.load()
+    for part in ("test", "tune"):
+        report = evaluate_classification(
+            labels, corpus if corpus.is_dir() else None, classifier, part=part
+        )
+        click.echo(format_classification_report(report, verbose=verbose))
+        click.echo("")
 
 
 @click.command("dedupe")
