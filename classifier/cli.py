@@ -1,4 +1,5 @@
-"""`hitwatch classify FILE [URL]`, `hitwatch eval classify|dedupe`, `hitwatch bench classify`."""
+"""`hitwatch classify FILE [URL]`, `hitwatch eval classify|dedupe`, `hitwatch bench classify`,
+`hitwatch train`."""
 
 from __future__ import annotations
 
@@ -15,13 +16,16 @@ import click
 from classifier.classify import Classifier
 from classifier.evaluation import (
     DEFAULT_LABELS,
+    Judge,
     bench_classify,
     evaluate_classification,
     evaluate_dedupe,
     format_bench,
     format_classification_report,
     format_dedupe_report,
+    load_labelled_items,
 )
+from classifier.linear import LinearJudge, LinearRelevance, model_text, train_relevance
 from hitwatch.errors import ExtractionError
 
 __all__ = [
@@ -29,6 +33,7 @@ __all__ = [
     "classify_command",
     "eval_classify_command",
     "eval_dedupe_command",
+    "train_command",
 ]
 
 # The corpus sits beside the checkout (../shared/corpus) in development and CI.
@@ -81,17 +86,70 @@ def classify_command(file: Path, url: str, source_kind: str) -> None:
     help="Folder of labelled JSONL files.",
 )
 @click.option("--verbose", is_flag=True, help="List every disagreement with the labels.")
-def eval_classify_command(corpus: Path, labels: Path, verbose: bool) -> None:
+@click.option(
+    "--model",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also score the learned relevance model in this file (`hitwatch train`), alone and"
+    " averaged with the rules.",
+)
+def eval_classify_command(corpus: Path, labels: Path, verbose: bool, model: Path | None) -> None:
     """Relevance, topic and document-type scores: the test part first, then the tuning part."""
     if not corpus.is_dir():
         click.echo(f"corpus not found at {corpus}: only the project's own texts are scored")
     classifier = Classifier.load()
-    for part in ("test", "tune"):
-        report = evaluate_classification(
-            labels, corpus if corpus.is_dir() else None, classifier, part=part
+    judges: list[tuple[str, Judge]] = [("keyword rules", classifier)]
+    if model is not None:
+        if not model.is_file():
+            raise click.ClickException(f"no model at {model}: run `hitwatch train --out {model}`")
+        learned = LinearRelevance.load(model)
+        judges += [
+            ("learned model", LinearJudge(classifier, learned)),
+            ("rules and model averaged", LinearJudge(classifier, learned, combine=True)),
+        ]
+    for name, judge in judges:
+        if len(judges) > 1:
+            click.echo(f"##### {name}")
+        for part in ("test", "tune"):
+            report = evaluate_classification(
+                labels, corpus if corpus.is_dir() else None, judge, part=part
+            )
+            click.echo(format_classification_report(report, verbose=verbose))
+            click.echo("")
+
+
+@click.command("train")
+@_corpus_option
+@click.option(
+    "--labels",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=DEFAULT_LABELS,
+    show_default=True,
+    help="Folder of labelled files.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the model (JSON).",
+)
+def train_command(corpus: Path, labels: Path, out: Path) -> None:
+    """Train the learned relevance model on the tuning part of the labelled set."""
+    if not corpus.is_dir():
+        raise click.ClickException(
+            f"no corpus at {corpus}: the tuning part points into it (pass --corpus PATH)"
         )
-        click.echo(format_classification_report(report, verbose=verbose))
-        click.echo("")
+    items, skipped = load_labelled_items(labels, corpus.parent)
+    tuning = [item for item in items if item.part == "tune"]
+    data = train_relevance(
+        [model_text(i.title, i.body, i.attachments) for i in tuning],
+        [i.relevant for i in tuning],
+        note=f"tuning part of {labels.name}: {len(tuning)} items ({skipped} skipped)",
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+    features = sum(len(block["coef"]) for block in data["blocks"].values())
+    click.echo(f"trained on {len(tuning)} items, {features} features: {out}")
 
 
 @click.command("dedupe")
