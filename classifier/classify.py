@@ -32,9 +32,10 @@ _NAMES_CHARS = 400
 _SHORT_BODY = 800
 _ATTACHED = 20_000
 # Relevance (see taxonomy.yaml `relevance`): health and IT evidence, each from the title
-# zone (title + forwarded names, capped, counted _TITLE_ZONE times) and from the body as hits per thousand
-# characters (at least _MIN_LENGTH counted, capped); the weaker kind decides. The
-# logistic's pivot and slope were tuned on the tuning part of classifier/labels.
+# zone (title + forwarded names, capped, counted _TITLE_ZONE times) and from the body as
+# hits per thousand characters (at least _MIN_LENGTH counted, capped); the weaker kind
+# decides. Pivot and title weight were chosen on the tuning part of classifier/labels
+# (the middle of the range where it scores best); the slope only shapes the score.
 _ZONE_CAP, _BODY_CAP, _OFFTOPIC_CAP = 6.0, 10.0, 8.0
 _TITLE_ZONE = 3.0
 _PIVOT, _SLOPE, _OFFTOPIC_SLOPE = 3.0, 1.5, 0.6
@@ -124,7 +125,10 @@ class Classifier:
                 if inner:
                     labels.append((kind, max(inner)))
         self._it_weight = {
-            term: w for term, labels in self._weights.items() for label, w in labels if label == "it"
+            term: w
+            for term, labels in self._weights.items()
+            for label, w in labels
+            if label == "it"
         }
 
     def _norm(self, term: str) -> str:

@@ -58,10 +58,10 @@ __all__ = [
     "format_classification_report",
     "format_dedupe_report",
     "load_labelled_items",
-    "score_items",
     "load_split",
     "make_split",
     "save_split",
+    "score_items",
 ]
 
 DEFAULT_LABELS = Path(__file__).with_name("labels")
@@ -387,7 +387,9 @@ def _score_one(report: ClassificationReport, item: LabelledItem, result: Classif
         )
     elif item.relevant:
         relevance.fn += 1
-        report.errors.append(f"{item.id}: off-topic {result.relevance} (gold relevant) {item.title}")
+        report.errors.append(
+            f"{item.id}: off-topic {result.relevance} (gold relevant) {item.title}"
+        )
     if item.subject == "health":
         report.health_total += 1
         report.health_relevant += int(result.relevant)

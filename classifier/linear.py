@@ -118,9 +118,7 @@ def train_relevance(texts: list[str], labels: list[bool], *, note: str = "") -> 
         for name, analyzer in _ANALYZERS.items()
     }
     matrices = [vectorizer.fit_transform(texts) for vectorizer in vectorizers.values()]
-    model = LogisticRegression(
-        C=_C, class_weight="balanced", solver="liblinear", random_state=0
-    )
+    model = LogisticRegression(C=_C, class_weight="balanced", solver="liblinear", random_state=0)
     model.fit(hstack(matrices).tocsr(), labels)
     coef = model.coef_[0]
     blocks: dict[str, Any] = {}

@@ -133,9 +133,7 @@ def notice_forms(facts: NoticeFacts) -> list[NoticeForm]:
             body = "\n".join(short)
             attachment = "\n".join(_sections(facts))
             built.append(
-                NoticeForm(
-                    form, facts.title, body, "government", "政策文件", policy, (attachment,)
-                )
+                NoticeForm(form, facts.title, body, "government", "政策文件", policy, (attachment,))
             )
         elif form == "news":
             name = (_names(facts) or [facts.title.removeprefix(facts.issuer)])[0]
