@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -63,6 +64,7 @@ class ClassifyPipeline:
             source_kind=kind,
             policy=page.policy,
             published_at=page.published_at,
+            attachments=[attachment.text for attachment in attachments if attachment.text],
         )
         return ClassifiedDocument(
             doc_id=doc_id,
@@ -99,11 +101,21 @@ class ClassifyPipeline:
         source_kind: str = "media",
         policy: PolicyMeta | None = None,
         published_at: datetime | None = None,
+        attachments: Sequence[str] = (),
     ) -> tuple[Classification, StoryAssignment]:
-        """Classification and story of one article, its text normalised once for both."""
+        """Classification and story of one article, its text normalised once for both.
+
+        The attachments' text counts for the classification when the page body is short
+        (a notice that forwards its document as a file); the story is the page's text.
+        """
         title, body = nfkc(title), nfkc(body)
         result = self.classifier.classify(
-            title, body, source_kind=source_kind, policy=policy, published_at=published_at
+            title,
+            body,
+            source_kind=source_kind,
+            policy=policy,
+            published_at=published_at,
+            attachments=attachments,
         )
         story = self.stories.assign(
             doc_id=doc_id,
