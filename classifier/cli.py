@@ -1,5 +1,5 @@
 """`hitwatch classify FILE [URL]`, `hitwatch eval classify|dedupe`, `hitwatch bench classify`,
-`hitwatch train`."""
+`hitwatch train`, `hitwatch reclassify`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,13 @@ from classifier.evaluation import (
     load_labelled_items,
 )
 from classifier.linear import LinearJudge, LinearRelevance, model_text, train_relevance
+from classifier.reclassify import (
+    RunState,
+    classifier_fingerprint,
+    run_id_for,
+    send_batches,
+    wait_for,
+)
 from hitwatch.errors import ExtractionError
 
 __all__ = [
@@ -33,6 +41,7 @@ __all__ = [
     "classify_command",
     "eval_classify_command",
     "eval_dedupe_command",
+    "reclassify_command",
     "train_command",
 ]
 
@@ -150,6 +159,61 @@ def train_command(corpus: Path, labels: Path, out: Path) -> None:
     out.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
     features = sum(len(block["coef"]) for block in data["blocks"].values())
     click.echo(f"trained on {len(tuning)} items, {features} features: {out}")
+
+
+@click.command("reclassify")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Only documents published (or, undated, fetched) on or after this day.",
+)
+@click.option("--all", "every", is_flag=True, help="Every stored document.")
+@click.option("--batch", default=100, show_default=True, help="Documents per task.")
+@click.option("--no-wait", is_flag=True, help="Send the batches and return without waiting.")
+def reclassify_command(since: datetime | None, every: bool, batch: int, no_wait: bool) -> None:
+    """Classify stored documents again through the classify and index queues.
+
+    Run it after a taxonomy or model change, with classifier and indexer workers running.
+    The same command again resumes the run; nobody is alerted for a reclassified item.
+    """
+    import redis
+
+    from hitwatch.broker import create_celery
+    from hitwatch.settings import load_settings
+    from hitwatch.store import open_database
+
+    if since is None and not every:
+        raise click.UsageError("pass --since DATE or --all")
+    settings = load_settings()
+    database = open_database(settings.resolved_database_url)
+    client = redis.Redis.from_url(settings.resolved_redis_url, socket_connect_timeout=5)
+    state = RunState(client, run_id_for(since, classifier_fingerprint()))
+    try:
+        sent = send_batches(
+            database, state, create_celery(settings, "reclassify"), since=since, batch_size=batch
+        )
+        click.echo(f"run {state.run_id}: {sent['sent']} of {sent['total']} documents queued")
+        if no_wait:
+            click.echo("not waiting; run the same command again to see the result")
+            return
+        with click.progressbar(length=max(sent["sent"], 1), label="reclassifying") as bar:
+            shown = 0
+
+            def advance(done: int) -> None:
+                nonlocal shown
+                bar.update(max(0, done - shown))
+                shown = max(shown, done)
+
+            final = wait_for(state, advance)
+        click.echo(
+            f"reclassified {final['done']} documents: {final['became_relevant']} became relevant,"
+            f" {final['became_offtopic']} became off-topic, {final['topics_changed']} changed"
+            f" topics, {final['doc_type_changed']} changed document type"
+        )
+    finally:
+        database.dispose()
+        client.close()
 
 
 @click.command("dedupe")

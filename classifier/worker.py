@@ -1,4 +1,5 @@
-"""The `classifier.classify_item` task: extract, classify and dedupe a crawled page."""
+"""The `classifier.classify_item` task: extract, classify and dedupe a crawled page; and
+`classifier.reclassify_documents`: classify stored documents again (`hitwatch reclassify`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from celery import Celery
 from classifier.classify import Classification, Classifier
 from classifier.dedupe import StoryAssignment, StoryRegistry
 from classifier.extraction import attach_documents, extract_page
+from classifier.reclassify import Reclassifier
 from classifier.terms import nfkc
 from classifier.urls import canonical_url
 from hitwatch.broker import create_celery, register_task, send_message
@@ -27,7 +29,7 @@ from hitwatch.settings import Settings
 from hitwatch.sources import SourceDefinition, load_sources
 from hitwatch.store import open_database
 from hitwatch.store.failures import FailureLog
-from hitwatch.tasks import CLASSIFY_ITEM, INDEX_DOCUMENT
+from hitwatch.tasks import CLASSIFY_ITEM, INDEX_DOCUMENT, RECLASSIFY_DOCUMENTS
 
 __all__ = ["ClassifyPipeline", "create_worker"]
 
@@ -139,9 +141,10 @@ def create_worker(settings: Settings) -> Celery:
         document = pipeline.process(parse_message(CrawledItem, payload))
         send_message(app, INDEX_DOCUMENT, document)
 
-    failures = FailureLog(
-        open_database(settings.resolved_database_url),
-        redis.Redis.from_url(settings.resolved_redis_url),
-    )
+    database = open_database(settings.resolved_database_url)
+    client = redis.Redis.from_url(settings.resolved_redis_url)
+    failures = FailureLog(database, client)
+    reclassifier = Reclassifier(pipeline.classifier, database, client, app)
     register_task(app, CLASSIFY_ITEM, handle, failures, settings)
+    register_task(app, RECLASSIFY_DOCUMENTS, reclassifier.handle, failures, settings)
     return app
