@@ -188,7 +188,7 @@ class Classifier:
                 if term in self._it_weight:
                     it_scores[label] = it_scores.get(label, 0.0) + contribution
         length = len(norm_title) + len(scanned)
-        topics = self._topics(scores, evidence, length, self._headline_labels(title_terms))
+        topics = self._topics(scores, evidence, length, self._headline_labels(head_terms))
         policy = self._policy(policy, norm_title, norm_body, published_at)
         relevance, reason = self._relevance(
             head_terms, body_hits, len(scanned), length, scores, it_scores, topics, policy
