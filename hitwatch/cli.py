@@ -17,6 +17,8 @@ __all__ = ["main"]
 COMMANDS: dict[str, str] = {
     "run": "hitwatch.launcher:run_command",
     "migrate": "hitwatch.operations:migrate_command",
+    "backup": "hitwatch.backup:backup_command",
+    "restore": "hitwatch.backup:restore_command",
     "settings": "hitwatch.operations:settings_command",
     "failures": "hitwatch.operations:failures_group",
     "worker": "hitwatch.operations:worker_command",
@@ -41,6 +43,8 @@ COMMANDS: dict[str, str] = {
 HELP: dict[str, str] = {
     "run": "Start the whole product (embedded Redis, workers, scheduler, web app) and crawl.",
     "migrate": "Create or upgrade the database tables.",
+    "backup": "Copy the store of record, the FTS5 index and Redis into one folder.",
+    "restore": "Put a backup back into the stores the settings name.",
     "settings": "Print the effective settings (secrets masked).",
     "failures": "List and replay items that failed in the pipeline.",
     "worker": "Run one Celery worker for a pipeline stage.",
