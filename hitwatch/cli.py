@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "run": "hitwatch.launcher:run_command",
     "migrate": "hitwatch.operations:migrate_command",
     "settings": "hitwatch.operations:settings_command",
+    "check": "hitwatch.operations:check_command",
     "failures": "hitwatch.operations:failures_group",
     "worker": "hitwatch.operations:worker_command",
     "scheduler": "hitwatch.operations:scheduler_command",
@@ -38,6 +39,7 @@ HELP: dict[str, str] = {
     "run": "Start the whole product (embedded Redis, workers, scheduler, web app) and crawl.",
     "migrate": "Create or upgrade the database tables.",
     "settings": "Print the effective settings (secrets masked).",
+    "check": "List insecure settings (secret, TLS, passwords, fetch guard); exit 1 if any.",
     "failures": "List and replay items that failed in the pipeline.",
     "worker": "Run one Celery worker for a pipeline stage.",
     "scheduler": "Run the periodic scheduler (source crawls by interval).",
@@ -80,8 +82,12 @@ class LazyGroup(click.Group):
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
+        from hitwatch.errors import SettingsError
+
         try:
             return super().invoke(ctx)
+        except SettingsError as error:
+            raise click.ClickException(str(error)) from error
         except Exception as error:
             # Imported here so that `hitwatch --help` does not load SQLAlchemy.
             from hitwatch.store.db import database_error_message
