@@ -19,7 +19,7 @@ from scrapy.core.engine import ExecutionEngine
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.utils.reactor import install_reactor
 
-from crawler.config import scrapy_settings
+from crawler.config import mirror_base, scrapy_settings
 from crawler.health import SourceRun, record_runs, upsert_sources
 from crawler.services import open_services
 from crawler.spiders.source import SourceSpider
@@ -41,10 +41,6 @@ IDLE_POLL_SECONDS = 0.5
 
 class CrawlError(HitwatchError):
     """A crawl could not start; the message says what to do."""
-
-
-def mirror_base(settings: Settings) -> str:
-    return f"http://127.0.0.1:{settings.mirror_port}"
 
 
 def _check_mirror(base: str, wait_seconds: float = 15.0) -> None:

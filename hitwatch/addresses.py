@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -91,31 +91,54 @@ class FetchGuard:
         return cls(settings.fetch_allow_private, settings.fetch_allowed_host_set, resolve)
 
     def check_url(self, url: str) -> None:
+        """Raise FetchRefusedError when `url` may not be fetched, saying why and what
+        allows it (TransientError when its host does not resolve now)."""
+        problem = self.url_problem(url)
+        if problem is not None:
+            raise FetchRefusedError(self.refusal(url, problem))
+
+    def url_problem(self, url: str) -> str | None:
+        """Why `url` may not be fetched, or None (TransientError: the host does not resolve)."""
         parts = urlsplit(url)
         if parts.scheme.lower() not in FETCHABLE_SCHEMES:
-            raise FetchRefusedError(f"refused to fetch {url!r}: only http and https URLs are")
+            return "only http and https URLs are fetched"
         host = (parts.hostname or "").rstrip(".").lower()
         if not host:
-            raise FetchRefusedError(f"refused to fetch {url!r}: it names no host")
+            return "the URL names no host"
+        return self.host_problem(host)
+
+    def host_problem(self, host: str) -> str | None:
+        """Why `host` may not be fetched (e.g. "127.0.0.1 is a loopback address"), or None.
+
+        Raises TransientError when the name does not resolve.
+        """
         if self.allow_private or host in self.allowed_hosts:
-            return
+            return None
         literal = _literal(host)
-        addresses: Iterable[str] = [str(literal)] if literal else self._resolve(url, host)
+        addresses = [str(literal)] if literal else self._resolve(host)
         for text in addresses:
             problem = address_problem(ipaddress.ip_address(text.split("%", 1)[0]))
             if problem is not None:
-                raise FetchRefusedError(
-                    f"refused to fetch {url}: {host} resolves to {text}, a {problem} address. "
-                    "Set FETCH_ALLOWED_HOSTS (this host) or FETCH_ALLOW_PRIVATE=true "
-                    "to allow it."
-                )
+                where = text if text == host else f"{host} resolves to {text}, which"
+                return f"{where} is a {problem} address"
+        return None
 
-    def _resolve(self, url: str, host: str) -> list[str]:
+    @staticmethod
+    def refusal(url: str, problem: str) -> str:
+        """The message of a refusal: the URL, the problem, and the setting that allows it."""
+        text = f"refused to fetch {url}: {problem}"
+        if problem.endswith(" address"):
+            text += (
+                ". Set FETCH_ALLOWED_HOSTS (to this host) or FETCH_ALLOW_PRIVATE=true to allow it"
+            )
+        return text + "."
+
+    def _resolve(self, host: str) -> list[str]:
         try:
             addresses = self.resolve(host)
         except OSError as exc:
             # Not refused for good: a name that does not resolve now may resolve later.
-            raise TransientError(f"cannot fetch {url}: {host} does not resolve ({exc})") from exc
+            raise TransientError(f"{host} does not resolve ({exc})") from exc
         if not addresses:
-            raise TransientError(f"cannot fetch {url}: {host} has no address")
+            raise TransientError(f"{host} has no address")
         return addresses

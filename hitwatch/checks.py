@@ -88,9 +88,7 @@ def _password_finding(variable: str, what: str, host: str, has_password: bool) -
 def server_passwords(settings: Settings) -> Iterator[Finding]:
     if settings.redis_url:
         parts = urlsplit(settings.redis_url)
-        found = _password_finding(
-            "REDIS_URL", "Redis", parts.hostname or "", bool(parts.password)
-        )
+        found = _password_finding("REDIS_URL", "Redis", parts.hostname or "", bool(parts.password))
         if found:
             yield found
     if settings.database_url:

@@ -224,7 +224,10 @@ class Settings(BaseSettings):
 
     @property
     def fetch_allowed_host_set(self) -> frozenset[str]:
-        hosts = (host.strip().strip("[]").rstrip(".").lower() for host in self.fetch_allowed_hosts.split(","))
+        hosts = (
+            host.strip().strip("[]").rstrip(".").lower()
+            for host in self.fetch_allowed_hosts.split(",")
+        )
         return frozenset(host for host in hosts if host)
 
     @property

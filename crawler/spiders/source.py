@@ -21,6 +21,7 @@ from twisted.python.failure import Failure
 
 from crawler.handover import FETCH_PAGE, FetchedFile, FetchedPage
 from crawler.listing import ListedLink, buildstatic_call, parse_list
+from crawler.middlewares import FetchRefused
 from crawler.mirror.mapping import mirror_url
 from crawler.services import CrawlServices
 from crawler.state import Validators
@@ -299,6 +300,9 @@ class SourceSpider(scrapy.Spider):
             retryable = status >= 500 or status == 429
             error_type = TransientError if retryable else PermanentError
             exc = error_type(f"HTTP {status} from {request.url}")
+        elif isinstance(exc, FetchRefused):
+            reason = str(exc)
+            self._problem(reason)
         else:
             reason = f"{type(exc).__name__}: {exc}"
         self._count("errors")
@@ -306,7 +310,7 @@ class SourceSpider(scrapy.Spider):
             # Its list may answer 304 next time; forget the validators so the list is read
             # again and the article retried, besides the failure kept for replay.
             self.services.validators.forget(request.meta["validator_key"])
-        if kind != "article":
+        if kind != "article" and not isinstance(exc, FetchRefused):
             self._problem(f"list {request.meta.get('real_url', request.url)} failed: {reason}")
         payload = {
             "url": request.meta.get("real_url", request.url),

@@ -56,7 +56,7 @@ def test_subscribe_confirm_and_unsubscribe(inbox_and_client, database):
         subscriber_id = session.query(DigestSubscriber).one().id
     from hitwatch.digest.mail import UNSUBSCRIBE, make_token
 
-    token = make_token("dev-only-change-me", UNSUBSCRIBE, subscriber_id)
+    token = make_token(client.application.config["SECRET_KEY"], UNSUBSCRIBE, subscriber_id)
     ask = client.get(f"/digests/unsubscribe/{token}").get_data(as_text=True)
     assert "确认退订" in ask and _status(database, "reader@example.org") == "active"
     done = client.post(f"/digests/unsubscribe/{token}", data={"csrf_token": _token(ask)})
@@ -85,7 +85,7 @@ def test_one_click_unsubscribe_needs_no_form_token(inbox_and_client, database):
         subscriber_id = subscriber.id
     from hitwatch.digest.mail import UNSUBSCRIBE, make_token
 
-    token = make_token("dev-only-change-me", UNSUBSCRIBE, subscriber_id)
+    token = make_token(client.application.config["SECRET_KEY"], UNSUBSCRIBE, subscriber_id)
     response = client.post(
         f"/digests/unsubscribe/{token}/one-click", data={"List-Unsubscribe": "One-Click"}
     )
