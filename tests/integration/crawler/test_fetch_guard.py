@@ -106,4 +106,7 @@ def test_a_redirect_from_an_allowed_host_to_a_private_address_is_refused(
     assert classify_items(isolated_redis_url) == []
     with database.session() as session:
         [failure] = session.scalars(select(Failure)).all()
-    assert refusal in failure.error_message and failure.payload["url"] == f"http://localhost:{port}/redirect"
+    assert (
+        refusal in failure.error_message
+        and failure.payload["url"] == f"http://localhost:{port}/redirect"
+    )

@@ -120,7 +120,9 @@ def test_a_name_that_does_not_resolve_is_transient() -> None:
 
 
 def test_from_settings_reads_both_settings() -> None:
-    settings = Settings(FETCH_ALLOWED_HOSTS=" Intranet.Hospital. , [::1],", FETCH_ALLOW_PRIVATE=False)
+    settings = Settings(
+        FETCH_ALLOWED_HOSTS=" Intranet.Hospital. , [::1],", FETCH_ALLOW_PRIVATE=False
+    )
     built = FetchGuard.from_settings(settings, resolve=fake_resolve)
     assert built.allowed_hosts == frozenset({"intranet.hospital", "::1"})
     assert not built.allow_private
