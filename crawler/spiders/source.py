@@ -66,10 +66,13 @@ def document_links(response: Response, real_url: str, within: Sequence[str] = ()
     found: list[str] = []
     for href in hrefs:
         href = href.strip()
-        if not href or href.startswith(("javascript:", "#", "mailto:")):
+        if not href or href.startswith("#"):
             continue
         url = urljoin(real_url, href)
-        if unquote(urlsplit(url).path).lower().endswith(DOCUMENT_EXTENSIONS) and url not in found:
+        parts = urlsplit(url)  # drops tabs and newlines, as browsers do: "java\tscript:"
+        if parts.scheme.lower() not in ("http", "https"):
+            continue  # javascript:, mailto:, data: in any case: nothing to fetch
+        if unquote(parts.path).lower().endswith(DOCUMENT_EXTENSIONS) and url not in found:
             found.append(url)
     return found[:MAX_DOCUMENTS]
 
