@@ -110,3 +110,49 @@ def test_a_redirect_from_an_allowed_host_to_a_private_address_is_refused(
         refusal in failure.error_message
         and failure.payload["url"] == f"http://localhost:{port}/redirect"
     )
+
+
+# A crawl in a child process whose request check is switched off, so that only the
+# resolver stands between a name and its private address (as in DNS rebinding, where the
+# name the check resolved answers differently when the connection resolves it).
+RESOLVER_ONLY = """
+import logging
+import sys
+from crawler.middlewares import FetchGuardMiddleware
+from crawler.run import run_crawl
+from hitwatch.settings import load_settings
+from hitwatch.sources import load_sources
+
+async def unchecked(self, request):
+    return None
+
+FetchGuardMiddleware.process_request = unchecked
+logging.basicConfig(level=logging.WARNING)
+[source] = [s for s in load_sources() if s.id == "nhc"]
+[run] = run_crawl(load_settings(), [source], demo=False, articles=[sys.argv[1]])
+print(f"fetched={run.articles_fetched} sent={run.items_sent} errors={run.errors}")
+"""
+
+
+def test_the_resolver_refuses_a_name_that_answers_with_a_private_address(
+    env, site, database
+) -> None:
+    base, hits = site
+    port = base.rsplit(":", 1)[1]
+    url = f"http://localhost:{port}/article.html"
+    done = subprocess.run(
+        [sys.executable, "-c", RESOLVER_ONLY, url],
+        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[3])},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "fetched=0 sent=0 errors=1" in done.stdout, done.stdout + done.stderr
+    assert hits["/article.html"] == 0
+    refusal = "localhost resolves to 127.0.0.1, a loopback address: refused by the fetch guard"
+    assert refusal in done.stderr
+    with database.session() as session:
+        [failure] = session.scalars(select(Failure)).all()
+    assert "DNS lookup failed" in failure.error_message  # Twisted's words for any refusal
