@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from hitwatch.accounts import add_user, make_password_link
 from hitwatch.alerts.mail import alert_links
 from hitwatch.alerts.rules import add_rule
 from hitwatch.digest.mail import CONFIRM, PREFERENCES, UNSUBSCRIBE, make_token
@@ -62,7 +63,14 @@ def filled(app: Flask, settings: Settings, database: Database) -> dict[str, str]
         issue_id, subscriber_id = issue.id, subscriber.id
     rule = add_rule(database, "reader@example.org", "电子病历")
     links = alert_links("http://localhost", secret)
+    with database.session() as session:
+        newcomer = add_user(session, "new@example.org", "editor")
+        password_link = make_password_link(secret, newcomer, reset=False)
     return {
+        "digests.publish:issue_id": str(issue_id),
+        "account.set_password:token": password_link,
+        "mailbox.message:message_id": "1765000000000-" + "0" * 32,  # admins only: 302
+        "mailbox.html_part:message_id": "1765000000000-" + "0" * 32,
         "static:filename": "forms.js",
         "browse.item:doc_id": BULLETIN_ITEMS[0].doc_id,
         "api.item:doc_id": BULLETIN_ITEMS[0].doc_id,
