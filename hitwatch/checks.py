@@ -18,7 +18,7 @@ from sqlalchemy.exc import ArgumentError
 from hitwatch.secret_key import MAKE_ONE, MIN_SECRET_LENGTH, secret_key_problem
 from hitwatch.settings import Settings
 
-__all__ = ["CHECKS", "Finding", "is_local_host", "run_checks"]
+__all__ = ["CHECKS", "STORE_CHECKS", "Finding", "is_local_host", "run_checks"]
 
 
 @dataclass(frozen=True)
@@ -121,8 +121,34 @@ def fetch_guard(settings: Settings) -> Iterator[Finding]:
         )
 
 
-# (name, check) in report order. Checks of accounts (e.g. public reading with no admin
-# account) belong here too, beside these checks of settings.
+def admin_account(settings: Settings) -> Iterator[Finding]:
+    """An installation needs someone who can manage it; public reading makes it urgent."""
+    from hitwatch.accounts import count_admins
+    from hitwatch.store import open_database
+
+    database = open_database(settings.resolved_database_url)
+    try:
+        with database.session() as session:
+            admins = count_admins(session)
+    except Exception as error:  # any driver's error: the check could not run
+        yield Finding(
+            "DATABASE_URL",
+            f"the accounts could not be read ({type(error).__name__})",
+            "check DATABASE_URL and run `hitwatch migrate`, then check again",
+        )
+        return
+    finally:
+        database.dispose()
+    if admins == 0:
+        reading = "anyone may read, and " if settings.read_access == "public" else ""
+        yield Finding(
+            "users",
+            f"{reading}no admin account exists: nobody can manage accounts, failures or sources",
+            "hitwatch users add you@example.org --role admin",
+        )
+
+
+# (name, check) in report order: first the settings alone, then what the store holds.
 CHECKS: tuple[tuple[str, Check], ...] = (
     ("secret key", secret_key),
     ("SMTP over TLS", smtp_tls),
@@ -130,8 +156,11 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("server passwords", server_passwords),
     ("fetch guard", fetch_guard),
 )
+STORE_CHECKS: tuple[tuple[str, Check], ...] = (("admin account", admin_account),)
 
 
-def run_checks(settings: Settings) -> list[tuple[str, list[Finding]]]:
-    """Each check's name and its findings (an empty list when it passed)."""
-    return [(name, list(check(settings))) for name, check in CHECKS]
+def run_checks(settings: Settings, *, store: bool = True) -> list[tuple[str, list[Finding]]]:
+    """Each check's name and its findings (an empty list when it passed); `store=False`
+    checks the settings alone, without opening the database."""
+    checks = CHECKS + STORE_CHECKS if store else CHECKS
+    return [(name, list(check(settings))) for name, check in checks]

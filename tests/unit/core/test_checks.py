@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from hitwatch.accounts import add_user
 from hitwatch.checks import CHECKS, is_local_host, run_checks
 from hitwatch.cli import main
 from hitwatch.settings import Settings, load_settings
+from hitwatch.store import open_database
 
 SAFE = {
     "SECRET_KEY": "0123456789abcdef0123456789abcdef",
@@ -29,7 +31,7 @@ def settings_of(tmp_path: Path, **changes: str) -> Settings:
 
 
 def findings(settings: Settings) -> dict[str, str]:
-    return {f.setting: f.problem for _, found in run_checks(settings) for f in found}
+    return {f.setting: f.problem for _, found in run_checks(settings, store=False) for f in found}
 
 
 def test_a_safe_deployment_has_no_finding(tmp_path: Path) -> None:
@@ -105,8 +107,15 @@ def test_local_hosts() -> None:
 def test_command_lists_findings_with_the_fix_and_exits_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    store = f"sqlite:///{tmp_path / 'store.db'}"  # a migrated store with an admin
+    database = open_database(store)
+    database.migrate()
+    with database.session() as session:
+        add_user(session, "root@example.org", "admin", password="a long passphrase")
+    database.dispose()
     for name, value in {**SAFE, "SECRET_KEY": "", "SMTP_STARTTLS": "false"}.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DATABASE_URL", store)
     monkeypatch.setenv("HITWATCH_DATA_DIR", str(tmp_path))
     result = CliRunner().invoke(main, ["check"])
     assert result.exit_code == 1
@@ -118,3 +127,18 @@ def test_command_lists_findings_with_the_fix_and_exits_1(
     monkeypatch.setenv("SMTP_STARTTLS", "true")
     result = CliRunner().invoke(main, ["check"])
     assert result.exit_code == 0 and "no insecure settings found" in result.output
+
+
+def test_an_installation_without_an_admin_is_found(tmp_path: Path, database, settings) -> None:  # type: ignore[no-untyped-def]
+    def store_findings(chosen: Settings) -> dict[str, str]:
+        return {f.setting: f.problem for _, found in run_checks(chosen) for f in found}
+
+    assert store_findings(settings) == {"users": store_findings(settings)["users"]}
+    assert "anyone may read" in store_findings(settings)["users"]
+    private = settings.model_copy(update={"read_access": "login"})
+    assert store_findings(private)["users"].startswith("no admin account exists")
+    with database.session() as session:
+        add_user(session, "root@example.org", "admin", password="a long passphrase")
+    assert store_findings(settings) == {}
+    unmigrated = load_settings(data_dir=tmp_path / "elsewhere")
+    assert "could not be read" in store_findings(unmigrated)["DATABASE_URL"]
