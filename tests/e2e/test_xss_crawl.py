@@ -42,6 +42,8 @@ from hitwatch.digest.workflow import (
 from hitwatch.search import SearchRequest, open_search_index
 from hitwatch.settings import Settings
 from hitwatch.store import Article, Database
+from tests.accounts import make_user
+from tests.e2e.test_browser_accounts import log_in
 from tests.e2e.test_browser_search import CHROMIUM, CHROMIUM_ARGS, _require_browser
 from tests.integration.support import wait_for
 from tests.smtp import free_port
@@ -239,7 +241,7 @@ def test_payloads_in_crawled_pages_run_nowhere(
             "digest archive": f"{base}/digests",
             **{name: path.as_uri() for name, path in files.items()},
         }
-        seen = _open_all(pages)
+        seen = _open_all(pages, base, make_user(database, "editor"))
     finally:
         server.shutdown()
         thread.join(5)
@@ -278,7 +280,8 @@ PROBE = """() => ({
 })"""
 
 
-def _open_all(pages: dict[str, str]) -> dict[str, dict[str, Any]]:
+def _open_all(pages: dict[str, str], base: str, editor: str) -> dict[str, dict[str, Any]]:
+    """Every page in one editor's browser (the draft is for editors)."""
     sync_playwright = _require_browser()
     seen: dict[str, dict[str, Any]] = {}
     with sync_playwright() as playwright:
@@ -286,8 +289,12 @@ def _open_all(pages: dict[str, str]) -> dict[str, dict[str, Any]]:
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
         try:
+            context = browser.new_context()
+            login = context.new_page()
+            log_in(login, base, editor)
+            login.close()
             for name, url in pages.items():
-                page = browser.new_page()
+                page = context.new_page()
                 dialogs: list[str] = []
                 csp: list[str] = []
                 page.on(
