@@ -16,11 +16,19 @@ from typing import Literal
 from markupsafe import Markup
 
 from hitwatch.errors import QueryError
-from hitwatch.search import FacetCounts, SearchPage, SearchRequest
-from hitwatch.search.prepare import prepare_query
-from hitwatch.search.query import And, Field, MatchAll, Node
-from hitwatch.search.snippets import highlight, highlight_title
-from hitwatch.search.terms import positive_terms
+from hitwatch.search import (
+    And,
+    FacetCounts,
+    Field,
+    MatchAll,
+    Node,
+    SearchPage,
+    SearchRequest,
+    highlight,
+    highlight_title,
+    positive_terms,
+    prepare_query,
+)
 from hitwatch.topics import topic_names
 from webapp.display import day_range, parse_day
 

@@ -15,7 +15,7 @@ __all__ = ["bench_group", "eval_group"]
 
 # Benchmarks and evaluations that live with the service they measure.
 SERVICE_BENCHMARKS: dict[str, str] = {
-    "alerts": "hitwatch.alerts.bench:bench_command",
+    "alerts": "hitwatch.bench.alerts:bench_command",
     "classify": "classifier.cli:bench_classify_command",
     "crawl": "crawler.cli:bench_crawl_command",
     "extract": "classifier.extraction.cli:bench_extract_command",
