@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hitwatch.search import SearchDocument, SearchIndex
+from hitwatch.search import SearchIndex, article_document
 from hitwatch.store import Article, Database, Story
 
 
@@ -63,52 +63,37 @@ def add_documents(database: Database, index: SearchIndex, docs: list[Doc]) -> No
                 )
             )
         session.flush()
-        for doc in docs:
-            session.add(
-                Article(
-                    id=doc.doc_id,
-                    story_id=doc.story_id,
-                    url=doc.url,
-                    canonical_url=doc.url,
-                    source_id=doc.source_id,
-                    source_name=doc.source_name,
-                    source_kind=doc.source_kind,
-                    origin_name=doc.origin_name,
-                    title=doc.title,
-                    published_at=doc.published_at,
-                    body=doc.body,
-                    attachments=doc.attachments,
-                    policy=doc.policy,
-                    content_hash=f"hash-{doc.story_id}",
-                    relevant=doc.relevant,
-                    relevance=0.9 if doc.relevant else 0.1,
-                    topics=doc.topics,
-                    doc_type=doc.doc_type,
-                    region=doc.region,
-                    entities=doc.entities,
-                    evidence=doc.evidence,
-                    fetched_at=datetime(2024, 7, 31, tzinfo=UTC),
-                )
-            )
-    index.index(
-        [
-            SearchDocument(
-                doc_id=doc.doc_id,
+        articles = [
+            Article(
+                id=doc.doc_id,
                 story_id=doc.story_id,
                 url=doc.url,
-                title=doc.title,
-                body=doc.body,
+                canonical_url=doc.url,
                 source_id=doc.source_id,
                 source_name=doc.source_name,
+                source_kind=doc.source_kind,
+                origin_name=doc.origin_name,
+                title=doc.title,
                 published_at=doc.published_at,
-                doc_type=doc.doc_type,
-                topics=tuple(t["code"] for t in doc.topics),
-                region=doc.region,
+                body=doc.body,
+                attachments=doc.attachments,
+                policy=doc.policy,
+                content_hash=f"hash-{doc.story_id}",
                 relevant=doc.relevant,
+                relevance=0.9 if doc.relevant else 0.1,
+                topics=doc.topics,
+                doc_type=doc.doc_type,
+                region=doc.region,
+                entities=doc.entities,
+                evidence=doc.evidence,
+                fetched_at=datetime(2024, 7, 31, tzinfo=UTC),
             )
             for doc in docs
         ]
-    )
+        session.add_all(articles)
+        # What the indexer indexes is what the store's article maps to.
+        searchable = [article_document(article) for article in articles]
+    index.index(searchable)
     index.refresh()
 
 
