@@ -14,7 +14,7 @@ from hitwatch.search.matching import CompiledRule, RuleMatcher, anchors, compile
 from hitwatch.search.memory import evaluate, tokenize_document
 from hitwatch.search.query import parse_query
 from hitwatch.text import query_tokens
-from tests.integration.test_search_contract import document_strategy, tree_strategy
+from tests.contract.test_search import document_strategy, tree_strategy
 
 
 def document(title: str, body: str = "", **fields) -> SearchDocument:
