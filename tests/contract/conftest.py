@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from hitwatch.search import SearchIndex
+from hitwatch.settings import Settings
+from hitwatch.store import Database, open_database
 
 SEARCH_BACKENDS = [
     "memory",
@@ -46,3 +48,22 @@ def search_index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Sea
     finally:
         backend.drop()
         backend.close()
+
+
+STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.requires_postgres)]
+
+
+@pytest.fixture(params=STORES)
+def store(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Database]:
+    """A migrated, empty store of record: SQLite in a temporary directory, or a fresh
+    PostgreSQL database at TEST_DATABASE_URL that is dropped afterwards."""
+    if request.param == "sqlite":
+        url = settings.resolved_database_url
+    else:
+        url = request.getfixturevalue("fresh_postgres_url")
+    database = open_database(url)
+    database.migrate()
+    try:
+        yield database
+    finally:
+        database.dispose()
