@@ -7,11 +7,12 @@ from hitwatch.messages import ClassifiedDocument, PolicyMeta, TopicScore
 from hitwatch.search import article_document, search_document
 from hitwatch.store import Article
 from indexer.store import save_document
+from tests.factories import classified_document
 
 
 def _classified(policy: PolicyMeta | None) -> ClassifiedDocument:
-    return ClassifiedDocument(
-        doc_id="d1",
+    return classified_document(
+        "d1",
         url="https://www.gov.cn/zhengce/1.htm",
         canonical_url="https://www.gov.cn/zhengce/1.htm",
         source_id="gov",
@@ -19,9 +20,7 @@ def _classified(policy: PolicyMeta | None) -> ClassifiedDocument:
         title="国务院办公厅关于推进电子病历的通知",
         body="正文",
         policy=policy,
-        content_hash="h",
         story_id="s1",
-        fetched_at=datetime(2024, 7, 1, tzinfo=UTC),
     )
 
 

@@ -8,7 +8,7 @@ from kombu.exceptions import OperationalError
 
 from hitwatch.store import Database, Failure, Source
 from hitwatch.store.failures import FailureLog
-from tests.unit.webapp.conftest import FakeCelery
+from tests.factories import FakeCelery
 
 
 def text(response) -> str:  # type: ignore[no-untyped-def]

@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 from flask.testing import FlaskClient
 
-from tests.unit.webapp.articles import BIGDATA, FORUM, LLM, POLICY, SAMPLE, Doc
+from tests.factories import BIGDATA, FORUM, LLM, POLICY, SAMPLE, Doc
 
 
 def found(client: FlaskClient, q: str) -> list[str]:
