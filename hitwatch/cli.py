@@ -21,7 +21,7 @@ COMMANDS: dict[str, str] = {
     "failures": "hitwatch.operations:failures_group",
     "worker": "hitwatch.operations:worker_command",
     "scheduler": "hitwatch.operations:scheduler_command",
-    "digest": "webapp.digests.cli:digest_group",
+    "digest": "hitwatch.digest.cli:digest_group",
     "alerts": "hitwatch.alerts.cli:alerts_group",
     "bench": "hitwatch.bench.cli:bench_group",
     "eval": "hitwatch.bench.cli:eval_group",

@@ -19,7 +19,7 @@ SERVICE_BENCHMARKS: dict[str, str] = {
     "classify": "classifier.cli:bench_classify_command",
     "crawl": "crawler.cli:bench_crawl_command",
     "extract": "classifier.extraction.cli:bench_extract_command",
-    "digest": "hitwatch.digest.bench:bench_command",
+    "digest": "hitwatch.bench.digest:bench_command",
     "search": "hitwatch.bench.search:bench_command",
 }
 EVALUATIONS: dict[str, str] = {
