@@ -21,9 +21,19 @@ __all__ = ["create_app"]
 
 def _blueprints() -> list[Blueprint]:
     """Every page group of the app, one module (and template folder) each."""
-    from webapp import alerts, api, browse, digests, failures, search, sources
+    from webapp import alerts, api, browse, failures, search, sources
+    from webapp.digests import editor, subscriptions
 
-    return [browse.bp, search.bp, api.bp, sources.bp, failures.bp, digests.bp, alerts.bp]
+    return [
+        browse.bp,
+        search.bp,
+        api.bp,
+        sources.bp,
+        failures.bp,
+        editor.bp,
+        subscriptions.bp,
+        alerts.bp,
+    ]
 
 
 def create_app(

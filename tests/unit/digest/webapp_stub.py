@@ -1,4 +1,4 @@
-"""The digest blueprint inside the web app's shared layout, without the other blueprints.
+"""The digest blueprints (editor and subscriptions) inside the web app's shared layout, without the other blueprints.
 
 `webapp.create_app` registers every page group; these tests need only the digest pages
 and the layout they extend, so the other groups' pages linked from the layout are
@@ -11,8 +11,9 @@ from pathlib import Path
 
 from flask import Blueprint, Flask
 
-from webapp import digests, layout
+from webapp import layout
 from webapp.dependencies import Dependencies
+from webapp.digests import editor, subscriptions
 
 
 class NoSearch:
@@ -26,7 +27,7 @@ class NoSearch:
 
 
 def digest_app(settings, database) -> Flask:
-    """The digest blueprint in the app's shared layout, with the pages that the layout
+    """The digest blueprints in the app's shared layout, with the pages that the layout
     links to (home, search, health) as stand-ins: those belong to other blueprints."""
     app = Flask("webapp", root_path=str(Path(layout.__file__).parent))
     app.config.update(SECRET_KEY="test", TESTING=True)
@@ -40,5 +41,6 @@ def digest_app(settings, database) -> Flask:
         stand_in = Blueprint(name, __name__)
         stand_in.add_url_rule(rule, endpoint, lambda: "")
         app.register_blueprint(stand_in)
-    app.register_blueprint(digests.bp)
+    app.register_blueprint(editor.bp)
+    app.register_blueprint(subscriptions.bp)
     return app
