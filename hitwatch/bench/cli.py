@@ -60,7 +60,7 @@ def pipeline_command(docs: int, backend: str) -> None:
     Runs on its own embedded Redis and SQLite store in a temporary folder.
     """
     from hitwatch.bench.pipeline import bench_settings, run_pipeline_bench
-    from hitwatch.launcher import EmbeddedRedis
+    from hitwatch.embedded import EmbeddedRedis
 
     es_url = load_settings().elasticsearch_url
     backends = ["fts5", "elasticsearch"] if backend == "both" else [backend]
