@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 import sqlalchemy.exc
 
+from hitwatch.clock import ZONE_LABEL, beijing_time
 from hitwatch.settings import Settings, load_settings
 from hitwatch.sources import SourceDefinition, load_sources
 from hitwatch.store.db import open_database
@@ -179,7 +180,7 @@ def sources_command() -> None:
     header = f"{'state':<7} {'last success':<17} {'items':>5} {'errors':>6}  note"
     click.echo(f"{'id':<14} {_pad('名称', 16)}{'kind':<11} {header}")
     for row in rows:
-        success = f"{row.last_success_at:%Y-%m-%d %H:%M}" if row.last_success_at else "never"
+        success = beijing_time(row.last_success_at) or "never"
         name = _pad(row.name, 16)
         color = {"broken": "red", "ok": "green"}.get(row.state)
         state = click.style(f"{row.state:<7}", fg=color) if color else f"{row.state:<7}"
@@ -187,6 +188,7 @@ def sources_command() -> None:
         click.echo(
             f"{row.id:<14} {name}{row.kind:<11} {state} {success:<17} {counts}  {row.state_reason}"
         )
+    click.echo(f"times are Beijing time ({ZONE_LABEL})")
     broken = sum(1 for row in rows if row.state == "broken")
     if broken:
         click.secho(

@@ -8,8 +8,10 @@ crawl and shows the pipeline's progress until Ctrl-C, which stops everything it 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -177,11 +179,17 @@ def run_command(live: bool, no_crawl: bool, exit_after_crawl: bool) -> None:
         env["REDIS_URL"] = embedded.url
         settings = load_settings(crawl_mode=settings.crawl_mode, redis_url=embedded.url)
 
+    demo = embedded is not None and not settings.database_url
+    catch_mail = demo and _smtp_is_free(settings)
+    if catch_mail:
+        env["MAIL_CATCHER"] = "true"
     supervisor = Supervisor(env, log_dir)
     try:
         with _interrupt_as_exit():
             click.echo("migrating the database ...")
             open_database(settings.resolved_database_url).migrate()
+            if catch_mail:
+                supervisor.start("mailcatcher", "mailcatcher")
             for queue in QUEUES:
                 supervisor.start(f"worker-{queue}", "worker", queue, "--concurrency", "1")
             supervisor.start("scheduler", "scheduler")
@@ -193,6 +201,13 @@ def run_command(live: bool, no_crawl: bool, exit_after_crawl: bool) -> None:
                 f"workers, scheduler and web app started (logs in {log_dir}); index: {backend}"
             )
             click.secho(f"web app: {settings.resolved_public_base_url}/", bold=True)
+            if demo:
+                click.echo(demo_admin_login(settings))
+            if catch_mail:
+                click.echo(
+                    f"mail: caught on 127.0.0.1:{settings.smtp_port}, nothing leaves this "
+                    f"machine; read it at {settings.resolved_public_base_url}/mail (as admin)"
+                )
             crawl = None
             if not no_crawl:
                 mode = "--demo" if settings.crawl_mode == "demo" else "--live"
@@ -206,6 +221,44 @@ def run_command(live: bool, no_crawl: bool, exit_after_crawl: bool) -> None:
         if embedded:
             embedded.stop()
         click.echo("stopped.")
+
+
+def _smtp_is_free(settings: Settings) -> bool:
+    """Whether the demo should catch mail: SMTP points here and nothing listens there."""
+    if settings.smtp_host not in {"127.0.0.1", "localhost", "::1"}:
+        return False
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", settings.smtp_port)) != 0
+
+
+DEMO_ADMIN = "admin@hitwatch.local"
+
+
+def demo_admin_login(settings: Settings) -> str:
+    """How to log in to the embedded demo: its admin is made on the first run, with a
+    random password kept (owner-only) in the data dir so later runs can say it again."""
+    from hitwatch.accounts import add_user, authenticate, count_admins, record_event
+
+    saved = settings.data_dir / "demo-admin.txt"
+    database = open_database(settings.resolved_database_url)
+    try:
+        with database.session() as session:
+            if count_admins(session) == 0:
+                password = secrets.token_urlsafe(12)
+                add_user(session, DEMO_ADMIN, "admin", name="管理员", password=password)
+                record_event(session, "user_add", actor="hitwatch run", target=DEMO_ADMIN)
+                saved.touch(mode=0o600)
+                saved.write_text(password + "\n", "utf-8")
+            password = saved.read_text("utf-8").strip() if saved.exists() else ""
+            if password and authenticate(session, DEMO_ADMIN, password):
+                return f"log in as {DEMO_ADMIN} with password {password} (kept in {saved})"
+    finally:
+        database.dispose()
+    return (
+        "log in with your admin account "
+        f"(`hitwatch users link {DEMO_ADMIN}` prints a link that sets a new password)"
+    )
 
 
 def _watch(

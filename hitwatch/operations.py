@@ -6,6 +6,7 @@ import importlib
 import json
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
@@ -13,7 +14,9 @@ import click
 import redis
 
 from hitwatch import settings as settings_module
+from hitwatch.accounts.audit import record_event, shell_actor
 from hitwatch.broker import create_celery
+from hitwatch.clock import ZONE_LABEL, beijing_time
 from hitwatch.settings import Settings, load_settings
 from hitwatch.store import open_database
 from hitwatch.store.failures import FailureLog
@@ -106,10 +109,12 @@ def failures_list(include_resolved: bool, limit: int) -> None:
     for row in rows:
         state = "replayed" if row.resolved else "open"
         click.echo(
-            f"#{row.id:<5} {row.created_at:%Y-%m-%d %H:%M} {state:<8} {row.task_name:<28} "
+            f"#{row.id:<5} {beijing_time(row.created_at)} {state:<8} {row.task_name:<28} "
             f"{row.error_type}: {row.error_message[:80]}\n       {row.item_key}"
         )
-    click.echo(f"{len(rows)} shown; replay with: hitwatch failures replay ID | --all")
+    click.echo(
+        f"{len(rows)} shown (times {ZONE_LABEL}); replay with: hitwatch failures replay ID | --all"
+    )
 
 
 @failures_group.command("replay")
@@ -122,6 +127,7 @@ def failures_replay(failure_ids: tuple[int, ...], replay_all: bool) -> None:
     settings = load_settings()
     app = create_celery(settings, "replay")
     sent = 0
+    actor = shell_actor()
     with _failure_log(settings) as log:
         rows = list(log.list(limit=100_000)) if replay_all else []
         for failure_id in failure_ids:
@@ -136,7 +142,9 @@ def failures_replay(failure_ids: tuple[int, ...], replay_all: bool) -> None:
                 click.echo(f"#{row.id}: {row.task_name} cannot be replayed (no queue)", err=True)
                 continue
             app.send_task(row.task_name, args=[row.payload], queue=queue)
-            log.mark_replayed(row.id)
+            log.mark_replayed(row.id, actor=actor)
+            with log.db.session() as session:
+                record_event(session, "failure_replay", actor=actor, target=f"failure:{row.id}")
             sent += 1
     click.echo(f"{sent} failure(s) sent back to their queues")
 
@@ -186,3 +194,27 @@ def scheduler_command() -> None:
             f"--schedule={settings.data_dir / 'beat-schedule'}",
         ]
     )
+
+
+@click.command("mailcatcher")
+@click.option("--port", type=int, help="Port to listen on (default SMTP_PORT).")
+def mailcatcher_command(port: int | None) -> None:
+    """Catch outgoing mail on 127.0.0.1 and keep it for the web app's 邮件 page (demo)."""
+    from aiosmtpd.controller import Controller
+
+    from hitwatch.mailbox import MailboxHandler, mailbox_dir
+
+    settings = load_settings()
+    folder = mailbox_dir(settings.data_dir)
+    controller = Controller(
+        MailboxHandler(folder), hostname="127.0.0.1", port=port or settings.smtp_port
+    )
+    controller.start()
+    click.echo(f"mail catcher on 127.0.0.1:{controller.port}, keeping messages in {folder}")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()

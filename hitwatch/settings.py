@@ -94,6 +94,24 @@ class Settings(BaseSettings):
         validation_alias="SECRET_KEY",
         description="Signs sessions and subscription tokens; a long random value in production.",
     )
+    read_access: Literal["public", "login"] = Field(
+        "public",
+        validation_alias="READ_ACCESS",
+        description="public: anyone may search and read; login: reading needs an account "
+        "(the JSON API and Atom feeds then take a personal API token).",
+    )
+    session_idle_minutes: int = Field(
+        120,
+        gt=0,
+        validation_alias="SESSION_IDLE_MINUTES",
+        description="A login ends after this many minutes without a request.",
+    )
+    session_max_hours: int = Field(
+        12,
+        gt=0,
+        validation_alias="SESSION_MAX_HOURS",
+        description="A login ends this many hours after it began, however active.",
+    )
     crawl_mode: Literal["demo", "live"] = Field(
         "demo",
         validation_alias="CRAWL_MODE",
@@ -138,6 +156,12 @@ class Settings(BaseSettings):
         "hitwatch <digest@localhost>",
         validation_alias="MAIL_FROM",
         description="From address of digests and alerts.",
+    )
+    mail_catcher: bool = Field(
+        False,
+        validation_alias="MAIL_CATCHER",
+        description="Demo: outgoing mail goes to the local mail catcher (hitwatch mailcatcher, "
+        "started by hitwatch run on embedded defaults) and admins read it on the 邮件 page.",
     )
     digest_publisher: str = Field(
         "卫生信息化监测",

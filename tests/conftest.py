@@ -136,7 +136,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             if fixture in fixtures:
                 item.add_marker(marker)
         # SMTP servers are started by the tests themselves (aiosmtpd) behind these fixtures.
-        if {"smtp", "inbox_and_client"} & set(fixtures):
+        if {"smtp", "inbox", "inbox_and_client"} & set(fixtures):
             SERVICES_USED.setdefault(item.nodeid, set()).add("SMTP")
 
 

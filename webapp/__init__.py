@@ -3,6 +3,7 @@
 It reads what the indexer wrote (the store of record and the search index) and shows it:
 latest items, search, source health, failures (with replay), the monthly digest. It never
 imports another service; replaying a failure sends a named task through the broker.
+Who may open what is one table, `webapp.access.ROUTES`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,18 @@ __all__ = ["create_app"]
 
 def _blueprints() -> list[Blueprint]:
     """Every page group of the app, one module (and template folder) each."""
-    from webapp import alerts, api, browse, failures, search, sources
+    from webapp import (
+        account,
+        admin,
+        alerts,
+        api,
+        browse,
+        failures,
+        health,
+        mailbox,
+        search,
+        sources,
+    )
     from webapp.digests import editor, subscriptions
 
     return [
@@ -33,6 +45,10 @@ def _blueprints() -> list[Blueprint]:
         editor.bp,
         subscriptions.bp,
         alerts.bp,
+        account.bp,
+        admin.bp,
+        mailbox.bp,
+        health.bp,
     ]
 
 
@@ -52,7 +68,7 @@ def create_app(
     from hitwatch.search import open_search_index
     from hitwatch.settings import load_settings
     from hitwatch.store import open_database
-    from webapp import layout
+    from webapp import access, layout, limits
 
     settings = settings or load_settings()
     if database is None:
@@ -71,7 +87,9 @@ def create_app(
         app.config.update(test_config)
     app.extensions["hitwatch"] = Dependencies(settings, database, search_index, celery)
 
+    access.init_app(app)  # first: a refused request stops before the form check
     layout.init_app(app)
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)
+    limits.init_app(app, settings.resolved_redis_url)
     return app

@@ -6,14 +6,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import redis
 from flask import Blueprint, Response, abort, current_app, request
 
 from hitwatch.errors import SearchBackendError
-from hitwatch.search import SearchRequest
 from hitwatch.store import Article
 from webapp import queries
 from webapp.dependencies import dependencies
+from webapp.health import is_healthy, run_checks
 from webapp.pagination import MAX_PER_PAGE, Pagination, page_number
 from webapp.results import FACET_QUERY_FIELDS, ResultRow, facet_label, find, parse_form
 
@@ -171,37 +170,6 @@ def search() -> tuple[Json, int]:
     return body, 200
 
 
-def _check_database() -> Json:
-    try:
-        with dependencies().database.session() as session:
-            articles = queries.count_articles(session)
-    except Exception as exc:
-        return {"status": "error", "error": f"{type(exc).__name__}: {exc}"[:500]}
-    return {"status": "ok", "articles": articles}
-
-
-def _check_search() -> Json:
-    deps = dependencies()
-    try:
-        documents = deps.search_index.count(SearchRequest())
-    except Exception as exc:
-        return {"status": "error", "error": f"{type(exc).__name__}: {exc}"[:500]}
-    return {"status": "ok", "backend": type(deps.search_index).__name__, "documents": documents}
-
-
-def _check_redis() -> Json:
-    url = dependencies().settings.resolved_redis_url
-    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
-    try:
-        client.ping()
-    except redis.exceptions.RedisError as exc:
-        # Optional for the web app: pages work without it; only failure replay needs it.
-        return {"status": "unavailable", "error": str(exc)[:500]}
-    finally:
-        client.close()
-    return {"status": "ok"}
-
-
 @bp.get("/openapi.yaml")
 def openapi() -> Response:
     """The OpenAPI 3 description of this API (a static file, tested against the routes)."""
@@ -211,6 +179,6 @@ def openapi() -> Response:
 
 @bp.get("/health")
 def health() -> tuple[Json, int]:
-    checks = {"database": _check_database(), "search": _check_search(), "redis": _check_redis()}
-    healthy = checks["database"]["status"] == "ok" and checks["search"]["status"] == "ok"
+    checks = run_checks()
+    healthy = is_healthy(checks)
     return {"status": "ok" if healthy else "error", "checks": checks}, 200 if healthy else 503

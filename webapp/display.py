@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Any
+
+from hitwatch.clock import SHANGHAI, beijing_time
 
 __all__ = [
     "ENTITY_LABELS",
@@ -27,17 +29,7 @@ ENTITY_LABELS = {
     "government": "政府机构",
 }
 
-# China has kept UTC+8 without daylight saving since 1991; a fixed offset needs no tzdata.
-SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
-
-
-def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A UTC (or zoned) datetime as Asia/Shanghai wall time; empty for unknown dates."""
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(SHANGHAI).strftime(fmt)
+local_time = beijing_time  # the pages' name for it (a template filter)
 
 
 def parse_day(text: str | None) -> date | None:

@@ -7,6 +7,7 @@ import logging
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from hitwatch.accounts import record_event
 from hitwatch.store.failures import FailureLog
 from hitwatch.tasks import (
     BUILD_DIGEST,
@@ -19,6 +20,7 @@ from hitwatch.tasks import (
     queue_for,
 )
 from webapp import queries
+from webapp.access import actor, client_address
 from webapp.dependencies import dependencies
 from webapp.pagination import Pagination, page_number
 
@@ -88,7 +90,15 @@ def replay(failure_id: int) -> Response:
             f"无法把 #{failure_id} 送回队列 {queue}：{exc}。请确认 Redis 正在运行后重试。", "error"
         )
         return back
-    failures.mark_replayed(failure_id)
+    failures.mark_replayed(failure_id, actor=actor())
+    with deps.database.session() as session:
+        record_event(
+            session,
+            "failure_replay",
+            actor=actor(),
+            target=f"failure:{failure_id}",
+            address=client_address(),
+        )
     log.info("failure %d replayed to %s on queue %s", failure_id, row.task_name, queue)
     flash(f"已把 #{failure_id} 送回队列 {queue}（任务 {row.task_name}）。", "ok")
     return back

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections import Counter
 from typing import Any
 
 import sqlalchemy.exc
@@ -11,6 +12,8 @@ from flask import Flask, abort, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BuildError
 
+from webapp.access import may_open
+from webapp.dependencies import dependencies
 from webapp.display import ENTITY_LABELS, SOURCE_KINDS, local_time, paragraphs
 
 __all__ = ["csrf_token", "init_app"]
@@ -25,7 +28,12 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("alerts.index", "提醒"),
     ("sources.index", "信息源状态"),
     ("failures.index", "失败记录"),
+    ("admin.users", "账号"),
+    ("admin.audit", "审计"),
+    ("mailbox.index", "邮件"),
 )
+
+_GROUP_SIZES = Counter(endpoint.split(".")[0] for endpoint, _ in NAVIGATION)
 
 DATABASE_DOWN = "数据库不可用或尚未初始化：运行 hitwatch migrate（或 hitwatch run）后刷新本页。"
 
@@ -56,12 +64,19 @@ def _check_csrf() -> None:
 def _navigation() -> list[dict[str, Any]]:
     items = []
     blueprint = request.blueprint or ""
+    demo_mail = dependencies().settings.mail_catcher
     for endpoint, label in NAVIGATION:
+        if not may_open(endpoint) or (endpoint == "mailbox.index" and not demo_mail):
+            continue
         try:
             href = url_for(endpoint)
         except BuildError:
             continue
-        items.append({"href": href, "label": label, "active": endpoint.split(".")[0] == blueprint})
+        group = endpoint.split(".")[0]
+        # A page group with one entry lights it on all its pages; one with several
+        # (admin) lights the entry of the page shown.
+        active = endpoint == request.endpoint if _GROUP_SIZES[group] > 1 else group == blueprint
+        items.append({"href": href, "label": label, "active": active})
     return items
 
 
@@ -91,8 +106,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> tuple[Any, int]:
         messages = {
+            403: "没有权限：这个页面或操作需要更高的角色。如需开通，请联系管理员。",
             404: "找不到这个页面或条目：它可能已被删除，或链接有误。可回到最新信息或使用搜索。",
             405: "不支持这种请求方式。",
+            429: "操作过于频繁：为防止滥用，请稍后再试。",
         }
         status = error.code or 500
         message = messages.get(status) or error.description or "请求有误。"

@@ -9,6 +9,7 @@ from datetime import date, datetime
 import click
 from sqlalchemy.orm import Session
 
+from hitwatch.accounts import shell_actor
 from hitwatch.digest import month_period, render_html, render_markdown, render_text, week_period
 from hitwatch.digest.build import DigestKind
 from hitwatch.digest.workflow import (
@@ -85,7 +86,7 @@ def build_command(
         month, week, first.date() if first else None, last.date() if last else None
     )
     with _session() as (session, settings):
-        issue = build_draft(session, settings, start, end, kind)
+        issue = build_draft(session, settings, start, end, kind, actor=shell_actor())
         entries = issue_entries(session, issue)
         included = sum(1 for entry, _ in entries if entry.included)
         click.echo(
@@ -132,7 +133,7 @@ def show_command(issue_id: int, fmt: str) -> None:
 def publish_command(issue_id: int) -> None:
     """Check, number and freeze a draft. A published issue never changes afterwards."""
     with _session() as (session, settings):
-        issue = publish_issue(session, _issue(session, issue_id), settings)
+        issue = publish_issue(session, _issue(session, issue_id), settings, actor=shell_actor())
         click.echo(f"digest {issue.id} published as number {issue.number} (rev {issue.revision})")
 
 
@@ -174,7 +175,7 @@ def deliver_command(issue_id: int) -> None:
 def correct_command(issue_id: int, note: str) -> None:
     """Open a correction of a published issue: a new draft revision with a visible note."""
     with _session() as (session, _):
-        draft = correct_issue(session, _issue(session, issue_id), note)
+        draft = correct_issue(session, _issue(session, issue_id), note, actor=shell_actor())
         click.echo(
             f"digest {draft.id}: correction draft (revision {draft.revision}); "
             f"edit it, then `hitwatch digest publish {draft.id}`"

@@ -49,6 +49,7 @@ from hitwatch.store.models import DigestDelivery, DigestIssue, DigestSubscriber
 __all__ = [
     "DeliveryReport",
     "confirm_subscriber",
+    "count_recipients",
     "deliver_issue",
     "request_subscription",
     "subscriber_links",
@@ -416,6 +417,24 @@ def _send(
     else:
         report.sent += 1
         _finish(database, claim, "sent")
+
+
+def count_recipients(session: Session, issue: DigestIssue, settings: Settings) -> int:
+    """How many subscribers publishing `issue` will mail: active ones of its kind whose
+    topic and type filters leave at least one item (the others get nothing)."""
+    digest = issue_digest(session, issue, settings)
+    wanted: dict[tuple[tuple[str, ...], tuple[str, ...]], bool] = {}
+    count = 0
+    for subscriber in session.scalars(
+        select(DigestSubscriber).where(
+            DigestSubscriber.status == "active", DigestSubscriber.kind == issue.kind
+        )
+    ):
+        filters = (tuple(subscriber.topics or ()), tuple(subscriber.doc_types or ()))
+        if filters not in wanted:
+            wanted[filters] = bool(filter_digest(digest, *filters).items)
+        count += wanted[filters]
+    return count
 
 
 def subscriber_links(base_url: str) -> Callable[[DigestIssue, str, str], SubscriberLinks]:

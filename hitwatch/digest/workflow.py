@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hitwatch.accounts.audit import record_event
 from hitwatch.digest.build import (
     Digest,
     DigestItem,
@@ -105,13 +106,20 @@ def _renumber(session: Session, issue: DigestIssue, settings: Settings) -> None:
 
 
 def build_draft(
-    session: Session, settings: Settings, start: date, end: date, kind: DigestKind = "monthly"
+    session: Session,
+    settings: Settings,
+    start: date,
+    end: date,
+    kind: DigestKind = "monthly",
+    *,
+    actor: str = "",
 ) -> DigestIssue:
     """The draft for this period and kind, created or refreshed from the store.
 
     Idempotent: running it again adds newly indexed stories, follows a story's new
     canonical copy and removes stories that left the period or became irrelevant, while
-    keeping what the editor did (dropped, edited, added by hand, reordered).
+    keeping what the editor did (dropped, edited, added by hand, reordered). `actor` (an
+    account's e-mail, "cli:<login>", empty for the scheduler) is recorded on a new draft.
     """
     if kind not in KINDS:
         raise DigestError("bad_kind", kind=kind)
@@ -130,9 +138,14 @@ def build_draft(
     if issue is None:
         if not selected:
             raise DigestError("empty_period", start=start, end=end)
-        issue = DigestIssue(kind=kind, period_start=start, period_end=end, status="draft")
+        issue = DigestIssue(
+            kind=kind, period_start=start, period_end=end, status="draft", created_by=actor
+        )
         session.add(issue)
         session.flush()
+        record_event(
+            session, "digest_build", actor=actor or "scheduler", target=f"digest:{issue.id}"
+        )
     existing = {entry.story_id: entry for entry, _ in issue_entries(session, issue)}
     for story_id, entry in existing.items():
         if story_id in selected:
@@ -320,7 +333,12 @@ def issue_digest(session: Session, issue: DigestIssue, settings: Settings) -> Di
 
 
 def publish_issue(
-    session: Session, issue: DigestIssue, settings: Settings, *, now: datetime | None = None
+    session: Session,
+    issue: DigestIssue,
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    actor: str = "",
 ) -> DigestIssue:
     """Number the issue, freeze its texts and mark it published; refuse a broken text."""
     _require_draft(issue)
@@ -356,11 +374,22 @@ def publish_issue(
     issue.markdown_snapshot = render_markdown(digest)
     issue.html_snapshot = render_html(digest)
     issue.items_snapshot = [item.to_json() for item in digest.items]
+    issue.published_by = actor
+    record_event(
+        session,
+        "digest_publish",
+        actor=actor,
+        target=f"digest:{issue.id}",
+        number=number,
+        revision=issue.revision,
+    )
     session.flush()
     return issue
 
 
-def correct_issue(session: Session, issue: DigestIssue, note: str) -> DigestIssue:
+def correct_issue(
+    session: Session, issue: DigestIssue, note: str, *, actor: str = ""
+) -> DigestIssue:
     """Open the next revision of a published issue as a draft carrying a correction note."""
     if not note.strip():
         raise DigestError("correction_note_missing")
@@ -368,6 +397,9 @@ def correct_issue(session: Session, issue: DigestIssue, note: str) -> DigestIssu
         raise DigestError("correct_draft", issue=issue.id)
     latest = _latest(session, issue.kind, issue.period_start, issue.period_end)
     assert latest is not None
+    record_event(
+        session, "digest_correct", actor=actor, target=f"digest:{issue.id}", note=note.strip()
+    )
     if latest.status == "draft":
         latest.correction_note = note.strip()
         return latest
@@ -383,6 +415,7 @@ def correct_issue(session: Session, issue: DigestIssue, note: str) -> DigestIssu
         editor_note=issue.editor_note,
         correction_note=note.strip(),
         custom_order=issue.custom_order,
+        created_by=actor,
     )
     session.add(draft)
     session.flush()

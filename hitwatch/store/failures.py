@@ -78,10 +78,12 @@ class FailureLog:
         with self.db.session() as session:
             return session.get(Failure, failure_id)
 
-    def mark_replayed(self, failure_id: int) -> None:
+    def mark_replayed(self, failure_id: int, *, actor: str = "") -> None:
+        """Record that the item was sent again, and by whom (for the audit trail)."""
         with self.db.session() as session:
             failure = session.get(Failure, failure_id)
             if failure is not None:
+                failure.replayed_by = actor
                 failure.replayed_at = utcnow()
                 failure.replay_count += 1
                 failure.resolved = True

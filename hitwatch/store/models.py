@@ -25,7 +25,9 @@ from sqlalchemy.types import TypeDecorator
 __all__ = [
     "AlertDelivery",
     "AlertRule",
+    "ApiToken",
     "Article",
+    "AuditEvent",
     "Base",
     "DigestDelivery",
     "DigestEntry",
@@ -36,6 +38,7 @@ __all__ = [
     "Story",
     "StoryEvent",
     "UTCDateTime",
+    "User",
     "utcnow",
 ]
 
@@ -159,6 +162,7 @@ class Failure(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     replayed_at: Mapped[datetime | None]
     replay_count: Mapped[int] = mapped_column(Integer, default=0)
+    replayed_by: Mapped[str] = mapped_column(String(320), default="")
     resolved: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
 
 
@@ -195,6 +199,10 @@ class DigestIssue(Base):
     correction_note: Mapped[str] = mapped_column(Text, default="")
     custom_order: Mapped[bool] = mapped_column(Boolean, default=False)
     published_at: Mapped[datetime | None]
+    # Who made this revision (built the draft or opened the correction) and who published
+    # it: an account's e-mail, or "cli:<login>" for the shell; empty for older rows.
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    published_by: Mapped[str] = mapped_column(String(320), default="")
     text_snapshot: Mapped[str | None] = mapped_column(Text, nullable=True)
     html_snapshot: Mapped[str | None] = mapped_column(Text, nullable=True)
     markdown_snapshot: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -309,3 +317,53 @@ class AlertDelivery(Base):
         UniqueConstraint("rule_id", "story_id", name="uq_alert_delivery"),
         Index("ix_alert_deliveries_status", "status"),
     )
+
+
+class User(Base):
+    """A staff or reader account. Subscribers need none: signed links serve them.
+
+    `session_epoch` is part of every session's id: raising it (password change, role
+    change, removal) ends the user's other sessions at their next request.
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255), default="")
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    password_changed_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+
+
+class ApiToken(Base):
+    """A personal token for the JSON API and Atom feeds; only its SHA-256 is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditEvent(Base):
+    """A staff action (login, publish, replay, role change ...), kept for admins to read."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(320), default="", index=True)
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target: Mapped[str] = mapped_column(String(320), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

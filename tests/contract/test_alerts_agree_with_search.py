@@ -213,7 +213,8 @@ def world(settings: Settings, database: Database, search_index: SearchIndex) -> 
         database=database,
         search_index=search_index,
         celery=FakeCelery(),
-        test_config={"TESTING": True},
+        # Rate limits are not what this test is about: it saves hundreds of rules.
+        test_config={"TESTING": True, "RATELIMIT_ENABLED": False},
     )
     built = World(settings, database, search_index, app)
     with pytest.MonkeyPatch.context() as patch:

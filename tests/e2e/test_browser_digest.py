@@ -34,6 +34,8 @@ from hitwatch.store import Database
 from hitwatch.store.models import DigestSubscriber
 from hitwatch.tasks import DELIVER_DIGEST
 from notifier.digests import DigestTasks
+from tests.accounts import make_user
+from tests.e2e.test_browser_accounts import log_in
 from tests.e2e.test_browser_search import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, _require_browser
 from tests.smtp import Inbox, free_port
 from tests.unit.digest.samples import BULLETIN_ITEMS, store_bulletin
@@ -125,7 +127,8 @@ def test_editor_publishes_and_reader_subscribes_receives_and_unsubscribes(site: 
             page.goto(_link(confirmation, rf"{re.escape(site.url)}/digests/confirm/\S+"))
             assert page.locator("h1").inner_text() == "订阅成功"
 
-            # The editor builds July 2024 and edits the draft.
+            # The editor logs in, builds July 2024 and edits the draft.
+            log_in(page, site.url, make_user(site.database, "editor"))
             page.goto(f"{site.url}/digests")
             page.locator("input[name=month]").fill("2024-07")
             page.locator("button", has_text="生成该月草稿").click()
@@ -156,7 +159,10 @@ def test_editor_publishes_and_reader_subscribes_receives_and_unsubscribes(site: 
             assert EDITED_TITLE in page.locator("ol.digest-entries").inner_text()
             page.screenshot(path=str(SCREENSHOTS / "hitwatch-digest-draft.png"), full_page=True)
 
-            page.locator("button", has_text="发布本期").click()
+            page.locator("a", has_text="发布本期").click()
+            page.wait_for_load_state()
+            assert "发送给 1 位订阅者" in page.content()  # asked first, with the count
+            page.locator("button", has_text="确认发布").click()
             page.wait_for_load_state()
             assert "已发布：第1期" in page.content()
             assert "已加入发送队列" in page.content()

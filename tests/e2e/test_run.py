@@ -12,7 +12,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from http.cookiejar import CookieJar
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -26,8 +28,34 @@ def _port_open(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _log_in_as_the_printed_admin(base: str, transcript: str) -> None:
+    """The demo prints its admin's login; with it the admin pages open, without not."""
+    login = re.search(r"log in as (\S+) with password (\S+)", transcript)
+    assert login, f"the demo says how to log in:\n{transcript}"
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    form = opener.open(f"{base}/login", timeout=10).read().decode("utf-8")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    data = urlencode({"csrf_token": token, "email": login[1], "password": login[2]}).encode()
+    with opener.open(f"{base}/login", data=data, timeout=10) as response:
+        assert response.url == f"{base}/", "a good login lands on the home page"
+    with opener.open(f"{base}/failures", timeout=10) as response:
+        assert "失败记录" in response.read().decode("utf-8")
+    # The demo catches mail: a subscription's confirmation is readable on the 邮件 page.
+    form = opener.open(f"{base}/digests/subscribe", timeout=10).read().decode("utf-8")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    data = urlencode({"csrf_token": token, "email": "newcomer@example.org"}).encode()
+    with opener.open(f"{base}/digests/subscribe", data=data, timeout=10) as response:
+        assert "确认邮件已发出" in response.read().decode("utf-8")
+    mailbox = opener.open(f"{base}/mail", timeout=10).read().decode("utf-8")
+    assert "newcomer@example.org" in mailbox, mailbox
+    with urllib.request.urlopen(f"{base}/failures", timeout=10) as response:
+        assert "/login" in response.url, "an anonymous visitor is sent to log in"
+
+
 def test_run_demo_crawls_indexes_serves_and_stops_cleanly(tmp_path):
-    ports = {name: free_port() for name in ("EMBEDDED_REDIS_PORT", "WEB_PORT", "MIRROR_PORT")}
+    # SMTP_PORT: where the demo's mail catcher listens
+    names = ("EMBEDDED_REDIS_PORT", "WEB_PORT", "MIRROR_PORT", "SMTP_PORT")
+    ports = {name: free_port() for name in names}
     env = {
         key: value
         for key, value in os.environ.items()
@@ -71,6 +99,7 @@ def test_run_demo_crawls_indexes_serves_and_stops_cleanly(tmp_path):
         with urllib.request.urlopen(f"{base}/", timeout=10) as page:
             home = page.read().decode("utf-8")
         assert relevant[0]["title"] in home, "the home page lists the newest relevant item"
+        _log_in_as_the_printed_admin(base, transcript)
 
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=60)

@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
+from hitwatch.accounts import Role, display_names
 from hitwatch.digest import (
     Digest,
     month_period,
@@ -34,6 +35,9 @@ from hitwatch.digest import (
     render_text,
 )
 from hitwatch.digest.build import SHANGHAI, DigestKind
+from hitwatch.digest.delivery import (
+    count_recipients,
+)
 from hitwatch.digest.document import render_docx
 from hitwatch.digest.errors import PeriodError
 from hitwatch.digest.pdf import PdfUnavailableError, render_pdf
@@ -56,6 +60,7 @@ from hitwatch.messages import DigestPublished
 from hitwatch.settings import Settings
 from hitwatch.store.models import Article, DigestIssue, Story
 from hitwatch.tasks import DELIVER_DIGEST, queue_for
+from webapp.access import actor, has_role, require_role
 from webapp.dependencies import dependencies
 from webapp.digests.labels import kind_labels
 
@@ -81,6 +86,18 @@ def _load(session: Session, issue_id: int) -> DigestIssue:
     return issue
 
 
+def _visible(issues: list[DigestIssue]) -> list[DigestIssue]:
+    """Drafts are the editors' work in progress: readers see published issues only."""
+    if has_role(Role.EDITOR):
+        return issues
+    return [issue for issue in issues if issue.status != "draft"]
+
+
+def _require_editor_for_draft(issue: DigestIssue) -> None:
+    if issue.status == "draft" and (refused := require_role(Role.EDITOR)) is not None:
+        abort(refused)
+
+
 def _back(issue_id: int) -> BaseResponse:
     return redirect(url_for("digests.issue", issue_id=issue_id))
 
@@ -88,7 +105,7 @@ def _back(issue_id: int) -> BaseResponse:
 @bp.get("/digests")
 def index() -> str:
     with dependencies().database.session() as session:
-        issues = list_issues(session)
+        issues = _visible(list_issues(session))
         default_month = _latest_month(session)
     periods: dict[str, list[DigestIssue]] = {}
     for issue in issues:
@@ -129,7 +146,7 @@ def build() -> BaseResponse:
     deps = dependencies()
     try:
         with deps.database.session() as session:
-            issue = build_draft(session, deps.settings, start, end, kind)
+            issue = build_draft(session, deps.settings, start, end, kind, actor=actor())
             issue_id = issue.id
     except DigestError as error:
         flash(f"无法生成草稿：{error}", "error")
@@ -143,14 +160,16 @@ def issue(issue_id: int) -> str:
     deps = dependencies()
     with deps.database.session() as session:
         issue = _load(session, issue_id)
+        _require_editor_for_draft(issue)
         entries = issue_entries(session, issue) if issue.status == "draft" else []
         if issue.status == "published" and issue.html_snapshot:
             body = snapshot_body(issue.html_snapshot)
         else:
             body = render_html_fragment(issue_digest(session, issue, deps.settings))
+        names = display_names(session, [issue.created_by, issue.published_by])
         revisions = [
             other
-            for other in list_issues(session)
+            for other in _visible(list_issues(session))
             if (other.kind, other.period_start, other.period_end)
             == (issue.kind, issue.period_start, issue.period_end)
         ]
@@ -160,6 +179,7 @@ def issue(issue_id: int) -> str:
         entries=entries,
         body=body,
         revisions=revisions,
+        names=names,
         kinds=kind_labels(dependencies().settings),
         statuses=STATUS_LABELS,
         downloads=[*sorted(DOWNLOADS), *FILES],
@@ -234,10 +254,25 @@ def refresh(issue_id: int) -> BaseResponse:
     return _edit(issue_id, apply)
 
 
-@bp.post("/digests/<int:issue_id>/publish")
-def publish(issue_id: int) -> BaseResponse:
+@bp.route("/digests/<int:issue_id>/publish", methods=["GET", "POST"])
+def publish(issue_id: int) -> str | BaseResponse:
+    """GET asks first, saying how many subscribers the issue will be mailed to."""
+    if request.method == "GET":
+        deps = dependencies()
+        with deps.database.session() as session:
+            issue = _load(session, issue_id)
+            if issue.status != "draft":
+                return _back(issue_id)
+            recipients = count_recipients(session, issue, deps.settings)
+        return render_template(
+            "digests/publish.html",
+            issue=issue,
+            recipients=recipients,
+            kinds=kind_labels(deps.settings),
+        )
+
     def apply(session: Session, issue: DigestIssue, settings: Settings) -> str:
-        publish_issue(session, issue, settings)
+        publish_issue(session, issue, settings, actor=actor())
         return f"已发布：第{issue.number}期。已发布的内容不能再修改，如需更正请使用“更正”。"
 
     response = _edit(issue_id, apply)
@@ -272,7 +307,9 @@ def correct(issue_id: int) -> BaseResponse:
     deps = dependencies()
     try:
         with deps.database.session() as session:
-            draft = correct_issue(session, _load(session, issue_id), request.form.get("note", ""))
+            draft = correct_issue(
+                session, _load(session, issue_id), request.form.get("note", ""), actor=actor()
+            )
             draft_id = draft.id
     except DigestError as error:
         flash(f"无法更正：{error}", "error")
@@ -298,6 +335,7 @@ def download(issue_id: int, ext: str) -> Response:
     content: str | bytes
     with deps.database.session() as session:
         issue = _load(session, issue_id)
+        _require_editor_for_draft(issue)
         digest = issue_digest(session, issue, deps.settings)
         if ext in FILES:
             render, mimetype = FILES[ext]

@@ -35,7 +35,8 @@ def test_sources_lists_every_definition_with_its_health(env, database) -> None:
     assert result.exit_code == 0, result.output
     lines = {line.split()[0]: line for line in result.output.splitlines()[1:] if line.strip()}
     assert "国家卫生健康委" in lines["nhc"]
-    assert "2024-07-31 08:00" in lines["nhc"]
+    assert "2024-07-31 16:00" in lines["nhc"]  # 08:00 UTC, shown in Beijing time
+    assert "times are Beijing time (UTC+8)" in result.output
     assert lines["nhc"].split()[-5:] == ["7", "1", "1", "fetch", "error(s)"]
     assert "broken" in lines["miit"]
     assert "never" in lines["bjnews"]

@@ -8,16 +8,19 @@ from xml.etree import ElementTree
 import pytest
 
 from hitwatch.digest import check_invariants
+from tests.accounts import sign_in
 from tests.unit.digest.samples import store_bulletin
 from tests.unit.digest.webapp_stub import digest_app
 
 
 @pytest.fixture
 def client(settings, database):
+    """An editor's browser: building, editing and publishing are theirs."""
     with database.session() as session:
         store_bulletin(session)
-    app = digest_app(settings, database)
-    return app.test_client()
+    client = digest_app(settings, database).test_client()
+    sign_in(client, database, "editor")
+    return client
 
 
 def _token(client) -> str:
@@ -50,8 +53,11 @@ def test_editor_builds_edits_publishes_and_corrects(client):
     assert "本期月报共收集 3篇" in draft_text and "1. 改过的标题（新京报）" in draft_text
     assert "编者按：本期编者按。" in draft_text
 
+    ask = client.get(f"{issue_url}/publish").get_data(as_text=True)
+    assert "目前没有会收到本期的订阅者" in ask and "确认发布" in ask
     page = _post(client, f"{issue_url}/publish").get_data(as_text=True)
     assert "已发布：第1期" in page and "编辑本期" not in page
+    assert "由 editor 发布" in page  # the account's name, not its address
     published = client.get(f"{issue_url}.txt")
     assert published.headers["Content-Disposition"].startswith(
         "attachment; filename=digest-2024-07"
@@ -101,3 +107,27 @@ def test_build_form_proposes_the_month_of_the_newest_story(client):
     # 2024-08-01 00:30 Beijing time (still July in UTC), so the month is August.
     page = client.get("/digests").get_data(as_text=True)
     assert 'name="month" value="2024-08"' in page
+
+
+def test_publishing_asks_first_with_the_number_of_recipients(client, database):
+    from hitwatch.store.models import DigestSubscriber
+
+    with database.session() as session:
+        session.add_all(
+            [
+                DigestSubscriber(email="all@example.org", status="active", kind="monthly"),
+                DigestSubscriber(email="weekly@example.org", status="active", kind="weekly"),
+                DigestSubscriber(email="pending@example.org", status="pending", kind="monthly"),
+                DigestSubscriber(
+                    email="policy@example.org",
+                    status="active",
+                    kind="monthly",
+                    doc_types=["政策文件"],  # nothing of that type this month: no mail
+                ),
+            ]
+        )
+    page = _post(client, "/digests/build", month="2024-07").get_data(as_text=True)
+    issue_url = re.search(r"/digests/(\d+)\.txt", page).group(0).removesuffix(".txt")
+    ask = client.get(f"{issue_url}/publish").get_data(as_text=True)
+    assert "发送给 <strong>1</strong> 位订阅者" in ask
+    assert "第1期" not in ask  # nothing published by asking

@@ -17,6 +17,7 @@ from pypdf import PdfReader
 from hitwatch.digest.build import Digest
 from hitwatch.digest.pdf import PdfUnavailableError, render_pdf
 from hitwatch.digest.workflow import build_draft
+from tests.accounts import sign_in
 from tests.conftest import IN_CI
 from tests.unit.digest.samples import BULLETIN_ITEMS, END, START, bulletin_digest, store_bulletin
 from tests.unit.digest.webapp_stub import digest_app
@@ -131,6 +132,7 @@ def test_issue_page_links_the_pdf_download(settings, database) -> None:  # type:
         store_bulletin(session)
         issue_id = build_draft(session, settings, START, END).id
     client = digest_app(settings, database).test_client()
+    sign_in(client, database, "editor")  # the issue is a draft
     assert f"/digests/{issue_id}.pdf" in client.get(f"/digests/{issue_id}").get_data(as_text=True)
     response = client.get(f"/digests/{issue_id}.pdf")
     if response.status_code == 503 and not IN_CI:

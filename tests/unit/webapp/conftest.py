@@ -41,7 +41,7 @@ def app(settings: Settings, database: Database, index: InMemoryIndex, celery: Fa
         database=database,
         search_index=index,
         celery=celery,
-        test_config={"TESTING": True},
+        test_config={"TESTING": True, "RATELIMIT_STORAGE_URI": "memory://"},
     )
 
 

@@ -127,3 +127,12 @@ def test_unmigrated_database_says_to_migrate(settings: Settings, index: InMemory
         assert client.get("/api/v1/health").get_json()["checks"]["database"]["status"] == "error"
     finally:
         empty.dispose()
+
+
+def test_status_page_says_in_chinese_what_works(client) -> None:
+    page = client.get("/status")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "系统状态" in text and "数据库（文章与月报）" in text
+    assert "队列服务（Redis）" in text and "不可用" in text  # nothing listens on port 9
+    assert "Connection refused" not in text  # the reason is for admins only
+    assert 'href="/status"' in client.get("/").get_data(as_text=True)

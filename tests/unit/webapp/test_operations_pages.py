@@ -3,12 +3,23 @@
 import re
 from datetime import UTC, datetime
 
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from kombu.exceptions import OperationalError
 
 from hitwatch.store import Database, Failure, Source
 from hitwatch.store.failures import FailureLog
+from tests.accounts import sign_in
 from tests.factories import FakeCelery
+
+
+@pytest.fixture
+def client(app: Flask, database: Database) -> FlaskClient:
+    """An admin's browser: source health and failures are theirs."""
+    client = app.test_client()
+    sign_in(client, database, "admin")
+    return client
 
 
 def text(response) -> str:  # type: ignore[no-untyped-def]
@@ -79,7 +90,10 @@ def test_replay_sends_the_payload_to_its_queue(
     page = text(client.get("/failures"))
     assert "已把 #" in page and "送回队列 classify" in page
     assert "没有待处理的失败记录" in page
-    assert "已重放 1 次" in text(client.get("/failures?all=1"))
+    resolved = text(client.get("/failures?all=1"))
+    assert "已重放 1 次" in resolved and "由 admin@example.org" in resolved
+    audit = text(client.get("/admin/audit?action=failure_replay"))
+    assert f"failure:{failure_id}" in audit and "admin@example.org" in audit
 
 
 def test_replay_of_a_task_without_queue_is_explained(
