@@ -8,6 +8,8 @@ scores that keep their evidence (which terms, how often, what weight) for the re
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,20 +23,35 @@ from hitwatch.messages import PolicyMeta, TopicScore
 
 __all__ = ["Classification", "Classifier"]
 
-# Title hits say more about what a page is about than body hits.
+# Title hits say more about what a page is about than body hits; so do the names of the
+# documents a notice forwards (《…》 near the top of its body).
 _TITLE_FACTOR = 2.0
-# Relevance: a logistic over domain and topic evidence per sqrt(thousand characters)
-# (evidence grows sub-linearly with length: a long non-health State Council document
-# mentions 医疗 a few times), plus capped policy evidence, minus off-topic words. The
-# weights were tuned on classifier/labels (see `hitwatch eval classify`).
-_DOMAIN_CAP, _TOPIC_CAP, _POLICY_CAP, _OFFTOPIC_CAP = 15.0, 40.0, 10.0, 8.0
-_DOMAIN_PIVOT = 10.0
-_MIN_LENGTH = 300
+_NAMES = re.compile(r"《([^《》]{4,80})》")
+_NAMES_CHARS = 400
+# A page body shorter than this is read with its attachments' text (up to _ATTACHED).
+_SHORT_BODY = 800
+_ATTACHED = 20_000
+# Relevance (see taxonomy.yaml `relevance`): health and IT evidence, each from the title
+# zone (title + forwarded names, capped, counted _TITLE_ZONE times) and from the body as
+# hits per thousand characters (at least _MIN_LENGTH counted, capped); the weaker kind
+# decides. Pivot and title weight were chosen on the tuning part of classifier/labels
+# (the middle of the range where it scores best); the slope only shapes the score.
+_ZONE_CAP, _BODY_CAP, _OFFTOPIC_CAP = 6.0, 10.0, 8.0
+_TITLE_ZONE = 3.0
+_PIVOT, _SLOPE, _OFFTOPIC_SLOPE = 3.0, 1.5, 0.6
+_MIN_LENGTH = 1000
 _POLICY_CODE = "N"
+_POLICY_TYPES = frozenset({"政策文件", "政策解读"})
+# A topic whose IT-bearing evidence reaches its threshold is a confident health-IT topic:
+# it makes the page relevant unless the page lacks health evidence or is dominated by
+# off-topic words, and `evidence["relevance"]` says which.
+_STRONG_OFFTOPIC = 3.0
 # Topic assignment: thresholds grow with the square root of length beyond this many
 # characters, and a topic must reach this share of the strongest topic's score.
 _TOPIC_LENGTH = 1500
 _TOPIC_SHARE = 0.12
+# One keyword this heavy (a precise name: 全民健康信息平台, 互联网诊疗) assigns its topic alone.
+_PRECISE = 4.0
 # Where a policy document states its 发文字号 when the page has no metadata table.
 _HEAD_CHARS = 300
 
@@ -87,18 +104,32 @@ class Classifier:
                 self._add(phrase, f"-{category.code}", 0.0)
         for term, weight in taxonomy.domain_terms.items():
             self._add(term, "domain", weight)
+        for term, weight in taxonomy.it_terms.items():
+            self._add(term, "it", weight)
         for term, weight in taxonomy.offtopic_terms.items():
             self._add(term, "offtopic", weight)
+        neutral = {self._norm(term) for term in taxonomy.neutral_terms}
+        for term in neutral:
+            self._weights.setdefault(term, []).append(("neutral", 0.0))
         self._matcher = TermMatcher(self._weights, taxonomy.aliases)
         self._category_codes = {category.code for category in taxonomy.categories}
-        # A keyword holding a domain word (数字医疗, 医保信息平台) is domain evidence too.
-        domain = {self._norm(t): w for t, w in taxonomy.domain_terms.items()}
-        for term, labels in self._weights.items():
-            if any(label == "domain" for label, _ in labels):
-                continue
-            inner = [w for word, w in domain.items() if word in term]
-            if inner:
-                labels.append(("domain", max(inner)))
+        self._thresholds = {category.code: category.threshold for category in taxonomy.categories}
+        # A keyword holding a domain word (数字医疗, 医保信息平台) is domain evidence too,
+        # one holding an IT word (互联网医院, 电子病历系统应用水平分级评价) IT evidence.
+        for kind, words in (("domain", taxonomy.domain_terms), ("it", taxonomy.it_terms)):
+            normalized = {self._norm(t): w for t, w in words.items()}
+            for term, labels in self._weights.items():
+                if term in neutral or any(label == kind for label, _ in labels):
+                    continue
+                inner = [w for word, w in normalized.items() if word in term]
+                if inner:
+                    labels.append((kind, max(inner)))
+        self._it_weight = {
+            term: w
+            for term, labels in self._weights.items()
+            for label, w in labels
+            if label == "it"
+        }
 
     def _norm(self, term: str) -> str:
         return normalize_text(term, self.taxonomy.aliases)
@@ -124,17 +155,28 @@ class Classifier:
         source_kind: str = "media",
         policy: PolicyMeta | None = None,
         published_at: datetime | None = None,
+        attachments: Sequence[str] = (),
     ) -> Classification:
         """Classify one article. `published_at` fills a missing 发布日期 of a policy page."""
         norm_title = self._matcher.normalize(title)
         norm_body = self._matcher.normalize(body)
-        hits: dict[str, float] = {}
+        scanned = norm_body
+        used_attachments = bool(attachments) and len(norm_body) < _SHORT_BODY
+        if used_attachments:
+            attached = self._matcher.normalize("\n".join(attachments))[:_ATTACHED]
+            scanned = norm_body + "\n" + attached
+        names = _NAMES.findall(norm_body[:_NAMES_CHARS])
         title_terms = self._matcher.find(norm_title)
-        for term in title_terms:
+        head_terms = title_terms + [t for name in names for t in self._matcher.find(name)]
+        hits: dict[str, float] = {}
+        for term in head_terms:
             hits[term] = hits.get(term, 0.0) + _TITLE_FACTOR
-        for term in self._matcher.find(norm_body):
+        body_hits: dict[str, float] = {}
+        for term in self._matcher.find(scanned):
             hits[term] = hits.get(term, 0.0) + 1
+            body_hits[term] = body_hits.get(term, 0.0) + 1
         scores: dict[str, float] = {}
+        it_scores: dict[str, float] = {}
         evidence: dict[str, dict[str, float]] = {}
         for term, count in hits.items():
             for label, weight in self._weights[term]:
@@ -143,24 +185,44 @@ class Classifier:
                 bucket = evidence.setdefault(label, {})
                 bucket[shown] = round(bucket.get(shown, 0.0) + contribution, 3)
                 scores[label] = scores.get(label, 0.0) + contribution
-        length = len(norm_title) + len(norm_body)
-        topics = self._topics(scores, evidence, length, self._headline_labels(title_terms))
-        relevance = self._relevance(scores, topics, length)
+                if term in self._it_weight:
+                    it_scores[label] = it_scores.get(label, 0.0) + contribution
+        length = len(norm_title) + len(scanned)
+        topics = self._topics(scores, evidence, length, self._headline_labels(head_terms))
         policy = self._policy(policy, norm_title, norm_body, published_at)
+        relevance, reason = self._relevance(
+            head_terms, body_hits, len(scanned), length, scores, it_scores, topics, policy
+        )
+        if used_attachments:
+            reason["attachments"] = len(attachments)
+        doc_type = self._doc_type(norm_title, source_kind, policy)
+        topics = self._policy_topic(topics, doc_type, scores)
+        shown_evidence: dict[str, Any] = {
+            label: dict(sorted(terms.items(), key=lambda kv: -kv[1]))
+            for label, terms in evidence.items()
+            if not label.startswith("-")
+        }
+        shown_evidence["relevance"] = reason
         return Classification(
             relevant=relevance >= self.taxonomy.relevance_threshold,
             relevance=round(relevance, 3),
             topics=topics,
-            doc_type=self._doc_type(norm_title, source_kind, policy),
+            doc_type=doc_type,
             policy=policy,
             region=self.dictionary.region(norm_title, norm_body),
             entities=self.dictionary.entities(norm_title + "\n" + norm_body),
-            evidence={
-                label: dict(sorted(terms.items(), key=lambda kv: -kv[1]))
-                for label, terms in evidence.items()
-                if not label.startswith("-")
-            },
+            evidence=shown_evidence,
         )
+
+    def _policy_topic(
+        self, topics: list[TopicScore], doc_type: str, scores: dict[str, float]
+    ) -> list[TopicScore]:
+        """A policy document or its official interpretation is topic N whatever its words."""
+        if doc_type not in _POLICY_TYPES or any(t.code == _POLICY_CODE for t in topics):
+            return topics
+        name = next(c.name for c in self.taxonomy.categories if c.code == _POLICY_CODE)
+        score = round(scores.get(_POLICY_CODE, 0.0), 3)
+        return [*topics, TopicScore(code=_POLICY_CODE, name=name, score=score)]
 
     def _headline_labels(self, title_terms: list[str]) -> set[str]:
         """Categories that a heavy enough keyword in the title assigns on its own."""
@@ -193,20 +255,84 @@ class Classifier:
             if category.code not in headline:
                 if score < max(threshold, _TOPIC_SHARE * top):
                     continue
-                if len(terms) < 2 and score < 2 * threshold:
+                if len(terms) < 2 and score < 2 * threshold and score < _PRECISE:
                     continue
             topics.append(TopicScore(code=category.code, name=category.name, score=round(score, 3)))
         return sorted(topics, key=lambda t: -t.score)
 
-    def _relevance(self, scores: dict[str, float], topics: list[TopicScore], length: int) -> float:
-        per_length = math.sqrt(max(length, _MIN_LENGTH) / 1000)
-        domain = min(scores.get("domain", 0.0) / per_length, _DOMAIN_CAP)
-        topical = sum(t.score for t in topics if t.code != _POLICY_CODE)
-        topical = min(topical / per_length, _TOPIC_CAP)
-        policy = min(scores.get(_POLICY_CODE, 0.0), _POLICY_CAP)
+    def _kind_score(self, terms: Any, kind: str, *, per_term_cap: bool) -> float:
+        total = 0.0
+        counts: dict[str, float] = {}
+        for term in terms:
+            counts[term] = counts.get(term, 0.0) + 1
+        for term, count in counts.items():
+            for label, weight in self._weights[term]:
+                if label == kind:
+                    total += _contribution(weight, count) if per_term_cap else weight * count
+        return total
+
+    def _issuer_support(self, policy: PolicyMeta | None, names: tuple[str, ...]) -> float:
+        issuer = policy.issuer if policy else ""
+        return self.taxonomy.issuer_weight if any(n in issuer for n in names) else 0.0
+
+    def _relevance(
+        self,
+        head_terms: list[str],
+        body_hits: dict[str, float],
+        body_length: int,
+        length: int,
+        scores: dict[str, float],
+        it_scores: dict[str, float],
+        topics: list[TopicScore],
+        policy: PolicyMeta | None,
+    ) -> tuple[float, dict[str, Any]]:
+        per_thousand = max(body_length, _MIN_LENGTH) / 1000
+
+        def body(kind: str) -> float:
+            total = sum(
+                _contribution(w, n)
+                for term, n in body_hits.items()
+                for label, w in self._weights[term]
+                if label == kind
+            )
+            return min(total / per_thousand, _BODY_CAP)
+
+        health = (
+            _TITLE_ZONE * min(self._kind_score(head_terms, "domain", per_term_cap=False), _ZONE_CAP)
+            + body("domain")
+            + self._issuer_support(policy, self.taxonomy.health_issuers)
+        )
+        it = (
+            _TITLE_ZONE * min(self._kind_score(head_terms, "it", per_term_cap=False), _ZONE_CAP)
+            + body("it")
+            + self._issuer_support(policy, self.taxonomy.it_issuers)
+        )
         offtopic = min(scores.get("offtopic", 0.0), _OFFTOPIC_CAP)
-        z = 0.5 * (domain - _DOMAIN_PIVOT) + 0.12 * topical + 0.03 * policy - 0.6 * offtopic
-        return 1.0 / (1.0 + math.exp(-z))
+        z = _SLOPE * (min(health, it) - _PIVOT) - _OFFTOPIC_SLOPE * offtopic
+        relevance = 1.0 / (1.0 + math.exp(-z))
+        reason: dict[str, Any] = {"health": round(health, 2), "it": round(it, 2)}
+        if offtopic:
+            reason["offtopic"] = round(offtopic, 2)
+        threshold = self.taxonomy.relevance_threshold
+        scale = 2 * max(1.0, math.sqrt(length / _TOPIC_LENGTH))
+        confident = [
+            t.code
+            for t in topics
+            if t.code != _POLICY_CODE
+            and it_scores.get(t.code, 0.0) >= scale * self._thresholds.get(t.code, math.inf)
+        ]
+        if relevance >= threshold:
+            reason["decision"] = "health and IT evidence"
+        elif not confident:
+            reason["decision"] = "no IT evidence" if it < health else "no health evidence"
+        elif health <= 0:
+            reason["decision"] = f"no health evidence (despite topics {','.join(confident)})"
+        elif offtopic >= _STRONG_OFFTOPIC:
+            reason["decision"] = f"off-topic words (despite topics {','.join(confident)})"
+        else:
+            relevance = threshold
+            reason["decision"] = f"confident health-IT topics {','.join(confident)}"
+        return relevance, reason
 
     def _doc_type(self, norm_title: str, source_kind: str, policy: PolicyMeta | None) -> str:
         has_number = bool(policy and policy.doc_number)

@@ -1,4 +1,5 @@
-"""`hitwatch classify FILE [URL]`, `hitwatch eval classify|dedupe`, `hitwatch bench classify`."""
+"""`hitwatch classify FILE [URL]`, `hitwatch eval classify|dedupe`, `hitwatch bench classify`,
+`hitwatch train`, `hitwatch reclassify`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +17,22 @@ import click
 from classifier.classify import Classifier
 from classifier.evaluation import (
     DEFAULT_LABELS,
+    Judge,
     bench_classify,
     evaluate_classification,
     evaluate_dedupe,
     format_bench,
     format_classification_report,
     format_dedupe_report,
+    load_labelled_items,
+)
+from classifier.linear import LinearJudge, LinearRelevance, model_text, train_relevance
+from classifier.reclassify import (
+    RunState,
+    classifier_fingerprint,
+    run_id_for,
+    send_batches,
+    wait_for,
 )
 from hitwatch.errors import ExtractionError
 
@@ -29,6 +41,8 @@ __all__ = [
     "classify_command",
     "eval_classify_command",
     "eval_dedupe_command",
+    "reclassify_command",
+    "train_command",
 ]
 
 # The corpus sits beside the checkout (../shared/corpus) in development and CI.
@@ -81,12 +95,125 @@ def classify_command(file: Path, url: str, source_kind: str) -> None:
     help="Folder of labelled JSONL files.",
 )
 @click.option("--verbose", is_flag=True, help="List every disagreement with the labels.")
-def eval_classify_command(corpus: Path, labels: Path, verbose: bool) -> None:
-    """Relevance, topic and document-type scores on the labelled set."""
-    report = evaluate_classification(labels, corpus if corpus.is_dir() else None)
+@click.option(
+    "--model",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also score the learned relevance model in this file (`hitwatch train`), alone and"
+    " averaged with the rules.",
+)
+def eval_classify_command(corpus: Path, labels: Path, verbose: bool, model: Path | None) -> None:
+    """Relevance, topic and document-type scores: the test part first, then the tuning part."""
     if not corpus.is_dir():
         click.echo(f"corpus not found at {corpus}: only the project's own texts are scored")
-    click.echo(format_classification_report(report, verbose=verbose))
+    classifier = Classifier.load()
+    judges: list[tuple[str, Judge]] = [("keyword rules", classifier)]
+    if model is not None:
+        if not model.is_file():
+            raise click.ClickException(f"no model at {model}: run `hitwatch train --out {model}`")
+        learned = LinearRelevance.load(model)
+        judges += [
+            ("learned model", LinearJudge(classifier, learned)),
+            ("rules and model averaged", LinearJudge(classifier, learned, combine=True)),
+        ]
+    for name, judge in judges:
+        if len(judges) > 1:
+            click.echo(f"##### {name}")
+        for part in ("test", "tune"):
+            report = evaluate_classification(
+                labels, corpus if corpus.is_dir() else None, judge, part=part
+            )
+            click.echo(format_classification_report(report, verbose=verbose))
+            click.echo("")
+
+
+@click.command("train")
+@_corpus_option
+@click.option(
+    "--labels",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=DEFAULT_LABELS,
+    show_default=True,
+    help="Folder of labelled files.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the model (JSON).",
+)
+def train_command(corpus: Path, labels: Path, out: Path) -> None:
+    """Train the learned relevance model on the tuning part of the labelled set."""
+    if not corpus.is_dir():
+        raise click.ClickException(
+            f"no corpus at {corpus}: the tuning part points into it (pass --corpus PATH)"
+        )
+    items, skipped = load_labelled_items(labels, corpus.parent)
+    tuning = [item for item in items if item.part == "tune"]
+    data = train_relevance(
+        [model_text(i.title, i.body, i.attachments) for i in tuning],
+        [i.relevant for i in tuning],
+        note=f"tuning part of {labels.name}: {len(tuning)} items ({skipped} skipped)",
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+    features = sum(len(block["coef"]) for block in data["blocks"].values())
+    click.echo(f"trained on {len(tuning)} items, {features} features: {out}")
+
+
+@click.command("reclassify")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Only documents published (or, undated, fetched) on or after this day.",
+)
+@click.option("--all", "every", is_flag=True, help="Every stored document.")
+@click.option("--batch", default=100, show_default=True, help="Documents per task.")
+@click.option("--no-wait", is_flag=True, help="Send the batches and return without waiting.")
+def reclassify_command(since: datetime | None, every: bool, batch: int, no_wait: bool) -> None:
+    """Classify stored documents again through the classify and index queues.
+
+    Run it after a taxonomy or model change, with classifier and indexer workers running.
+    The same command again resumes the run; nobody is alerted for a reclassified item.
+    """
+    import redis
+
+    from hitwatch.broker import create_celery
+    from hitwatch.settings import load_settings
+    from hitwatch.store import open_database
+
+    if since is None and not every:
+        raise click.UsageError("pass --since DATE or --all")
+    settings = load_settings()
+    database = open_database(settings.resolved_database_url)
+    client = redis.Redis.from_url(settings.resolved_redis_url, socket_connect_timeout=5)
+    state = RunState(client, run_id_for(since, classifier_fingerprint()))
+    try:
+        sent = send_batches(
+            database, state, create_celery(settings, "reclassify"), since=since, batch_size=batch
+        )
+        click.echo(f"run {state.run_id}: {sent['sent']} of {sent['total']} documents queued")
+        if no_wait:
+            click.echo("not waiting; run the same command again to see the result")
+            return
+        with click.progressbar(length=max(sent["sent"], 1), label="reclassifying") as bar:
+            shown = 0
+
+            def advance(done: int) -> None:
+                nonlocal shown
+                bar.update(max(0, done - shown))
+                shown = max(shown, done)
+
+            final = wait_for(state, advance)
+        click.echo(
+            f"reclassified {final['done']} documents: {final['became_relevant']} became relevant,"
+            f" {final['became_offtopic']} became off-topic, {final['topics_changed']} changed"
+            f" topics, {final['doc_type_changed']} changed document type"
+        )
+    finally:
+        database.dispose()
+        client.close()
 
 
 @click.command("dedupe")

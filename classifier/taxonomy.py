@@ -58,6 +58,12 @@ class Taxonomy:
     government_doc_type: str
     # A title keyword at least this heavy assigns its category alone (0: never).
     title_keyword_weight: float = 0.0
+    # IT evidence, and the issuers that support health or IT evidence (never decide).
+    it_terms: dict[str, float] = field(default_factory=dict)
+    health_issuers: tuple[str, ...] = ()
+    it_issuers: tuple[str, ...] = ()
+    issuer_weight: float = 0.0
+    neutral_terms: tuple[str, ...] = ()
 
     @property
     def doc_types(self) -> list[str]:
@@ -141,4 +147,9 @@ def load_taxonomy(path: Path = DEFAULT_TAXONOMY) -> Taxonomy:
         default_doc_type=str(doc_types.get("default", "新闻报道")),
         government_doc_type=str(doc_types.get("government_with_policy_meta", "政策文件")),
         title_keyword_weight=_number(data.get("title_keyword_weight", 0.0), "title_keyword_weight"),
+        it_terms=_weights(relevance.get("it"), f"{path}: relevance.it"),
+        health_issuers=tuple(str(x) for x in relevance.get("health_issuers") or ()),
+        it_issuers=tuple(str(x) for x in relevance.get("it_issuers") or ()),
+        issuer_weight=_number(relevance.get("issuer_weight", 0.0), "relevance.issuer_weight"),
+        neutral_terms=tuple(str(x) for x in relevance.get("neutral") or ()),
     )

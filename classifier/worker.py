@@ -1,8 +1,10 @@
-"""The `classifier.classify_item` task: extract, classify and dedupe a crawled page."""
+"""The `classifier.classify_item` task: extract, classify and dedupe a crawled page; and
+`classifier.reclassify_documents`: classify stored documents again (`hitwatch reclassify`)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,6 +14,7 @@ from celery import Celery
 from classifier.classify import Classification, Classifier
 from classifier.dedupe import StoryAssignment, StoryRegistry
 from classifier.extraction import attach_documents, extract_page
+from classifier.reclassify import Reclassifier
 from classifier.terms import nfkc
 from classifier.urls import canonical_url
 from hitwatch.broker import create_celery, register_task, send_message
@@ -26,7 +29,7 @@ from hitwatch.settings import Settings
 from hitwatch.sources import SourceDefinition, load_sources
 from hitwatch.store import open_database
 from hitwatch.store.failures import FailureLog
-from hitwatch.tasks import CLASSIFY_ITEM, INDEX_DOCUMENT
+from hitwatch.tasks import CLASSIFY_ITEM, INDEX_DOCUMENT, RECLASSIFY_DOCUMENTS
 
 __all__ = ["ClassifyPipeline", "create_worker"]
 
@@ -63,6 +66,7 @@ class ClassifyPipeline:
             source_kind=kind,
             policy=page.policy,
             published_at=page.published_at,
+            attachments=[attachment.text for attachment in attachments if attachment.text],
         )
         return ClassifiedDocument(
             doc_id=doc_id,
@@ -99,11 +103,21 @@ class ClassifyPipeline:
         source_kind: str = "media",
         policy: PolicyMeta | None = None,
         published_at: datetime | None = None,
+        attachments: Sequence[str] = (),
     ) -> tuple[Classification, StoryAssignment]:
-        """Classification and story of one article, its text normalised once for both."""
+        """Classification and story of one article, its text normalised once for both.
+
+        The attachments' text counts for the classification when the page body is short
+        (a notice that forwards its document as a file); the story is the page's text.
+        """
         title, body = nfkc(title), nfkc(body)
         result = self.classifier.classify(
-            title, body, source_kind=source_kind, policy=policy, published_at=published_at
+            title,
+            body,
+            source_kind=source_kind,
+            policy=policy,
+            published_at=published_at,
+            attachments=attachments,
         )
         story = self.stories.assign(
             doc_id=doc_id,
@@ -127,9 +141,10 @@ def create_worker(settings: Settings) -> Celery:
         document = pipeline.process(parse_message(CrawledItem, payload))
         send_message(app, INDEX_DOCUMENT, document)
 
-    failures = FailureLog(
-        open_database(settings.resolved_database_url),
-        redis.Redis.from_url(settings.resolved_redis_url),
-    )
+    database = open_database(settings.resolved_database_url)
+    client = redis.Redis.from_url(settings.resolved_redis_url)
+    failures = FailureLog(database, client)
+    reclassifier = Reclassifier(pipeline.classifier, database, client, app)
     register_task(app, CLASSIFY_ITEM, handle, failures, settings)
+    register_task(app, RECLASSIFY_DOCUMENTS, reclassifier.handle, failures, settings)
     return app

@@ -40,6 +40,11 @@ class Child:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     log: IO[bytes] | None = None
+    restarts: list[float] = field(default_factory=list)  # monotonic times of restarts
+
+
+RESTART_LIMIT = 5
+RESTART_WINDOW = 60
 
 
 def _die_with_parent() -> None:
@@ -63,7 +68,13 @@ class Supervisor:
     def start(self, name: str, *args: str) -> Child:
         hitwatch = shutil.which("hitwatch", path=str(Path(sys.executable).parent)) or "hitwatch"
         child = Child(name, [hitwatch, *args], self.log_dir / f"{name}.log")
-        child.log = child.log_path.open("ab")
+        self._spawn(child)
+        self.children.append(child)
+        return child
+
+    def _spawn(self, child: Child) -> None:
+        if child.log is None:
+            child.log = child.log_path.open("ab")
         child.process = subprocess.Popen(
             child.args,
             stdout=child.log,
@@ -73,19 +84,31 @@ class Supervisor:
             start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
             preexec_fn=_die_with_parent,
         )
-        self.children.append(child)
-        return child
 
-    def check(self, *, ignore: tuple[Child, ...] = ()) -> None:
+    def check(self, *, ignore: tuple[Child, ...] = ()) -> list[str]:
+        """Start again every child that stopped; what happened, for the progress output.
+
+        A child that keeps dying (RESTART_LIMIT times within RESTART_WINDOW seconds) is a
+        fault no restart fixes: the launcher stops with its log instead of looping.
+        """
+        events = []
+        now = time.monotonic()
         for child in self.children:
             if child in ignore or child.process is None:
                 continue
             code = child.process.poll()
-            if code is not None:
+            if code is None:
+                continue
+            child.restarts = [t for t in child.restarts if now - t < RESTART_WINDOW]
+            if len(child.restarts) >= RESTART_LIMIT:
                 raise LaunchError(
-                    f"{child.name} stopped unexpectedly (exit {code}). Log {child.log_path}:\n"
-                    f"{log_tail(child.log_path)}"
+                    f"{child.name} keeps stopping (exit {code}, {RESTART_LIMIT} times within "
+                    f"{RESTART_WINDOW} s). Log {child.log_path}:\n{log_tail(child.log_path)}"
                 )
+            child.restarts.append(now)
+            self._spawn(child)
+            events.append(f"{child.name} stopped (exit {code}); restarted (log {child.log_path})")
+        return events
 
     def stop_all(self) -> None:
         for child in reversed(self.children):
@@ -213,7 +236,7 @@ def run_command(live: bool, no_crawl: bool, exit_after_crawl: bool) -> None:
                 mode = "--demo" if settings.crawl_mode == "demo" else "--live"
                 click.echo(f"first crawl ({settings.crawl_mode} mode) ...")
                 crawl = supervisor.start("crawl", "crawl", mode, "--once")
-            _watch(settings, supervisor, crawl, exit_after_crawl)
+            _watch(settings, supervisor, crawl, exit_after_crawl, embedded)
     except KeyboardInterrupt:
         click.echo("\nstopping ...")
     finally:
@@ -262,16 +285,35 @@ def demo_admin_login(settings: Settings) -> str:
 
 
 def _watch(
-    settings: Settings, supervisor: Supervisor, crawl: Child | None, exit_after: bool
+    settings: Settings,
+    supervisor: Supervisor,
+    crawl: Child | None,
+    exit_after: bool,
+    embedded: EmbeddedRedis | None,
 ) -> None:
     progress = Progress(settings)
     announced = False
     last = ""
     while True:
         time.sleep(2)
-        supervisor.check(ignore=(crawl,) if crawl else ())
+        if embedded is not None and embedded.process and embedded.process.poll() is not None:
+            # Workers and the web app reconnect by themselves once it answers again; the
+            # append-only file in the data dir brings the queues back as they were.
+            code = embedded.process.poll()
+            click.secho(f"embedded Redis stopped (exit {code}); starting it again ...", fg="red")
+            embedded.start()
+            click.secho(f"embedded Redis is back on 127.0.0.1:{embedded.port}", fg="green")
+        for event in supervisor.check(ignore=(crawl,) if crawl else ()):
+            click.secho(event, fg="yellow")
         crawling = bool(crawl and crawl.process and crawl.process.poll() is None)
-        counts = progress.snapshot()
+        try:
+            counts = progress.snapshot()
+        except redis.exceptions.RedisError:  # down, or loading its append-only file
+            line = "  waiting for Redis (queues unavailable) ..."
+            if line != last:
+                click.echo(line)
+                last = line
+            continue
         line = _line(counts, crawling)
         if line != last:
             click.echo(line)

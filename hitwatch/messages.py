@@ -26,6 +26,7 @@ __all__ = [
     "DigestDue",
     "DigestPublished",
     "PolicyMeta",
+    "ReclassifyBatch",
     "StoryIndexed",
     "TopicScore",
     "parse_message",
@@ -155,6 +156,24 @@ class ClassifiedDocument(_Message):
     entities: dict[str, list[str]] = Field(default_factory=dict)
     evidence: dict[str, Any] = Field(default_factory=dict)
     fetched_at: datetime
+    reclassified: bool = Field(
+        False,
+        description="a stored document classified again (`hitwatch reclassify`): its text is"
+        " unchanged, only the classification is replaced, and nobody is alerted",
+    )
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def to_payload(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class ReclassifyBatch(_Message):
+    """Command: classify these stored documents again (`classify` queue)."""
+
+    schema_: Literal["reclassify_batch/1"] = Field("reclassify_batch/1", alias="schema")
+    run_id: str = Field(description="the reclassification run, whose progress counts this batch")
+    doc_ids: list[str]
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -177,6 +196,7 @@ class StoryIndexed(_Message):
     relevant: bool = True
     topics: list[str] = Field(default_factory=list)
     doc_type: str = ""
+    reclassified: bool = Field(False, description="only the classification changed: no alert")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

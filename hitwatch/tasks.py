@@ -15,6 +15,7 @@ __all__ = [
     "HANDLE_STORY_INDEXED",
     "INDEX_DOCUMENT",
     "QUEUES",
+    "RECLASSIFY_DOCUMENTS",
     "TASK_QUEUES",
     "queue_for",
 ]
@@ -22,6 +23,7 @@ __all__ = [
 CRAWL_SOURCE = "crawler.crawl_source"
 FETCH_PAGE = "crawler.fetch_page"
 CLASSIFY_ITEM = "classifier.classify_item"
+RECLASSIFY_DOCUMENTS = "classifier.reclassify_documents"
 INDEX_DOCUMENT = "indexer.index_document"
 HANDLE_STORY_INDEXED = "notifier.handle_story_indexed"
 BUILD_DIGEST = "notifier.build_digest"
@@ -33,6 +35,7 @@ TASK_QUEUES: dict[str, str] = {
     CRAWL_SOURCE: "crawl",
     FETCH_PAGE: "crawl",
     CLASSIFY_ITEM: "classify",
+    RECLASSIFY_DOCUMENTS: "classify",
     INDEX_DOCUMENT: "index",
     HANDLE_STORY_INDEXED: "notify",
     BUILD_DIGEST: "notify",

@@ -75,10 +75,34 @@ def _refresh_story(session: Session, story: Story) -> None:
     story.doc_count = len(members)
 
 
+# What `hitwatch reclassify` replaces in a stored article: the classification alone.
+_CLASSIFICATION = (
+    "relevant",
+    "relevance",
+    "topics",
+    "doc_type",
+    "region",
+    "entities",
+    "evidence",
+    "policy",
+)
+
+
 def save_document(session: Session, doc: ClassifiedDocument) -> StoreOutcome:
-    """Insert or update the article and its story; a repeated delivery changes nothing."""
+    """Insert or update the article and its story; a repeated delivery changes nothing.
+
+    A reclassified document (same text, new classification) replaces the classification
+    of the stored article without a new version: it is neither new nor updated news.
+    """
     article = session.get(Article, doc.doc_id)
     story = session.get(Story, doc.story_id)
+    if doc.reclassified and article is not None and story is not None:
+        fields = _article_fields(doc)
+        for name in _CLASSIFICATION:
+            setattr(article, name, fields[name])
+        session.flush()
+        _refresh_story(session, story)
+        return StoreOutcome(new_story=False, updated=False, version=article.version)
     if (
         article is not None
         and story is not None

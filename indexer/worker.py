@@ -52,6 +52,7 @@ class Indexer:
                 relevant=doc.relevant,
                 topics=[t.code for t in doc.topics],
                 doc_type=doc.doc_type,
+                reclassified=doc.reclassified,
             ),
         )
 

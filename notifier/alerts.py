@@ -44,8 +44,9 @@ class AlertTasks:
         return self._matcher
 
     def handle(self, event: StoryIndexed) -> None:
-        # A copy joining a known story is not news; a new story or a changed text is.
-        if not (event.new_story or event.updated):
+        # A copy joining a known story is not news; a new story or a changed text is. A
+        # reclassified document is old news under a new classification: no alert.
+        if event.reclassified or not (event.new_story or event.updated):
             return
         matcher = self.matcher()
         if not len(matcher):

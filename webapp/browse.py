@@ -62,6 +62,7 @@ def item(doc_id: str) -> str:
         (EVIDENCE_LABELS.get(str(key)) or names.get(str(key), str(key)), plain_value(value))
         for key, value in (article.evidence or {}).items()
     ]
+    topics = sorted(article.topics or [], key=lambda t: -float(t.get("score", 0)))
     return render_template(
         "browse/item.html",
         article=article,
@@ -69,5 +70,6 @@ def item(doc_id: str) -> str:
         policy_rows=policy_rows,
         evidence=evidence,
         source_kind=SOURCE_KINDS.get(article.source_kind, article.source_kind),
-        topics=sorted(article.topics or [], key=lambda t: -float(t.get("score", 0))),
+        topics=topics,
+        strongest=max((float(t.get("score", 0)) for t in topics), default=0.0) or 1.0,
     )

@@ -17,6 +17,7 @@ from hitwatch.tasks import (
     FETCH_PAGE,
     HANDLE_STORY_INDEXED,
     INDEX_DOCUMENT,
+    RECLASSIFY_DOCUMENTS,
     queue_for,
 )
 from webapp import queries
@@ -37,6 +38,7 @@ TASK_LABELS = {
     CRAWL_SOURCE: "抓取信息源",
     FETCH_PAGE: "抓取页面",
     CLASSIFY_ITEM: "抽取与分类",
+    RECLASSIFY_DOCUMENTS: "重新分类",
     INDEX_DOCUMENT: "入库与索引",
     HANDLE_STORY_INDEXED: "提醒匹配",
     BUILD_DIGEST: "生成月报",

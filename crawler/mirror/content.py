@@ -65,7 +65,7 @@ def load_articles(path: Path = ARTICLES) -> tuple[MirrorArticle, ...]:
     texts: dict[str, list[str]] = data["texts"]
     articles = []
     for entry in data["articles"]:
-        fields = {k: str(v) for k, v in entry.items() if k not in ("text", "files")}
+        fields = {k: str(v) for k, v in entry.items() if k not in ("text", "files", "expect")}
         folder = urlsplit(entry["url"]).path.rsplit("/", 1)[0]
         stem = urlsplit(entry["url"]).path.rsplit("/", 1)[-1].split(".")[0]
         files = tuple(

@@ -89,6 +89,19 @@ def test_copies_and_off_topic_items_do_not_alert(database, tasks, transport):
     assert len(transport.sent) == 3
 
 
+def test_a_reclassified_item_alerts_nobody(database, tasks, transport):
+    add_rule(database, "a@example.org", "电子病历")
+    store(database, Doc("d4", "电子病历", ""))
+    reclassified = event("d4", new_story=False, updated=True, version=2).model_copy(
+        update={"reclassified": True}
+    )
+    tasks.handle(reclassified)
+    assert transport.sent == []
+    tasks.handle(event("d4"))  # the story as news: mailed, once
+    tasks.handle(reclassified)
+    assert len(transport.sent) == 1
+
+
 def test_pending_paused_and_deleted_rules_get_nothing(database, settings, tasks, transport):
     pending = request_alert(database, settings, transport, "p@example.org", "电子病历", links=LINKS)
     paused = add_rule(database, "q@example.org", "电子病历")

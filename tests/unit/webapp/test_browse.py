@@ -141,3 +141,22 @@ def test_static_stylesheet_is_served_locally(client: FlaskClient) -> None:
     assert response.status_code == 200
     assert "mark" in response.get_data(as_text=True)
     response.close()
+
+
+def test_topic_bars_are_scaled_to_the_strongest_topic_of_the_item(
+    client: FlaskClient, seed: Callable[[list[Doc]], None]
+) -> None:
+    strong = Doc(
+        "raw",
+        "电子病历评级",
+        "电子病历系统应用水平分级评价。",
+        topics=[
+            {"code": "D", "name": "电子病历与医院信息化评级", "score": 26.98},
+            {"code": "N", "name": "政策法规与标准", "score": 13.49},
+        ],
+    )
+    seed([strong])
+    page = text(client.get("/items/raw"))
+    assert '<meter min="0" max="26.98" value="26.98"' in page  # full: the strongest
+    assert '<meter min="0" max="26.98" value="13.49"' in page  # half of it
+    assert "以本条得分最高的主题为满格" in page

@@ -1,0 +1,139 @@
+"""Relevance as the sharpened definition states it, on notices built from public facts.
+
+The notices are real documents (seed 003 and the bulletin's sources name them): title,
+发文字号, issuer, date and the names of the documents they forward, built into the short
+government page, the long page, the page with an attachment and a news report.
+"""
+
+import pytest
+
+from classifier.classify import Classifier
+from classifier.evaluation import DEFAULT_LABELS
+from classifier.notices import NoticeFacts, load_notices, notice_forms
+
+
+@pytest.fixture(scope="module")
+def clf() -> Classifier:
+    return Classifier.load()
+
+
+@pytest.fixture(scope="module")
+def notices() -> dict[str, NoticeFacts]:
+    return {facts.id: facts for facts in load_notices(DEFAULT_LABELS / "notices.yaml")}
+
+
+def _judge(clf: Classifier, facts: NoticeFacts, form: str) -> tuple[bool, dict[str, object]]:
+    (built,) = [f for f in notice_forms(facts) if f.form == form]
+    result = clf.classify(
+        built.title,
+        built.body,
+        source_kind=built.source_kind,
+        policy=built.policy,
+        attachments=built.attachments,
+    )
+    return result.relevant, result.evidence["relevance"]
+
+
+@pytest.mark.parametrize("form", ["short", "long", "attached", "news"])
+@pytest.mark.parametrize(
+    "notice",
+    [
+        "n-hit-02",  # EMR grading: 国卫办医函〔2018〕1079号, two forwarded documents
+        "n-hit-05",  # 互联网诊疗管理办法（试行）等3个文件
+        "n-hit-16",  # DRG/DIP three-year plan, 医保发〔2021〕48号
+        "n-hit-29",  # 工信部-led smart eldercare plan: an issuer outside health
+        "n-hit-33",  # a provincial government's medical-AI plan, no 发文字号 known
+    ],
+)
+def test_health_it_notices_are_relevant_in_every_form(
+    clf: Classifier, notices: dict[str, NoticeFacts], notice: str, form: str
+) -> None:
+    relevant, reason = _judge(clf, notices[notice], form)
+    assert relevant, reason
+    assert reason["decision"] == "health and IT evidence"
+
+
+@pytest.mark.parametrize("form", ["short", "long", "attached", "news"])
+@pytest.mark.parametrize(
+    "notice",
+    [
+        "n-hno-01",  # national nursing plan, 国卫医发〔2022〕15号
+        "n-hno-02",  # essential drug list
+        "n-hno-04",  # 爱国卫生
+        "n-hno-06",  # insurance drug list issued by 国家医保局
+        "n-hno-07",  # vaccination schedule
+        "n-hno-11",  # qualification exam
+    ],
+)
+def test_health_without_it_is_off_topic_whoever_issues_it(
+    clf: Classifier, notices: dict[str, NoticeFacts], notice: str, form: str
+) -> None:
+    relevant, reason = _judge(clf, notices[notice], form)
+    assert not relevant, reason
+    assert reason["decision"] == "no IT evidence"
+
+
+@pytest.mark.parametrize("notice", ["n-ito-01", "n-ito-02", "n-ito-05", "n-ito-06"])
+def test_it_without_health_is_off_topic(
+    clf: Classifier, notices: dict[str, NoticeFacts], notice: str
+) -> None:
+    for form in ("short", "long", "news"):
+        relevant, reason = _judge(clf, notices[notice], form)
+        assert not relevant, (form, reason)
+        assert str(reason["decision"]).startswith("no health evidence")
+
+
+def test_a_health_authority_as_issuer_supports_but_never_decides(clf: Classifier) -> None:
+    body = "国卫医发〔2024〕1号\n各省卫生健康委：\n现将《护理工作方案》印发给你们，请认真贯彻执行。"
+    result = clf.classify("关于印发护理工作方案的通知", body, source_kind="government")
+    assert not result.relevant
+    assert result.evidence["relevance"]["it"] == 0
+
+
+ATTACHMENT_FACTS = NoticeFacts(
+    id="test-attached",
+    title="某市卫生健康委员会关于印发《便民就医服务改革工作方案》的通知",
+    issuer="某市卫生健康委员会",
+    date="2024-05-06",
+    relevant=True,
+    topics=("F", "N"),
+    reason="written for this test",
+    forwards=("便民就医服务改革工作方案",),
+    points=(
+        "二级以上医院全面开通互联网医院在线复诊",
+        "推广电子健康卡和医保电子凭证，实现移动支付",
+        "建设全市预约诊疗信息平台，检查检验结果互联互通",
+    ),
+    forms=("attached",),
+)
+
+
+def test_the_attachment_is_read_when_the_page_is_short(clf: Classifier) -> None:
+    (built,) = notice_forms(ATTACHMENT_FACTS)
+    with_file = clf.classify(
+        built.title, built.body, source_kind="government", attachments=built.attachments
+    )
+    without = clf.classify(built.title, built.body, source_kind="government")
+    assert with_file.relevant and not without.relevant
+    assert with_file.evidence["relevance"]["attachments"] == 1
+    assert "F" in [t.code for t in with_file.topics]
+
+
+def test_a_long_page_is_judged_on_its_own_text(clf: Classifier) -> None:
+    body = "为做好护理工作，现提出如下意见。" * 80
+    result = clf.classify(
+        "关于加强护理工作的意见", body, attachments=("互联网医院 电子病历 医疗大模型",)
+    )
+    assert not result.relevant
+    assert "attachments" not in result.evidence["relevance"]
+
+
+def test_a_confident_health_it_topic_is_relevant_or_says_why_not(clf: Classifier) -> None:
+    # 生成式AI is a heavy topic-A keyword, but nothing here is about health.
+    result = clf.classify(
+        "生成式AI服务管理办法公布",
+        "生成式AI服务提供者应当对训练数据进行审核，大模型生成内容应当标识。",
+    )
+    assert "A" in [t.code for t in result.topics]
+    assert not result.relevant
+    assert str(result.evidence["relevance"]["decision"]).startswith("no health evidence")
