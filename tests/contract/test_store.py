@@ -1,8 +1,9 @@
 """The contract of the store of record: every operation the workers and the web app use,
 on SQLite and on PostgreSQL (behind `requires_postgres`).
 
-The indexer's upserts and story upkeep, the crawler's source health, the failure log,
-the notifier's event record and alert deliveries, alert rules, and the web app's reads.
+The indexer's upserts (reclassification too) and story upkeep, the crawler's source
+health, the failure log, the notifier's event record and alert deliveries, alert rules,
+accounts, API tokens and the audit log, and the web app's reads.
 The digest's reads and writes have their own PostgreSQL suite
 (`tests/integration/digest/test_digest_postgres.py`).
 """
@@ -14,6 +15,23 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from crawler.health import SourceRun, list_health, record_runs, upsert_sources
+from hitwatch.accounts import (
+    add_user,
+    authenticate,
+    count_admins,
+    count_events,
+    create_api_token,
+    display_names,
+    find_user,
+    list_api_tokens,
+    list_events,
+    list_users,
+    record_event,
+    remove_user,
+    revoke_api_token,
+    set_role,
+    user_for_api_token,
+)
 from hitwatch.alerts.delivery import claim, load_document
 from hitwatch.alerts.rules import (
     RuleChange,
@@ -218,3 +236,43 @@ def test_a_delivery_is_claimed_once_and_taken_over_when_stale(store: Database) -
     assert claim(store, rule.id, "s1", "d1", timeout=60, now=later) == "gone"
     with store.session() as session:
         assert session.scalars(select(AlertDelivery)).all() == []
+
+
+def test_a_reclassified_document_replaces_the_classification_only(store: Database) -> None:
+    first = save(store, "d1", published_at=JULY, topics=["A"], relevant=True)
+    again = save(
+        store, "d1", published_at=JULY, topics=["G"], relevant=False, doc_type="政策文件",
+        reclassified=True,
+    )  # fmt: skip
+    assert again == StoreOutcome(new_story=False, updated=False, version=first.version)
+    document = load_document(store, "d1")
+    assert document is not None
+    assert (document.topics, document.relevant, document.doc_type) == (("G",), False, "政策文件")
+    with store.session() as session:
+        assert session.get(Story, "s-d1").relevant is False  # type: ignore[union-attr]
+
+
+def test_accounts_roles_tokens_and_the_audit_log(store: Database) -> None:
+    with store.session() as session:
+        admin = add_user(session, "Admin@Example.org", "admin", password="a long passphrase 1")
+        add_user(session, "editor@example.org", "editor", name="编辑")
+        record_event(session, "user_add", actor="cli", target="editor@example.org")
+        _, plain = create_api_token(session, admin, "监控")
+    with store.session() as session:
+        assert authenticate(session, "admin@example.org", "a long passphrase 1") is not None
+        assert authenticate(session, "admin@example.org", "wrong") is None
+        assert count_admins(session) == 1
+        assert display_names(session, ["editor@example.org"]) == {"editor@example.org": "编辑"}
+        user = user_for_api_token(session, plain)
+        assert user is not None and user.email == "admin@example.org"
+        set_role(session, "editor@example.org", "reader")
+        assert [u.email for u in list_users(session)] == ["editor@example.org", "admin@example.org"]
+        (token,) = list_api_tokens(session, user)
+        revoke_api_token(session, user, token.id)
+    with store.session() as session:
+        assert user_for_api_token(session, plain) is None
+        assert count_events(session, action="user_add") == 1
+        assert [e.target for e in list_events(session, actor="cli")] == ["editor@example.org"]
+        remove_user(session, "editor@example.org")
+    with store.session() as session:
+        assert find_user(session, "editor@example.org") is None
