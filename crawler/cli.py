@@ -96,6 +96,17 @@ def crawl_command(
     sources = _select(settings, source_ids, demo)
     if urls and len(source_ids) != 1:
         raise click.UsageError("--url needs exactly one --source (whose page it is)")
+    if urls and not demo:
+        # Said before the crawl starts; the crawler's fetch guard checks redirects too.
+        from hitwatch.addresses import FetchGuard
+        from hitwatch.errors import HitwatchError
+
+        guard = FetchGuard.from_settings(settings)
+        for url in urls:
+            try:
+                guard.check_url(url)
+            except HitwatchError as exc:
+                raise click.ClickException(str(exc)) from exc
     if not once and not urls:
         _repeat(settings, sources, demo, recheck)
         return

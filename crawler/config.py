@@ -8,10 +8,26 @@ from typing import Any
 from hitwatch.settings import Settings
 from hitwatch.sources import SourceDefinition
 
-__all__ = ["DEMO_MAX_DELAY", "scrapy_settings", "user_agent"]
+__all__ = ["DEMO_MAX_DELAY", "fetch_guard_options", "mirror_base", "scrapy_settings", "user_agent"]
 
 # The mirror is ours: demo crawls keep the adaptive throttle but need not wait seconds.
 DEMO_MAX_DELAY = 0.1
+
+
+def mirror_base(settings: Settings) -> str:
+    """Where the bundled mirror answers: the one local address the product itself names."""
+    return f"http://127.0.0.1:{settings.mirror_port}"
+
+
+def fetch_guard_options(settings: Settings, *, demo: bool) -> dict[str, Any]:
+    """What the fetch guard's middleware and resolver read (crawler.middlewares, .resolver)."""
+    return {
+        "HITWATCH_FETCH_ALLOW_PRIVATE": settings.fetch_allow_private,
+        "HITWATCH_FETCH_ALLOWED_HOSTS": sorted(settings.fetch_allowed_host_set),
+        # Demo crawls fetch every page from the mirror on 127.0.0.1, which the product
+        # itself configures (MIRROR_PORT); nothing a person or a page names is exempt.
+        "HITWATCH_FETCH_EXEMPT_ORIGIN": mirror_base(settings) if demo else "",
+    }
 
 
 def user_agent(settings: Settings) -> str:
@@ -52,7 +68,12 @@ def scrapy_settings(
         "COOKIES_ENABLED": True,
         "TELNETCONSOLE_ENABLED": False,
         "LOG_LEVEL": settings.log_level if settings.log_level != "INFO" else "WARNING",
-        "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.CookieChallengeMiddleware": 650},
+        "DOWNLOADER_MIDDLEWARES": {
+            # Before robots.txt (100): a refused page must not even have its robots fetched.
+            "crawler.middlewares.FetchGuardMiddleware": 50,
+            "crawler.middlewares.CookieChallengeMiddleware": 650,
+        },
+        **fetch_guard_options(settings, demo=demo),
         "ITEM_PIPELINES": {"crawler.pipelines.HandoverPipeline": 300} if deliver else {},
         # Shared queue and dupefilter in Redis, scoped to the run (see crawler.scheduler).
         "SCHEDULER": "crawler.scheduler.RunScheduler",

@@ -19,7 +19,7 @@ from scrapy.core.engine import ExecutionEngine
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.utils.reactor import install_reactor
 
-from crawler.config import scrapy_settings
+from crawler.config import fetch_guard_options, mirror_base, scrapy_settings
 from crawler.health import SourceRun, record_runs, upsert_sources
 from crawler.services import open_services
 from crawler.spiders.source import SourceSpider
@@ -41,10 +41,6 @@ IDLE_POLL_SECONDS = 0.5
 
 class CrawlError(HitwatchError):
     """A crawl could not start; the message says what to do."""
-
-
-def mirror_base(settings: Settings) -> str:
-    return f"http://127.0.0.1:{settings.mirror_port}"
 
 
 def _check_mirror(base: str, wait_seconds: float = 15.0) -> None:
@@ -126,6 +122,9 @@ def run_crawl(
                 "TWISTED_REACTOR": REACTOR,
                 "LOG_LEVEL": settings.log_level,
                 "LOG_INSTALL_ROOT_HANDLER": False,
+                # One resolver per process: the address connected to is a checked one.
+                "TWISTED_DNS_RESOLVER": "crawler.resolver.GuardedResolver",
+                **fetch_guard_options(settings, demo=demo),
             }
         )
         crawlers: list[tuple[str, Crawler]] = []

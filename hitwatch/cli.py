@@ -17,7 +17,10 @@ __all__ = ["main"]
 COMMANDS: dict[str, str] = {
     "run": "hitwatch.launcher:run_command",
     "migrate": "hitwatch.operations:migrate_command",
+    "backup": "hitwatch.backup:backup_command",
+    "restore": "hitwatch.backup:restore_command",
     "settings": "hitwatch.operations:settings_command",
+    "check": "hitwatch.operations:check_command",
     "failures": "hitwatch.operations:failures_group",
     "worker": "hitwatch.operations:worker_command",
     "mailcatcher": "hitwatch.operations:mailcatcher_command",
@@ -41,7 +44,10 @@ COMMANDS: dict[str, str] = {
 HELP: dict[str, str] = {
     "run": "Start the whole product (embedded Redis, workers, scheduler, web app) and crawl.",
     "migrate": "Create or upgrade the database tables.",
+    "backup": "Copy the store of record, the FTS5 index and Redis into one folder.",
+    "restore": "Put a backup back into the stores the settings name.",
     "settings": "Print the effective settings (secrets masked).",
+    "check": "List insecure settings (secret, TLS, passwords, fetch guard); exit 1 if any.",
     "failures": "List and replay items that failed in the pipeline.",
     "worker": "Run one Celery worker for a pipeline stage.",
     "mailcatcher": "Catch outgoing mail locally for the web app's 邮件 page (the demo).",
@@ -88,8 +94,12 @@ class LazyGroup(click.Group):
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
+        from hitwatch.errors import SettingsError
+
         try:
             return super().invoke(ctx)
+        except SettingsError as error:
+            raise click.ClickException(str(error)) from error
         except Exception as error:
             # Imported here so that `hitwatch --help` does not load SQLAlchemy.
             from hitwatch.store.db import database_error_message

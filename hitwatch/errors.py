@@ -13,12 +13,17 @@ __all__ = [
     "QueryError",
     "SchemaError",
     "SearchBackendError",
+    "SettingsError",
     "TransientError",
 ]
 
 
 class HitwatchError(Exception):
     """Base of every error hitwatch raises on purpose."""
+
+
+class SettingsError(HitwatchError):
+    """The settings are unsafe or inconsistent; the message says what to set."""
 
 
 class TransientError(HitwatchError):

@@ -26,6 +26,7 @@ import redis
 from sqlalchemy import func, select
 
 from hitwatch.embedded import EmbeddedRedis, LaunchError, log_tail
+from hitwatch.secret_key import require_secret_key
 from hitwatch.settings import Settings, load_settings
 from hitwatch.store import Article, Failure, open_database
 from hitwatch.tasks import QUEUES
@@ -189,10 +190,14 @@ def run_command(live: bool, no_crawl: bool, exit_after_crawl: bool) -> None:
     offline; --live crawls the real sites. Ctrl-C stops everything.
     """
     settings = load_settings(crawl_mode="live" if live else "demo")
+    require_secret_key(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     log_dir = settings.data_dir / "logs"
     log_dir.mkdir(exist_ok=True)
     env = dict(os.environ, CRAWL_MODE=settings.crawl_mode, HITWATCH_DATA_DIR=str(settings.data_dir))
+    # The children see the embedded Redis as REDIS_URL, i.e. as a deployment: they get
+    # the demo's key (generated in the data dir) explicitly.
+    env["SECRET_KEY"] = settings.secret_key.get_secret_value()
 
     embedded = None
     if not settings.redis_url:
@@ -200,7 +205,9 @@ def run_command(live: bool, no_crawl: bool, exit_after_crawl: bool) -> None:
         click.echo(f"starting embedded Redis on 127.0.0.1:{embedded.port} ...")
         embedded.start()
         env["REDIS_URL"] = embedded.url
-        settings = load_settings(crawl_mode=settings.crawl_mode, redis_url=embedded.url)
+        settings = load_settings(
+            crawl_mode=settings.crawl_mode, redis_url=embedded.url, secret_key=settings.secret_key
+        )
 
     demo = embedded is not None and not settings.database_url
     catch_mail = demo and _smtp_is_free(settings)

@@ -1,4 +1,4 @@
-"""Operator commands: migrate, settings, failures, worker, scheduler."""
+"""Operator commands: migrate, settings, check, failures, worker, scheduler."""
 
 from __future__ import annotations
 
@@ -17,12 +17,14 @@ from hitwatch import settings as settings_module
 from hitwatch.accounts.audit import record_event, shell_actor
 from hitwatch.broker import create_celery
 from hitwatch.clock import ZONE_LABEL, beijing_time
+from hitwatch.secret_key import require_secret_key
 from hitwatch.settings import Settings, load_settings
 from hitwatch.store import open_database
 from hitwatch.store.failures import FailureLog
 from hitwatch.tasks import TASK_QUEUES
 
 __all__ = [
+    "check_command",
     "failures_group",
     "migrate_command",
     "scheduler_command",
@@ -86,6 +88,24 @@ def settings_command(as_json: bool, env_example: bool) -> None:
     width = max(map(len, values))
     for name, value in values.items():
         click.echo(f"{name.ljust(width)}  {value}")
+
+
+@click.command("check")
+def check_command() -> None:
+    """List insecure settings, each with what to do; exit 1 when there is one."""
+    from hitwatch.checks import run_checks
+
+    results = run_checks(load_settings())
+    for name, findings in results:
+        if not findings:
+            click.echo(f"ok        {name}")
+        for finding in findings:
+            click.secho(f"INSECURE  {finding.setting}: {finding.problem}", fg="red")
+            click.echo(f"          fix: {finding.fix}")
+    count = sum(len(findings) for _, findings in results)
+    if count:
+        raise click.ClickException(f"{count} insecure setting(s)")
+    click.echo("no insecure settings found")
 
 
 @click.group("failures")
@@ -161,6 +181,7 @@ def failures_replay(failure_ids: tuple[int, ...], replay_all: bool) -> None:
 def worker_command(queue: str, concurrency: int | None, pool: str) -> None:
     """Run a Celery worker consuming QUEUE. Start more, anywhere, to scale out."""
     settings = load_settings()
+    require_secret_key(settings)
     configure_logging(settings)
     app = importlib.import_module(WORKERS[queue]).create_worker(settings)
     app.worker_main(

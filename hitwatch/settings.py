@@ -12,6 +12,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hitwatch.secret_key import embedded_secret_key
+
 __all__ = ["Settings", "env_example", "load_settings"]
 
 
@@ -90,9 +92,11 @@ class Settings(BaseSettings):
         description="Base URL used in links sent by e-mail; empty means http://WEB_HOST:WEB_PORT.",
     )
     secret_key: SecretStr = Field(
-        SecretStr("dev-only-change-me"),
+        SecretStr(""),
         validation_alias="SECRET_KEY",
-        description="Signs sessions and subscription tokens; a long random value in production.",
+        description="Signs sessions and link tokens: 32+ random characters. Empty: the embedded"
+        " demo keeps a generated one in the data dir; with REDIS_URL or DATABASE_URL set, the web"
+        " app and workers refuse to start.",
     )
     read_access: Literal["public", "login"] = Field(
         "public",
@@ -135,6 +139,18 @@ class Settings(BaseSettings):
             "Days an article URL stays in the crawler's seen set after it was last handed "
             "over or last listed; then it is forgotten (bounds the state in Redis)."
         ),
+    )
+    fetch_allow_private: bool = Field(
+        False,
+        validation_alias="FETCH_ALLOW_PRIVATE",
+        description="Let the crawler fetch loopback, private and link-local addresses (off: a"
+        " URL or redirect to one is refused).",
+    )
+    fetch_allowed_hosts: str = Field(
+        "",
+        validation_alias="FETCH_ALLOWED_HOSTS",
+        description="Comma-separated host names (or addresses) fetched even when they resolve to"
+        " a private address, e.g. an intranet source.",
     )
     max_page_bytes: int = Field(
         5_000_000,
@@ -231,6 +247,19 @@ class Settings(BaseSettings):
         return self.redis_url or f"redis://127.0.0.1:{self.embedded_redis_port}/0"
 
     @property
+    def fetch_allowed_host_set(self) -> frozenset[str]:
+        hosts = (
+            host.strip().strip("[]").rstrip(".").lower()
+            for host in self.fetch_allowed_hosts.split(",")
+        )
+        return frozenset(host for host in hosts if host)
+
+    @property
+    def embedded(self) -> bool:
+        """The one-machine demo: neither REDIS_URL nor DATABASE_URL names a server."""
+        return not self.redis_url and not self.database_url
+
+    @property
     def fts_path(self) -> Path:
         return self.data_dir / "search.db"
 
@@ -253,8 +282,16 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read settings from the environment; keyword overrides win (tests, CLI flags)."""
-    return Settings(**overrides)
+    """Read settings from the environment; keyword overrides win (tests, CLI flags).
+
+    The embedded demo without a SECRET_KEY gets the one kept in its data dir (made on first
+    use), so every process of the demo signs with the same key.
+    """
+    settings = Settings(**overrides)
+    if settings.embedded and not settings.secret_key.get_secret_value():
+        key = SecretStr(embedded_secret_key(settings.data_dir))
+        settings = settings.model_copy(update={"secret_key": key})
+    return settings
 
 
 def env_example() -> str:

@@ -68,7 +68,7 @@ def create_app(
     from hitwatch.search import open_search_index
     from hitwatch.settings import load_settings
     from hitwatch.store import open_database
-    from webapp import access, layout, limits
+    from webapp import access, headers, layout, limits
 
     settings = settings or load_settings()
     if database is None:
@@ -83,6 +83,7 @@ def create_app(
         MAX_CONTENT_LENGTH=1_000_000,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    headers.init_app(app, settings)
     if test_config:
         app.config.update(test_config)
     app.extensions["hitwatch"] = Dependencies(settings, database, search_index, celery)

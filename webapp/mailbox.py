@@ -21,7 +21,7 @@ _URL = re.compile(r"https?://[^\s<>\"'，。）]+")
 # The caught HTML is shown in a sandboxed frame: no script, no forms, its own origin.
 HTML_PART_POLICY = (
     "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; "
-    "img-src data:; style-src 'unsafe-inline'"
+    "img-src data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
 )
 
 
@@ -70,4 +70,5 @@ def html_part(message_id: str) -> Response:
         abort(404)
     response = Response(mail.html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = HTML_PART_POLICY
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"  # framed by the message page only
     return response

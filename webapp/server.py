@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from hitwatch.secret_key import require_secret_key
 from hitwatch.settings import Settings
 
 __all__ = ["serve"]
@@ -12,9 +13,14 @@ log = logging.getLogger(__name__)
 
 
 def serve(settings: Settings, *, threads: int = 8) -> None:
-    """Open the store and the search index from `settings`, then serve until stopped."""
+    """Open the store and the search index from `settings`, then serve until stopped.
+
+    Raises SettingsError, before opening anything, when a deployment has no adequate
+    SECRET_KEY.
+    """
     import waitress
 
+    require_secret_key(settings)
     from webapp import create_app
 
     app = create_app(settings)

@@ -157,9 +157,19 @@ def clean_paragraphs(paragraphs: Iterable[str], *, drop_lines: Iterable[str] = (
     return kept
 
 
+# Browsers drop ASCII tab and newline anywhere in a URL and spaces around it, so
+# " Java\tScript:x" runs as javascript:x; a link is judged after the same cleaning.
+_URL_NOISE = re.compile(r"[\t\n\r]")
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
+
+
 def iter_links(root: HtmlElement) -> Iterator[tuple[HtmlElement, str]]:
-    """(anchor, href) of every link under `root` that has an href."""
+    """(anchor, href) of every link under `root` to an http(s) page or a relative one;
+    javascript:, data:, mailto: and fragment-only links are none."""
     for anchor in root.iter("a"):
-        href = anchor.get("href")
-        if href and not href.startswith(("javascript:", "#", "mailto:")):
-            yield anchor, href.strip()
+        href = _URL_NOISE.sub("", anchor.get("href") or "").strip()
+        scheme = _SCHEME.match(href)
+        if not href or href.startswith("#"):
+            continue
+        if scheme is None or scheme.group(1).lower() in ("http", "https"):
+            yield anchor, href

@@ -21,6 +21,7 @@ from twisted.python.failure import Failure
 
 from crawler.handover import FETCH_PAGE, FetchedFile, FetchedPage
 from crawler.listing import ListedLink, buildstatic_call, parse_list
+from crawler.middlewares import FetchRefused
 from crawler.mirror.mapping import mirror_url
 from crawler.services import CrawlServices
 from crawler.state import Validators
@@ -65,10 +66,13 @@ def document_links(response: Response, real_url: str, within: Sequence[str] = ()
     found: list[str] = []
     for href in hrefs:
         href = href.strip()
-        if not href or href.startswith(("javascript:", "#", "mailto:")):
+        if not href or href.startswith("#"):
             continue
         url = urljoin(real_url, href)
-        if unquote(urlsplit(url).path).lower().endswith(DOCUMENT_EXTENSIONS) and url not in found:
+        parts = urlsplit(url)  # drops tabs and newlines, as browsers do: "java\tscript:"
+        if parts.scheme.lower() not in ("http", "https"):
+            continue  # javascript:, mailto:, data: in any case: nothing to fetch
+        if unquote(parts.path).lower().endswith(DOCUMENT_EXTENSIONS) and url not in found:
             found.append(url)
     return found[:MAX_DOCUMENTS]
 
@@ -299,6 +303,9 @@ class SourceSpider(scrapy.Spider):
             retryable = status >= 500 or status == 429
             error_type = TransientError if retryable else PermanentError
             exc = error_type(f"HTTP {status} from {request.url}")
+        elif isinstance(exc, FetchRefused):
+            reason = str(exc)
+            self._problem(reason)
         else:
             reason = f"{type(exc).__name__}: {exc}"
         self._count("errors")
@@ -306,7 +313,7 @@ class SourceSpider(scrapy.Spider):
             # Its list may answer 304 next time; forget the validators so the list is read
             # again and the article retried, besides the failure kept for replay.
             self.services.validators.forget(request.meta["validator_key"])
-        if kind != "article":
+        if kind != "article" and not isinstance(exc, FetchRefused):
             self._problem(f"list {request.meta.get('real_url', request.url)} failed: {reason}")
         payload = {
             "url": request.meta.get("real_url", request.url),

@@ -172,6 +172,17 @@ def test_reader_sets_up_an_alert_confirms_receives_it_and_unsubscribes(site: Sit
             assert "电子病历 -广告 type:政策文件" in page.content()
             assert "已发送 1 封" in page.locator("li.alert-rule").inner_text()
             page.screenshot(path=str(SCREENSHOTS / "hitwatch-alerts-manage.png"), full_page=True)
+            # 删除 asks first: a static script (the CSP runs no inline one); declining keeps it.
+            questions: list[str] = []
+
+            def decline(dialog: Any) -> None:
+                questions.append(dialog.message)
+                dialog.dismiss()
+
+            page.once("dialog", decline)
+            page.locator("li.alert-rule button", has_text="删除").click()
+            assert questions == ["确定删除这个提醒吗？删除后不能恢复。"]
+            assert page.locator("li.alert-rule").count() == 1
 
             page.goto(_link(alert, rf"{re.escape(site.url)}/alerts/unsubscribe/[^\s/]+(?=\s|$)"))
             assert page.locator("h1").inner_text() == "退订提醒"

@@ -80,7 +80,7 @@ def stack(request, isolated_redis_url, tmp_path, workers, smtp):
         "SMTP_PORT": str(smtp[1]),
         "MAIL_FROM": "hitwatch <alerts@example.org>",
         "PUBLIC_BASE_URL": BASE,
-        "SECRET_KEY": "integration-secret",
+        "SECRET_KEY": "integration-secret-0123456789abcdef",
         "ALERT_CLAIM_TIMEOUT": "3",
         "TASK_MAX_RETRIES": "8",
         "TASK_RETRY_BACKOFF_MAX": "1",
@@ -91,7 +91,7 @@ def stack(request, isolated_redis_url, tmp_path, workers, smtp):
         data_dir=tmp_path / "data",
         smtp_port=smtp[1],
         mail_from="hitwatch <alerts@example.org>",
-        secret_key="integration-secret",
+        secret_key="integration-secret-0123456789abcdef",
     )
     database = open_database(settings.resolved_database_url)
     database.migrate()
@@ -103,7 +103,7 @@ def stack(request, isolated_redis_url, tmp_path, workers, smtp):
 
 def test_a_new_matching_story_is_mailed_once_through_the_workers(stack):
     settings, database, group, inbox = stack
-    links = AlertLinks(BASE, "integration-secret")
+    links = AlertLinks(BASE, "integration-secret-0123456789abcdef")
     # Double opt-in through real SMTP: the confirmation mail carries the link.
     pending = request_alert(
         database, settings, open_transport(settings), "reader@example.org", "电子病历 -广告",
@@ -138,7 +138,7 @@ def test_a_new_matching_story_is_mailed_once_through_the_workers(stack):
     one_click = message["List-Unsubscribe"].strip("<>")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     token = urllib.parse.urlsplit(one_click).path.split("/")[3]
-    assert read_token("integration-secret", UNSUBSCRIBE, token, 60) == pending.id
+    assert read_token("integration-secret-0123456789abcdef", UNSUBSCRIBE, token, 60) == pending.id
     text = message.get_body(("plain",)).get_content()
     assert "来源：国家卫健委" in text and "2024-07-01" in text and "【电子病历】" in text
     assert f"{BASE}/items/{matching.doc_id}" in text and matching.url in text

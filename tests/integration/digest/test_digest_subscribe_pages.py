@@ -33,7 +33,7 @@ def _status(database, address: str) -> str:
         return session.query(DigestSubscriber).filter_by(email=address).one().status
 
 
-def test_subscribe_confirm_and_unsubscribe(inbox_and_client, database):
+def test_subscribe_confirm_and_unsubscribe(inbox_and_client, database, settings):
     inbox, client = inbox_and_client
     form = client.get("/digests/subscribe").get_data(as_text=True)
     page = client.post(
@@ -56,7 +56,7 @@ def test_subscribe_confirm_and_unsubscribe(inbox_and_client, database):
         subscriber_id = session.query(DigestSubscriber).one().id
     from hitwatch.digest.mail import UNSUBSCRIBE, make_token
 
-    token = make_token("dev-only-change-me", UNSUBSCRIBE, subscriber_id)
+    token = make_token(settings.secret_key.get_secret_value(), UNSUBSCRIBE, subscriber_id)
     ask = client.get(f"/digests/unsubscribe/{token}").get_data(as_text=True)
     assert "确认退订" in ask and _status(database, "reader@example.org") == "active"
     done = client.post(f"/digests/unsubscribe/{token}", data={"csrf_token": _token(ask)})
@@ -75,7 +75,7 @@ def test_bad_address_is_refused(inbox_and_client):
     assert "请填写正确的邮箱地址" in page and not inbox.messages
 
 
-def test_one_click_unsubscribe_needs_no_form_token(inbox_and_client, database):
+def test_one_click_unsubscribe_needs_no_form_token(inbox_and_client, database, settings):
     """RFC 8058: the mail client POSTs List-Unsubscribe=One-Click without cookies."""
     _, client = inbox_and_client
     with database.session() as session:
@@ -85,7 +85,7 @@ def test_one_click_unsubscribe_needs_no_form_token(inbox_and_client, database):
         subscriber_id = subscriber.id
     from hitwatch.digest.mail import UNSUBSCRIBE, make_token
 
-    token = make_token("dev-only-change-me", UNSUBSCRIBE, subscriber_id)
+    token = make_token(settings.secret_key.get_secret_value(), UNSUBSCRIBE, subscriber_id)
     response = client.post(
         f"/digests/unsubscribe/{token}/one-click", data={"List-Unsubscribe": "One-Click"}
     )

@@ -46,7 +46,10 @@ def test_web_command_serves_pages_and_health(tmp_path: Path) -> None:
         if key not in {"DATABASE_URL", "ELASTICSEARCH_URL", "REDIS_URL"}
     }
     env.update(
-        HITWATCH_DATA_DIR=str(data_dir), WEB_PORT=str(port), REDIS_URL="redis://127.0.0.1:9/0"
+        HITWATCH_DATA_DIR=str(data_dir),
+        WEB_PORT=str(port),
+        REDIS_URL="redis://127.0.0.1:9/0",
+        SECRET_KEY="integration-test-secret-0123456789abcdef",
     )
     process = subprocess.Popen(
         [HITWATCH, "web"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT

@@ -67,3 +67,17 @@ def test_bundled_definitions_are_polite() -> None:
         assert source.politeness.obey_robots, source.id
         assert source.lists, source.id
         assert source.detail.body and source.detail.title, source.id
+
+
+def test_the_fetch_guard_sees_every_request_and_exempts_only_the_demo_mirror(settings) -> None:
+    live = scrapy_settings(settings, _source(), run_key="k", demo=False)
+    middlewares = live["DOWNLOADER_MIDDLEWARES"]
+    robots = 100  # Scrapy's RobotsTxtMiddleware
+    assert middlewares["crawler.middlewares.FetchGuardMiddleware"] < robots
+    assert live["HITWATCH_FETCH_EXEMPT_ORIGIN"] == ""
+    assert live["HITWATCH_FETCH_ALLOW_PRIVATE"] is False
+    demo = scrapy_settings(settings, _source(), run_key="k", demo=True)
+    assert demo["HITWATCH_FETCH_EXEMPT_ORIGIN"] == f"http://127.0.0.1:{settings.mirror_port}"
+    allowed = settings.model_copy(update={"fetch_allowed_hosts": "Intranet.Hospital, 10.0.0.8"})
+    options = scrapy_settings(allowed, _source(), run_key="k")
+    assert options["HITWATCH_FETCH_ALLOWED_HOSTS"] == ["10.0.0.8", "intranet.hospital"]

@@ -269,6 +269,21 @@ def test_document_links_resolve_against_the_real_url_and_are_capped() -> None:
     assert len(found) == MAX_DOCUMENTS
 
 
+def test_document_links_are_http_only_however_a_script_url_is_spelt() -> None:
+    body = (
+        '<a href="JavaScript:top.x=1//a.pdf">1</a><a href=" java&#9;script:top.y=1//b.pdf">2</a>'
+        '<a href="data:application/pdf;base64,AA//c.pdf">3</a><a href="mailto:a@b.cn?x.pdf">4</a>'
+        '<a href="ftp://files.gov.cn/d.pdf">5</a><a href="//files.gov.cn/e.pdf">6</a>'
+    )
+    response = HtmlResponse(
+        url="https://www.gov.cn/zhengce/1.htm",
+        body=f"<html><body>{body}</body></html>".encode(),
+        encoding="utf-8",
+    )
+    found = document_links(response, "https://www.gov.cn/zhengce/1.htm")
+    assert found == ["https://files.gov.cn/e.pdf"]
+
+
 def test_document_links_stay_inside_the_article_when_its_selector_matches() -> None:
     page = (
         '<div id="article"><a href="/files/notice.pdf">通知</a></div>'

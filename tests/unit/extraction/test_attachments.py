@@ -92,3 +92,19 @@ def test_fetched_files_fill_the_text_of_their_links() -> None:
     assert result[1].text == ""  # not fetched: listed without text
     assert result[2].title == "c.docx" and "其他附件" in result[2].text
     assert result[3].text == "" and len(problems) == 1 and "d.xls" in problems[0]
+
+
+def test_script_links_are_no_attachments_however_they_are_spelt() -> None:
+    from classifier.extraction import extract_page
+
+    links = (
+        '<a href="JavaScript:top.x=1//a.pdf">一.pdf</a><a href=" java&#9;script:top.y=1//b.pdf">二</a>'
+        '<a href="data:application/pdf;base64,AA//c.pdf">三</a><a href="#d.pdf">四</a>'
+        '<a href="/files/e.pdf">五</a>'
+    )
+    page = (
+        "<html><body><h1>电子病历评级新规</h1><div id='contentStr'><p>国家卫生健康委发布电子病历"
+        f"系统应用水平分级评价标准，要求各地推进电子病历建设。</p><p>附件：{links}</p></div></body></html>"
+    )
+    found = extract_page(page.encode(), "https://www.bjnews.com.cn/detail/1.html")
+    assert [a.url for a in found.attachments] == ["https://www.bjnews.com.cn/files/e.pdf"]

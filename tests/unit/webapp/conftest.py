@@ -19,7 +19,12 @@ from webapp import create_app
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     # Nothing listens on port 9 (discard): the health check sees Redis as unavailable.
-    return load_settings(data_dir=tmp_path / "data", redis_url="redis://127.0.0.1:9/0")
+    # A Redis URL makes this a deployment, which brings its own key.
+    return load_settings(
+        data_dir=tmp_path / "data",
+        redis_url="redis://127.0.0.1:9/0",
+        secret_key="unit-test-secret-key-0123456789abcdef",
+    )
 
 
 @pytest.fixture

@@ -98,7 +98,7 @@ def test_create_confirm_manage_and_unsubscribe(client, outbox, database):
     client.post(f"{manage}/{rule.id}/resume", data={"csrf_token": token})
     assert rules_of(database, "reader@example.org")[0].active
 
-    links = AlertLinks("http://localhost", "dev-only-change-me")
+    links = AlertLinks("http://localhost", client.application.config["SECRET_KEY"])
     one_click = links.one_click(rule.id).removeprefix("http://localhost")
     # The mail client posts without our form token or cookie.
     fresh = client.application.test_client()
@@ -114,7 +114,9 @@ def test_someone_elses_rules_and_forged_links_are_refused(client, outbox, databa
     from hitwatch.alerts.rules import add_rule
 
     mine = add_rule(database, "a@example.org", "医保")
-    other = AlertLinks("http://localhost", "dev-only-change-me").manage("b@example.org")
+    other = AlertLinks("http://localhost", client.application.config["SECRET_KEY"]).manage(
+        "b@example.org"
+    )
     path = other.removeprefix("http://localhost")
     token = _csrf(client)
     assert client.post(f"{path}/{mine.id}/delete", data={"csrf_token": token}).status_code == 404

@@ -1,0 +1,5 @@
+"""End-to-end fixtures: the integration tests' real worker processes."""
+
+from tests.integration.conftest import workers
+
+__all__ = ["workers"]
