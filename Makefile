@@ -26,8 +26,8 @@ live: setup  ## Run the whole product and crawl the real sources
 test: setup  ## Start Redis, PostgreSQL and Elasticsearch, run every test, stop them
 	scripts/test
 
-test-unit: setup  ## Unit tests only (no servers)
-	$(BIN)/pytest tests/unit -q
+test-unit: setup  ## Unit tests and the server-free contract suites (no servers)
+	$(BIN)/pytest tests/unit tests/contract -q -m "not requires_elasticsearch and not requires_postgres"
 
 lint:  setup ## ruff, mypy and the import contracts
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy hitwatch crawler classifier indexer notifier webapp && $(BIN)/lint-imports

@@ -1,4 +1,5 @@
-"""The operator-edited taxonomy (`taxonomy.yaml`): categories, relevance terms, doc types."""
+"""The operator-edited taxonomy (`hitwatch/taxonomy.yaml`): categories, relevance terms, doc
+types."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import yaml
 
 from hitwatch.errors import PermanentError
+from hitwatch.topics import TAXONOMY_FILE
 
 __all__ = [
     "DEFAULT_TAXONOMY",
@@ -20,7 +22,7 @@ __all__ = [
     "load_taxonomy",
 ]
 
-DEFAULT_TAXONOMY = Path(__file__).with_name("taxonomy.yaml")
+DEFAULT_TAXONOMY = TAXONOMY_FILE  # in the core: the search language reads its topics too
 
 
 class DictionaryError(PermanentError):

@@ -231,7 +231,7 @@ def bench_crawl_command(pages: int) -> None:
     import tempfile
 
     from crawler.bench import run_crawl_bench
-    from hitwatch.launcher import EmbeddedRedis
+    from hitwatch.embedded import EmbeddedRedis
 
     with tempfile.TemporaryDirectory(prefix="hitwatch-bench-") as folder:
         with socket.socket() as probe:

@@ -25,7 +25,7 @@ COMMANDS: dict[str, str] = {
     "worker": "hitwatch.operations:worker_command",
     "mailcatcher": "hitwatch.operations:mailcatcher_command",
     "scheduler": "hitwatch.operations:scheduler_command",
-    "digest": "webapp.digests.cli:digest_group",
+    "digest": "hitwatch.digest.cli:digest_group",
     "alerts": "hitwatch.alerts.cli:alerts_group",
     "users": "hitwatch.accounts.cli:users_group",
     "bench": "hitwatch.bench.cli:bench_group",

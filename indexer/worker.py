@@ -8,33 +8,14 @@ from celery import Celery
 
 from hitwatch.broker import create_celery, register_task, send_message
 from hitwatch.messages import ClassifiedDocument, StoryIndexed, parse_message
-from hitwatch.search import SearchDocument, SearchIndex, open_search_index
+from hitwatch.search import SearchIndex, open_search_index, search_document
 from hitwatch.settings import Settings
 from hitwatch.store import Database, open_database
 from hitwatch.store.failures import FailureLog
 from hitwatch.tasks import HANDLE_STORY_INDEXED, INDEX_DOCUMENT
 from indexer.store import save_document
 
-__all__ = ["Indexer", "create_worker", "search_document"]
-
-
-def search_document(doc: ClassifiedDocument) -> SearchDocument:
-    return SearchDocument(
-        doc_id=doc.doc_id,
-        story_id=doc.story_id,
-        url=doc.url,
-        title=doc.title,
-        body=doc.body,
-        source_id=doc.source_id,
-        source_name=doc.source_name,
-        published_at=doc.published_at,
-        doc_type=doc.doc_type,
-        topics=tuple(t.code for t in doc.topics),
-        region=doc.region,
-        relevant=doc.relevant,
-        issuer=doc.policy.issuer if doc.policy else "",
-        doc_number=doc.policy.doc_number if doc.policy else "",
-    )
+__all__ = ["Indexer", "create_worker"]
 
 
 @dataclass

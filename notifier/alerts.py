@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 from hitwatch.alerts.delivery import deliver_matches, load_document
 from hitwatch.alerts.mail import alert_links
-from hitwatch.alerts.matching import RuleMatcher
 from hitwatch.alerts.rules import load_matcher, rules_version
 from hitwatch.errors import TransientError
 from hitwatch.mail import MailTransport, open_transport
 from hitwatch.messages import StoryIndexed
+from hitwatch.search import RuleMatcher
 from hitwatch.settings import Settings
 from hitwatch.store import Database
 

@@ -125,11 +125,11 @@ _outcomes: dict[str, dict[str, int]] = {}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test by its directory (unit, integration, e2e) and by the real servers
+    """Mark every test by its directory (unit, contract, integration, e2e) and by the real servers
     its fixtures need, so the summary can say what ran against what."""
     for item in items:
         kind = Path(str(item.fspath)).relative_to(REPO / "tests").parts[0]
-        if kind in {"unit", "integration", "e2e"}:
+        if kind in {"unit", "contract", "integration", "e2e"}:
             item.add_marker(kind)
         fixtures = getattr(item, "fixturenames", ())
         for fixture, marker in SERVICE_FIXTURES.items():

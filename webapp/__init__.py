@@ -28,13 +28,13 @@ def _blueprints() -> list[Blueprint]:
         alerts,
         api,
         browse,
-        digests,
         failures,
         health,
         mailbox,
         search,
         sources,
     )
+    from webapp.digests import editor, subscriptions
 
     return [
         browse.bp,
@@ -42,7 +42,8 @@ def _blueprints() -> list[Blueprint]:
         api.bp,
         sources.bp,
         failures.bp,
-        digests.bp,
+        editor.bp,
+        subscriptions.bp,
         alerts.bp,
         account.bp,
         admin.bp,

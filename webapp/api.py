@@ -14,14 +14,7 @@ from webapp import queries
 from webapp.dependencies import dependencies
 from webapp.health import is_healthy, run_checks
 from webapp.pagination import MAX_PER_PAGE, Pagination, page_number
-from webapp.results import (
-    FACET_QUERY_FIELDS,
-    ResultRow,
-    facet_label,
-    highlight_terms,
-    parse_form,
-    result_rows,
-)
+from webapp.results import FACET_QUERY_FIELDS, ResultRow, facet_label, find, parse_form
 
 __all__ = ["bp"]
 
@@ -141,16 +134,17 @@ def search() -> tuple[Json, int]:
     want_facets = request.args.get("facets") == "1"
     deps = dependencies()
     try:
-        found = deps.search_index.search(form.request((page - 1) * per_page, per_page))
-        facets = deps.search_index.facets(form.request(0, 0)) if want_facets else None
+        found = find(
+            deps.search_index,
+            deps.database,
+            form,
+            (page - 1) * per_page,
+            per_page,
+            with_facets=want_facets,
+        )
     except SearchBackendError as exc:
         log.error("search failed: %s", exc)
         return {"error": "搜索索引暂时不可用，请稍后重试。", "status": 503}, 503
-    stories = [hit.document.story_id for hit in found.hits]
-    with deps.database.session() as session:
-        sizes = queries.story_sizes(session, stories)
-        copies = queries.story_copies(session, stories)
-    rows = result_rows(found, highlight_terms(form.query), sizes, copies)
     body: Json = {
         "query": {
             "q": form.q,
@@ -159,19 +153,18 @@ def search() -> tuple[Json, int]:
             "to": form.date_to,
             "sort": form.sort,
         },
-        "results": [result_json(row) for row in rows],
+        "results": [result_json(row) for row in found.rows],
         "pagination": Pagination(page, per_page, found.total, found.total_exact).as_json(),
     }
-    if facets is not None:
-        sample = deps.search_index.facet_sample
-        body["facets_sampled"] = sample is not None and found.total > sample
+    if found.facets is not None:
+        body["facets_sampled"] = found.facet_sample is not None
         # field -> [{"value", "count"}]; the query field to filter by is in "filters"
         body["facets"] = {
             field: [
                 {"value": value, "count": count, "label": facet_label(field, value) or value}
                 for value, count in pairs
             ]
-            for field, pairs in facets.items()
+            for field, pairs in found.facets.items()
         }
         body["facet_filters"] = dict(FACET_QUERY_FIELDS)
     return body, 200

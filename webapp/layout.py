@@ -49,7 +49,7 @@ def csrf_token() -> str:
 
 # RFC 8058 one-click unsubscribe: mail clients POST without our form token; the signed
 # token in the URL is the proof instead.
-CSRF_EXEMPT = frozenset({"digests.one_click_unsubscribe", "alerts.one_click_unsubscribe"})
+CSRF_EXEMPT = frozenset({"subscriptions.one_click_unsubscribe", "alerts.one_click_unsubscribe"})
 
 
 def _check_csrf() -> None:

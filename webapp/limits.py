@@ -50,7 +50,7 @@ LIMITS: dict[str, tuple[tuple[str, Callable[[], str], bool], ...]] = {
         ("10 per hour", by_client, False),
         ("3 per hour", by_form_email, False),
     ),
-    "digests.subscribe": (
+    "subscriptions.subscribe": (
         ("10 per hour", by_client, False),
         ("3 per hour", by_form_email, False),
     ),

@@ -1,8 +1,9 @@
-"""The search form (query string in, `SearchRequest` out) and result rows for display.
+"""The search form (query string in, `SearchRequest` out), the search itself and result
+rows for display.
 
-Shared by the search page and the JSON API so both read parameters the same way: `q` is
-parsed with the query language (`hitwatch.search.query`) and its terms expanded with
-synonyms; a malformed query is reported in the form, not raised.
+Shared by the search page and the JSON API so both read parameters and find results the
+same way (`find`): `q` is prepared with the query language (`prepare_query`: synonyms,
+topic names); a malformed query is reported in the form, not raised.
 """
 
 from __future__ import annotations
@@ -16,22 +17,36 @@ from typing import Literal
 from markupsafe import Markup
 
 from hitwatch.errors import QueryError
-from hitwatch.search import FacetCounts, SearchPage, SearchRequest
-from hitwatch.search.prepare import prepare_query
-from hitwatch.search.query import And, Field, MatchAll, Node
-from hitwatch.search.snippets import highlight, highlight_title
-from hitwatch.search.terms import positive_terms
+from hitwatch.search import (
+    FACET_FIELDS,
+    And,
+    FacetCounts,
+    Field,
+    MatchAll,
+    Node,
+    SearchIndex,
+    SearchPage,
+    SearchRequest,
+    highlight,
+    highlight_title,
+    positive_terms,
+    prepare_query,
+)
+from hitwatch.store import Database
 from hitwatch.topics import topic_names
+from webapp import queries
 from webapp.display import day_range, parse_day
 
 __all__ = [
     "FACET_QUERY_FIELDS",
     "FacetGroup",
     "FacetLink",
+    "Found",
     "ResultRow",
     "SearchForm",
     "facet_groups",
     "facet_label",
+    "find",
     "highlight_terms",
     "parse_form",
     "query_error",
@@ -199,6 +214,51 @@ def result_rows(
         by_story[story_key] = row
         rows.append(row)
     return rows
+
+
+@dataclass(frozen=True)
+class Found:
+    """One page of a search as the search page and the API show it."""
+
+    rows: list[ResultRow]
+    total: int
+    total_exact: bool
+    facets: FacetCounts | None = None  # when asked for
+    facet_sample: int | None = None  # facets counted this many of more matches
+
+
+def find(
+    search_index: SearchIndex,
+    database: Database,
+    form: SearchForm,
+    offset: int,
+    limit: int,
+    *,
+    with_facets: bool = False,
+) -> Found:
+    """Search, count facets when asked, and make the hits rows with their stories' sizes
+    and other copies (SearchBackendError when the index is unavailable)."""
+    page = search_index.search(form.request(offset, limit))
+    facets: FacetCounts | None = None
+    if with_facets:
+        # No match, no value to count: every backend answers empty lists.
+        facets = (
+            search_index.facets(form.request(0, 0))
+            if page.total
+            else {field: [] for field in FACET_FIELDS}
+        )
+    sample = search_index.facet_sample
+    stories = [hit.document.story_id for hit in page.hits]
+    with database.session() as session:
+        sizes = queries.story_sizes(session, stories)
+        copies = queries.story_copies(session, stories)
+    return Found(
+        rows=result_rows(page, highlight_terms(form.query), sizes, copies),
+        total=page.total,
+        total_exact=page.total_exact,
+        facets=facets,
+        facet_sample=sample if sample is not None and page.total > sample else None,
+    )
 
 
 def query_filter(field: str, value: str) -> str:

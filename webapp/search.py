@@ -12,14 +12,7 @@ from hitwatch.errors import SearchBackendError
 from webapp import queries
 from webapp.dependencies import dependencies
 from webapp.pagination import Pagination, page_number
-from webapp.results import (
-    FacetGroup,
-    ResultRow,
-    facet_groups,
-    highlight_terms,
-    parse_form,
-    result_rows,
-)
+from webapp.results import FacetGroup, ResultRow, facet_groups, find, parse_form
 
 __all__ = ["FEED_SIZE", "PER_PAGE", "bp"]
 
@@ -51,21 +44,22 @@ def index() -> tuple[str, int]:
     error, status = form.error, 200 if not form.error else 400
     if not form.is_empty and not error:
         try:
-            found = deps.search_index.search(form.request((page - 1) * PER_PAGE, PER_PAGE))
-            counts = deps.search_index.facets(form.request(0, 0)) if found.total else {}
+            found = find(
+                deps.search_index,
+                deps.database,
+                form,
+                (page - 1) * PER_PAGE,
+                PER_PAGE,
+                with_facets=True,
+            )
         except SearchBackendError as exc:
             log.error("search failed: %s", exc)
             error, status = INDEX_DOWN, 503
         else:
             pagination = Pagination(page, PER_PAGE, found.total, found.total_exact)
-            sample = deps.search_index.facet_sample
-            facets_sampled = sample if sample is not None and found.total > sample else None
-            stories = [hit.document.story_id for hit in found.hits]
-            with deps.database.session() as session:
-                sizes = queries.story_sizes(session, stories)
-                copies = queries.story_copies(session, stories)
-            rows = result_rows(found, highlight_terms(form.query), sizes, copies)
-            facets = facet_groups(form, counts)
+            facets_sampled = found.facet_sample
+            rows = found.rows
+            facets = facet_groups(form, found.facets or {})
     html = render_template(
         "search/index.html",
         form=form,

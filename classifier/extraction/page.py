@@ -34,7 +34,7 @@ from classifier.extraction.blocks import (
 from classifier.extraction.content import main_content, prose_blocks
 from classifier.extraction.dates import BEIJING, parse_date, url_date
 from classifier.extraction.encoding import decode_page, sniff_binary
-from classifier.extraction.policy import policy_from_body, policy_from_table
+from classifier.extraction.policy import PolicyFields, policy_from_body, policy_from_table
 from hitwatch.errors import ExtractionError
 from hitwatch.messages import Attachment, PolicyMeta
 from hitwatch.sources import DetailRules, SourceDefinition, find_source
@@ -422,6 +422,162 @@ def _fallback_body(text: str, url: str, root: HtmlElement) -> tuple[list[str], s
     return inside, title, date
 
 
+@dataclass(frozen=True)
+class _RuleFields:
+    """What the site rules read before furniture is dropped (dates sit in share bars)."""
+
+    title: str
+    date_text: str
+    origin: str
+    author: str
+    table: PolicyFields | None
+
+
+def _rule_fields(root: HtmlElement, rules: DetailRules) -> _RuleFields:
+    rule_title = _first(root, rules.title)
+    rule_date = _first(root, rules.published_at)
+    rule_origin = _first(root, rules.origin)
+    rule_author = _first(root, rules.author)
+    return _RuleFields(
+        title=element_text(rule_title) if rule_title is not None else "",
+        date_text=(
+            (rule_date.get("content", "") if rule_date.tag == "meta" else element_text(rule_date))
+            if rule_date is not None
+            else ""
+        ),
+        origin=element_text(rule_origin) if rule_origin is not None else "",
+        author=element_text(rule_author) if rule_author is not None else "",
+        table=policy_from_table(root, rules.policy_table),
+    )
+
+
+@dataclass(frozen=True)
+class _Body:
+    """The article's paragraphs, by the site rules or else the generic extractor (which
+    also offers a title and a date)."""
+
+    paragraphs: list[str]
+    element: HtmlElement | None  # the rules' body element
+    method: Literal["site", "fallback"]
+    fallback_title: str = ""
+    fallback_date: str = ""
+
+
+def _body(root: HtmlElement, rules: DetailRules, text: str, url: str) -> _Body:
+    body_element = _first(root, rules.body)
+    if body_element is None:
+        paragraphs, title, date = _fallback_body(text, url, root)
+        return _Body(paragraphs, None, "fallback", title, date)
+    for nested in (
+        body_element.cssselect(", ".join(rules.policy_table)) if rules.policy_table else []
+    ):
+        nested.drop_tree()
+    return _Body(element_paragraphs(body_element), body_element, "site")
+
+
+def _title(root: HtmlElement, fields: _RuleFields, body: _Body, hints: Mapping[str, str]) -> str:
+    title = fields.title
+    if not title and fields.table is not None:
+        title = fields.table.title
+    if not title:
+        title = _generic_title(root) or body.fallback_title or hints.get("title", "")
+    return title
+
+
+def _clean_body(root: HtmlElement, body: _Body, title: str) -> list[str]:
+    paragraphs = clean_paragraphs(body.paragraphs, drop_lines=[title])
+    if body.method == "fallback":
+        paragraphs = _strip_meta_lines(paragraphs, vocabulary().origin_patterns)
+        paragraphs = _trim_link_tail(paragraphs, root)
+    return paragraphs
+
+
+def _check_found(url: str, method: str, title: str, paragraphs: Sequence[str]) -> None:
+    if sum(len(p) for p in paragraphs) < _MIN_BODY_CHARS:
+        raise ExtractionError(
+            f"no article text found on {url or 'the page'} ({method} extraction); "
+            "if this is an article page, check the source definition's detail.body selectors"
+        )
+    if not title:
+        raise ExtractionError(
+            f"no title found on {url or 'the page'}; set detail.title in the source definition"
+        )
+
+
+def _published_at(
+    root: HtmlElement,
+    url: str,
+    hints: Mapping[str, str],
+    reference: datetime,
+    fields: _RuleFields,
+    header_after_title: Sequence[str],
+    fallback_date: str,
+) -> datetime | None:
+    """The first date found of: site rule, meta tags (the time from the line under the
+    title when they give the day only), the policy table, htmldate, the URL, the list."""
+    from_url = url_date(url)
+    hint_date = parse_date(hints.get("date", ""), reference=reference)
+    year = from_url.year if from_url else hint_date.year if hint_date else None
+    published_at = parse_date(fields.date_text, year=year, reference=reference) or parse_date(
+        _meta(root, _META_DATES), year=year, reference=reference
+    )
+    in_text = _date_from_text(header_after_title, year, reference)
+    # Meta tags often carry the day only; the printed line under the title has the time.
+    if published_at is None or (
+        in_text is not None
+        and in_text.date() == published_at.date()
+        and published_at.time() == time(0)
+    ):
+        published_at = in_text or published_at
+    if published_at is None and fields.table is not None and fields.table.meta.publish_date:
+        published_at = parse_date(fields.table.meta.publish_date)
+    if published_at is None:
+        iso = (
+            fallback_date
+            or find_date(root, extensive_search=False, original_date=True, url=url or None)
+            or ""
+        )
+        published_at = parse_date(iso)
+    if published_at is None and from_url is not None and from_url.day is not None:
+        published_at = datetime(from_url.year, from_url.month, from_url.day, tzinfo=BEIJING)
+    if published_at is None:
+        published_at = hint_date
+    return published_at
+
+
+def _byline(
+    fields: _RuleFields, header: Sequence[str], paragraphs: list[str], outlet: str
+) -> tuple[str, str, list[str]]:
+    """Origin (来源) and author, and the paragraphs without a leading origin line."""
+    voc = vocabulary()
+    origin_name = _normalise_origin(fields.origin, outlet) if fields.origin else ""
+    if not fields.origin:
+        tail = paragraphs[-3:]
+        origin_name = _normalise_origin(_named([*header, *tail], voc.origin_patterns), outlet)
+    author = _named([fields.author], voc.author_patterns) or fields.author
+    if origin_name and len(paragraphs) > 1 and _is_origin_line(paragraphs[0], origin_name):
+        paragraphs = paragraphs[1:]
+    if not author:
+        author = _named(header, voc.author_patterns)
+    return origin_name, author, paragraphs
+
+
+def _policy(
+    url: str,
+    source: SourceDefinition | None,
+    fields: _RuleFields,
+    title: str,
+    paragraphs: Sequence[str],
+    published_at: datetime | None,
+) -> PolicyMeta | None:
+    """The policy table's metadata, or what the text of an official page says."""
+    if fields.table is not None:
+        return fields.table.meta
+    host = urlsplit(url).hostname or ""
+    official = (source.kind == "government") if source is not None else host.endswith(".gov.cn")
+    return policy_from_body(title, paragraphs, published_at, official=official)
+
+
 def extract_page(
     raw: bytes,
     url: str,
@@ -449,105 +605,22 @@ def extract_page(
     reference = now or datetime.now(BEIJING)
     outlet = source_name_for(url, source)
 
-    # Fields the site rules read before furniture is dropped (dates sit in share bars).
-    rule_title = _first(root, rules.title)
-    rule_date = _first(root, rules.published_at)
-    rule_origin = _first(root, rules.origin)
-    rule_author = _first(root, rules.author)
-    table = policy_from_table(root, rules.policy_table)
-    title = element_text(rule_title) if rule_title is not None else ""
-    rule_date_text = (
-        (rule_date.get("content", "") if rule_date.tag == "meta" else element_text(rule_date))
-        if rule_date is not None
-        else ""
-    )
-    origin_text = element_text(rule_origin) if rule_origin is not None else ""
-    author_text = element_text(rule_author) if rule_author is not None else ""
+    fields = _rule_fields(root, rules)
     drop_elements(root, rules.drop)
-
-    body_element = _first(root, rules.body)
-    method: Literal["site", "fallback"] = "fallback"
-    traf_title = traf_date = ""
-    if body_element is not None:
-        for nested in (
-            body_element.cssselect(", ".join(rules.policy_table)) if rules.policy_table else []
-        ):
-            nested.drop_tree()
-        paragraphs = element_paragraphs(body_element)
-        method = "site"
-    else:
-        paragraphs, traf_title, traf_date = _fallback_body(decoded.text, url, root)
-    if not title and table is not None:
-        title = table.title
-    if not title:
-        title = _generic_title(root) or traf_title or hints.get("title", "")
-    paragraphs = clean_paragraphs(paragraphs, drop_lines=[title])
-    if method == "fallback":
-        paragraphs = _strip_meta_lines(paragraphs, vocabulary().origin_patterns)
-        paragraphs = _trim_link_tail(paragraphs, root)
+    body = _body(root, rules, decoded.text, url)
+    title = _title(root, fields, body, hints)
+    paragraphs = _clean_body(root, body, title)
     subtitles = [line for line in _subtitles(root, title) if line not in paragraphs]
-    if sum(len(p) for p in paragraphs) < _MIN_BODY_CHARS:
-        raise ExtractionError(
-            f"no article text found on {url or 'the page'} ({method} extraction); "
-            "if this is an article page, check the source definition's detail.body selectors"
-        )
-    if not title:
-        raise ExtractionError(
-            f"no title found on {url or 'the page'}; set detail.title in the source definition"
-        )
+    _check_found(url, body.method, title, paragraphs)
 
     page_lines = element_paragraphs(root.body) if root.body is not None else []
     header = _header_lines(page_lines, title, paragraphs[0])
     header_after_title = header[1:] if header and title in header[0] else header
-
-    from_url = url_date(url)
-    hint_date = parse_date(hints.get("date", ""), reference=reference)
-    year = from_url.year if from_url else hint_date.year if hint_date else None
-    published_at = parse_date(rule_date_text, year=year, reference=reference) or parse_date(
-        _meta(root, _META_DATES), year=year, reference=reference
+    published_at = _published_at(
+        root, url, hints, reference, fields, header_after_title, body.fallback_date
     )
-    in_text = _date_from_text(header_after_title, year, reference)
-    # Meta tags often carry the day only; the printed line under the title has the time.
-    if published_at is None or (
-        in_text is not None
-        and in_text.date() == published_at.date()
-        and published_at.time() == time(0)
-    ):
-        published_at = in_text or published_at
-    if published_at is None and table is not None and table.meta.publish_date:
-        published_at = parse_date(table.meta.publish_date)
-    if published_at is None:
-        iso = (
-            traf_date
-            or find_date(root, extensive_search=False, original_date=True, url=url or None)
-            or ""
-        )
-        published_at = parse_date(iso)
-    if published_at is None and from_url is not None and from_url.day is not None:
-        published_at = datetime(from_url.year, from_url.month, from_url.day, tzinfo=BEIJING)
-    if published_at is None:
-        published_at = hint_date
-
-    voc = vocabulary()
-    origin_name = _normalise_origin(origin_text, outlet) if origin_text else ""
-    if not origin_text:
-        tail = paragraphs[-3:]
-        origin_name = _normalise_origin(_named([*header, *tail], voc.origin_patterns), outlet)
-    author = _named([author_text], voc.author_patterns) or author_text
-    if origin_name and len(paragraphs) > 1 and _is_origin_line(paragraphs[0], origin_name):
-        paragraphs = paragraphs[1:]
-    if not author:
-        author = _named(header, voc.author_patterns)
-
-    scope = body_element if body_element is not None else root
-    attachments = _attachments(scope)
-    host = urlsplit(url).hostname or ""
-    official = (source.kind == "government") if source is not None else host.endswith(".gov.cn")
-    policy = (
-        table.meta
-        if table is not None
-        else policy_from_body(title, paragraphs, published_at, official=official)
-    )
+    origin_name, author, paragraphs = _byline(fields, header, paragraphs, outlet)
+    scope = body.element if body.element is not None else root
 
     return Extraction(
         url=url,
@@ -557,8 +630,8 @@ def extract_page(
         origin_name=origin_name,
         author=author,
         paragraphs=[*subtitles, *paragraphs],
-        attachments=attachments,
-        policy=policy,
+        attachments=_attachments(scope),
+        policy=_policy(url, source, fields, title, paragraphs, published_at),
         encoding=decoded.encoding,
-        method=method,
+        method=body.method,
     )

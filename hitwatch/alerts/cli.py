@@ -8,9 +8,7 @@ from contextlib import contextmanager
 import click
 from sqlalchemy import select
 
-from hitwatch.alerts.delivery import article_document
 from hitwatch.alerts.mail import alert_links
-from hitwatch.alerts.matching import RuleMatcher, compile_rule
 from hitwatch.alerts.rules import (
     AlertError,
     RuleStats,
@@ -21,7 +19,7 @@ from hitwatch.alerts.rules import (
 )
 from hitwatch.errors import QueryError
 from hitwatch.mail import AddressError
-from hitwatch.search.terms import SHANGHAI
+from hitwatch.search import SHANGHAI, RuleMatcher, article_document, compile_rule
 from hitwatch.settings import Settings, load_settings
 from hitwatch.store import Database, open_database
 from hitwatch.store.models import AlertRule, Article, Story

@@ -20,42 +20,17 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hitwatch.alerts.mail import AlertLinks, alert_message
-from hitwatch.alerts.matching import CompiledRule
 from hitwatch.mail import MailTransport
-from hitwatch.search.base import SearchDocument
-from hitwatch.search.terms import positive_terms
+from hitwatch.search import CompiledRule, SearchDocument, article_document, positive_terms
 from hitwatch.settings import Settings
 from hitwatch.store import Database
 from hitwatch.store.models import AlertDelivery, AlertRule, Article
 
-__all__ = ["AlertReport", "Claim", "article_document", "claim", "deliver_matches", "load_document"]
+__all__ = ["AlertReport", "Claim", "claim", "deliver_matches", "load_document"]
 
 log = logging.getLogger(__name__)
 
 Claim = Literal["claimed", "sent", "busy", "gone"]
-
-
-def article_document(article: Article) -> SearchDocument:
-    """The searchable view of a stored article, as the indexer built it."""
-    policy = article.policy or {}
-    return SearchDocument(
-        doc_id=article.id,
-        story_id=article.story_id,
-        url=article.url,
-        title=article.title,
-        body=article.body,
-        source_id=article.source_id,
-        source_name=article.source_name,
-        published_at=article.published_at,
-        doc_type=article.doc_type,
-        topics=tuple(
-            str(topic["code"]) for topic in article.topics or () if isinstance(topic, dict)
-        ),
-        region=article.region,
-        relevant=article.relevant,
-        issuer=str(policy.get("issuer", "")),
-        doc_number=str(policy.get("doc_number", "")),
-    )
 
 
 def load_document(database: Database, doc_id: str) -> SearchDocument | None:

@@ -22,9 +22,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from hitwatch.mail import make_token, new_message_id, sender_domain
-from hitwatch.search.base import SearchDocument
-from hitwatch.search.snippets import highlight, highlight_title
-from hitwatch.search.terms import SHANGHAI
+from hitwatch.search import SHANGHAI, SearchDocument, highlight, highlight_title
 
 __all__ = [
     "CONFIRM",

@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hitwatch.alerts.mail import AlertLinks, confirmation_message, manage_message
-from hitwatch.alerts.matching import CompiledRule, RuleMatcher, compile_rule
 from hitwatch.errors import PermanentError, QueryError
 from hitwatch.mail import MailTransport, normalize_address
+from hitwatch.search import CompiledRule, RuleMatcher, compile_rule
 from hitwatch.settings import Settings
 from hitwatch.store import Database
 from hitwatch.store.models import AlertDelivery, AlertRule
@@ -53,7 +53,8 @@ class AlertError(PermanentError):
 
 
 def check_query(text: str) -> CompiledRule:
-    """The rule's query parsed; QueryError (with the place of the mistake) when malformed."""
+    """The rule's query prepared as a search prepares it; QueryError (with the place of the
+    mistake) when malformed or naming an unknown topic."""
     return compile_rule(0, text.strip())
 
 

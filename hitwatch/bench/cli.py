@@ -15,11 +15,11 @@ __all__ = ["bench_group", "eval_group"]
 
 # Benchmarks and evaluations that live with the service they measure.
 SERVICE_BENCHMARKS: dict[str, str] = {
-    "alerts": "hitwatch.alerts.bench:bench_command",
+    "alerts": "hitwatch.bench.alerts:bench_command",
     "classify": "classifier.cli:bench_classify_command",
     "crawl": "crawler.cli:bench_crawl_command",
     "extract": "classifier.extraction.cli:bench_extract_command",
-    "digest": "hitwatch.digest.bench:bench_command",
+    "digest": "hitwatch.bench.digest:bench_command",
     "search": "hitwatch.bench.search:bench_command",
 }
 EVALUATIONS: dict[str, str] = {
@@ -60,7 +60,7 @@ def pipeline_command(docs: int, backend: str) -> None:
     Runs on its own embedded Redis and SQLite store in a temporary folder.
     """
     from hitwatch.bench.pipeline import bench_settings, run_pipeline_bench
-    from hitwatch.launcher import EmbeddedRedis
+    from hitwatch.embedded import EmbeddedRedis
 
     es_url = load_settings().elasticsearch_url
     backends = ["fts5", "elasticsearch"] if backend == "both" else [backend]

@@ -1,4 +1,11 @@
-"""The search index: one protocol, an embedded SQLite FTS5 implementation and Elasticsearch."""
+"""The search index and the one meaning of a query and of a searchable document.
+
+One protocol with an embedded SQLite FTS5 implementation, Elasticsearch and an in-memory
+reference; the query language (`prepare_query`) that the search page, the API and alert
+rules share; the rule matcher alerts run; the mapping of a classified document or stored
+article to the searchable document. The web app, alerts, the indexer and the notifier use
+what is exported here and never reach into the submodules (an import contract holds it).
+"""
 
 from hitwatch.search.base import (
     FACET_FIELDS,
@@ -10,16 +17,36 @@ from hitwatch.search.base import (
     SearchPage,
     SearchRequest,
 )
+from hitwatch.search.documents import article_document, search_document
 from hitwatch.search.factory import open_search_index
+from hitwatch.search.matching import CompiledRule, RuleMatcher, compile_rule
+from hitwatch.search.prepare import prepare_query
+from hitwatch.search.query import And, Field, MatchAll, Node
+from hitwatch.search.snippets import highlight, highlight_title
+from hitwatch.search.terms import SHANGHAI, positive_terms
 
 __all__ = [
     "FACET_FIELDS",
+    "SHANGHAI",
+    "And",
+    "CompiledRule",
     "FacetCounts",
     "FacetField",
+    "Field",
+    "MatchAll",
+    "Node",
+    "RuleMatcher",
     "SearchDocument",
     "SearchHit",
     "SearchIndex",
     "SearchPage",
     "SearchRequest",
+    "article_document",
+    "compile_rule",
+    "highlight",
+    "highlight_title",
     "open_search_index",
+    "positive_terms",
+    "prepare_query",
+    "search_document",
 ]

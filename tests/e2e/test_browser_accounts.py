@@ -25,9 +25,9 @@ from hitwatch.settings import Settings
 from hitwatch.store import Database, Failure
 from tests.accounts import PASSWORD, make_user
 from tests.e2e.test_browser_search import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, _require_browser
+from tests.factories import FakeCelery
 from tests.smtp import free_port
 from tests.unit.digest.samples import BULLETIN_ITEMS, store_bulletin
-from tests.unit.webapp.conftest import FakeCelery
 from webapp import create_app
 
 EDITED_TITLE = "用大数据看病，专家怎么看？"

@@ -34,6 +34,7 @@ from notifier.alerts import AlertTasks
 from notifier.worker import Notifier
 from tests.e2e.test_browser_digest import _link
 from tests.e2e.test_browser_search import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, _require_browser
+from tests.factories import classified_document
 from tests.smtp import Inbox, free_port
 from webapp import create_app
 
@@ -42,8 +43,8 @@ READER = "reader@example.org"
 
 def classified(n: int, title: str, body: str) -> ClassifiedDocument:
     url = f"https://www.nhc.gov.cn/yzygj/s3594q/2024{n:02d}/content.shtml"
-    return ClassifiedDocument(
-        doc_id=stable_id(url),
+    return classified_document(
+        stable_id(url),
         url=url,
         canonical_url=url,
         source_id="nhc",

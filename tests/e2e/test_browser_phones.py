@@ -19,9 +19,8 @@ from hitwatch.store import Database
 from tests.accounts import make_user
 from tests.e2e.test_browser_accounts import log_in
 from tests.e2e.test_browser_search import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, _require_browser
+from tests.factories import SAMPLE, FakeCelery, add_documents
 from tests.unit.digest.samples import END, START, store_bulletin
-from tests.unit.webapp.articles import SAMPLE, add_documents
-from tests.unit.webapp.conftest import FakeCelery
 from webapp import create_app
 
 WIDTHS = (390, 768)

@@ -19,7 +19,7 @@ from hitwatch.settings import Settings
 from hitwatch.store import Database
 from hitwatch.topics import topic_names
 from tests.conftest import IN_CI
-from tests.unit.webapp.articles import LLM, SAMPLE, add_documents, filler
+from tests.factories import LLM, SAMPLE, add_documents, filler
 from webapp import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")

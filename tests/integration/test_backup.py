@@ -17,7 +17,7 @@ from hitwatch.search import SearchRequest, open_search_index
 from hitwatch.search.query import parse_query
 from hitwatch.settings import Settings, load_settings
 from hitwatch.store import Article, open_database
-from tests.unit.webapp.articles import SAMPLE, add_documents
+from tests.factories import SAMPLE, add_documents
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from hitwatch.search.elastic import ElasticsearchIndex
 from hitwatch.settings import load_settings
 from hitwatch.store import Article, Failure, StoryEvent, open_database
 from hitwatch.tasks import INDEX_DOCUMENT
+from tests.factories import classified_document
 from tests.integration.support import wait_for
 
 pytestmark = [
@@ -29,8 +30,8 @@ pytestmark = [
 
 def _document(n: int) -> ClassifiedDocument:
     url = f"https://www.example.gov.cn/zhengce/content_{n}.htm"
-    return ClassifiedDocument(
-        doc_id=stable_id(url),
+    return classified_document(
+        stable_id(url),
         url=url,
         canonical_url=url,
         source_id="gov_cn",

@@ -27,6 +27,7 @@ from hitwatch.settings import load_settings
 from hitwatch.store import open_database
 from hitwatch.store.models import AlertDelivery, StoryEvent
 from hitwatch.tasks import INDEX_DOCUMENT
+from tests.factories import classified_document
 from tests.integration.support import wait_for
 from tests.smtp import Inbox, free_port
 
@@ -37,8 +38,8 @@ BASE = "https://hitwatch.example.org"
 
 def document(n: int, title: str, body: str, **fields) -> ClassifiedDocument:
     url = f"https://www.nhc.gov.cn/yzygj/s7659/2024{n:04d}.shtml"
-    return ClassifiedDocument(
-        doc_id=stable_id(url),
+    return classified_document(
+        stable_id(url),
         url=url,
         canonical_url=url,
         source_id="nhc",

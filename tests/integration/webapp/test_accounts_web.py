@@ -15,8 +15,8 @@ from hitwatch.search.memory import InMemoryIndex
 from hitwatch.settings import Settings
 from hitwatch.store import Database
 from tests.accounts import PASSWORD, form_token, make_user
+from tests.factories import FakeCelery
 from tests.smtp import Inbox, free_port
-from tests.unit.webapp.conftest import FakeCelery
 from webapp import create_app
 
 pytestmark = pytest.mark.requires_redis

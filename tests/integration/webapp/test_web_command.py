@@ -14,8 +14,8 @@ from pathlib import Path
 from hitwatch.search import open_search_index
 from hitwatch.settings import load_settings
 from hitwatch.store import open_database
+from tests.factories import LLM, SAMPLE, add_documents
 from tests.smtp import free_port
-from tests.unit.webapp.articles import LLM, SAMPLE, add_documents
 
 HITWATCH = str(Path(sys.executable).with_name("hitwatch"))
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from hitwatch.alerts.bench import bench_command, random_rules
-from hitwatch.alerts.matching import compile_rule
+from hitwatch.bench.alerts import bench_command, random_rules
 from hitwatch.bench.search import SEEDS
+from hitwatch.search.matching import compile_rule
 from tests.conftest import IN_CI
 
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from hitwatch.cli import main
 from hitwatch.search.memory import InMemoryIndex
-from tests.unit.webapp.articles import Doc, add_documents
+from tests.factories import Doc, add_documents
 
 
 @pytest.fixture

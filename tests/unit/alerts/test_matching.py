@@ -8,13 +8,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hitwatch.alerts.matching import CompiledRule, RuleMatcher, anchors, compile_rule
 from hitwatch.errors import QueryError
 from hitwatch.search.base import SearchDocument
+from hitwatch.search.matching import CompiledRule, RuleMatcher, anchors, compile_rule
 from hitwatch.search.memory import evaluate, tokenize_document
 from hitwatch.search.query import parse_query
 from hitwatch.text import query_tokens
-from tests.integration.test_search_contract import document_strategy, tree_strategy
+from tests.contract.test_search import document_strategy, tree_strategy
 
 
 def document(title: str, body: str = "", **fields) -> SearchDocument:
@@ -70,6 +70,25 @@ def test_anchors_are_terms_every_match_holds():
     assert anchors(parse_query("-广告")) is None
     # an AND keeps its smallest anchor set
     assert anchors(parse_query("(医保 | DRG) 病案")) == {query_tokens("病案")}
+
+
+def test_topics_by_name_code_or_part_as_in_search():
+    matcher = RuleMatcher(
+        [
+            rule(1, "topic:医疗大模型与生成式AI"),
+            rule(2, "topic:a"),
+            rule(3, "topic:大模型"),
+            rule(4, "topic:医保信息化与支付改革"),
+        ]
+    )
+    assert matcher.match(document("腾讯医疗大模型", topics=("A",))) == [1, 2, 3]
+    assert matcher.match(document("医保支付", topics=("G",))) == [4]
+
+
+def test_unknown_topics_are_refused_as_in_search():
+    with pytest.raises(QueryError) as refused:
+        compile_rule(1, "topic:区块链金融")
+    assert refused.value.code == "unknown_topic"
 
 
 def test_empty_or_malformed_queries_are_refused():

@@ -26,6 +26,22 @@ def test_services_never_import_each_other_and_core_imports_no_service():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_every_part_of_the_core_has_its_place_in_the_layers():
+    """A new module of the core must be placed in the layers contract, or nothing would
+    stop it from importing a service."""
+    import pkgutil
+    import tomllib
+
+    import hitwatch
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))
+    contracts = config["tool"]["importlinter"]["contracts"]
+    (layers,) = [c["layers"] for c in contracts if c["type"] == "layers"]
+    placed = {name.strip() for layer in layers for name in re.split(r"[|:]", layer)}
+    core = {f"hitwatch.{module.name}" for module in pkgutil.iter_modules(hitwatch.__path__)}
+    assert core - placed == set(), "add these to the layers contract in pyproject.toml"
+
+
 def test_every_task_has_a_route_on_a_known_queue():
     app = create_celery(load_settings(), "test")
     names = [v for k, v in vars(tasks).items() if k.isupper() and isinstance(v, str) and "." in v]

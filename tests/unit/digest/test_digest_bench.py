@@ -1,6 +1,6 @@
 """The digest benchmark runs end to end and reports every figure."""
 
-from hitwatch.digest.bench import measure, run_delivery_bench, run_digest_bench
+from hitwatch.bench.digest import measure, run_delivery_bench, run_digest_bench
 
 
 def test_bench_reports_times_sizes_and_memory_per_step():

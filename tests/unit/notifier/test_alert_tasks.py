@@ -4,9 +4,7 @@ exactly once per (rule, story) under redelivery, failures and dead workers."""
 from __future__ import annotations
 
 import smtplib
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 
 import pytest
 from sqlalchemy import select
@@ -32,20 +30,9 @@ from hitwatch.search.memory import InMemoryIndex
 from hitwatch.store.models import AlertDelivery, AlertRule
 from notifier.alerts import AlertTasks
 from notifier.worker import Notifier
-from tests.unit.webapp.articles import Doc, add_documents
+from tests.factories import Doc, Outbox, add_documents
 
 LINKS = AlertLinks("https://hw.example.org", "secret")
-
-
-@dataclass
-class FakeTransport:
-    sent: list[EmailMessage] = field(default_factory=list)
-    error: Exception | None = None
-
-    def send(self, message: EmailMessage) -> None:
-        if self.error is not None:
-            raise self.error
-        self.sent.append(message)
 
 
 def event(doc_id: str, *, new_story: bool = True, updated: bool = False, version: int = 1):
@@ -61,8 +48,8 @@ def event(doc_id: str, *, new_story: bool = True, updated: bool = False, version
 
 
 @pytest.fixture
-def transport() -> FakeTransport:
-    return FakeTransport()
+def transport() -> Outbox:
+    return Outbox()
 
 
 @pytest.fixture

@@ -30,19 +30,19 @@ def test_subscriber_links_resolve_to_web_app_routes(settings, database):
         type("Issue", (), {"id": 7})(), "TOKEN", "PREFS"
     )
     adapter = app.url_map.bind("hitwatch.example.org", url_scheme="https")
-    for url, method in (
-        (links.web, "GET"),
-        (links.unsubscribe, "GET"),
-        (links.one_click, "POST"),
-        (links.preferences, "GET"),
-        (links.preferences, "POST"),
+    for url, method, wanted in (
+        (links.web, "GET", "digests.issue"),
+        (links.unsubscribe, "GET", "subscriptions.unsubscribe_page"),
+        (links.one_click, "POST", "subscriptions.one_click_unsubscribe"),
+        (links.preferences, "GET", "subscriptions.preferences"),
+        (links.preferences, "POST", "subscriptions.preferences"),
     ):
         path = url.removeprefix("https://hitwatch.example.org")
         try:
             endpoint, _ = adapter.match(path, method=method)
         except RequestRedirect:  # pragma: no cover - a redirect would mean a wrong path
             pytest.fail(f"{path} redirects")
-        assert endpoint.startswith("digests."), (path, endpoint)
+        assert endpoint == wanted, (path, endpoint)
 
 
 def test_the_scheduled_build_of_a_period_without_news_makes_no_draft(settings, database, caplog):

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -14,21 +12,8 @@ from flask.testing import FlaskClient
 from hitwatch.search.memory import InMemoryIndex
 from hitwatch.settings import Settings, load_settings
 from hitwatch.store import Database
-from tests.unit.webapp.articles import Doc, add_documents
+from tests.factories import Doc, FakeCelery, add_documents
 from webapp import create_app
-
-
-@dataclass
-class FakeCelery:
-    """Records sent tasks; `error` makes sending fail like an unreachable broker."""
-
-    sent: list[tuple[str, Any, dict[str, Any]]] = field(default_factory=list)
-    error: Exception | None = None
-
-    def send_task(self, name: str, args: Any = None, **options: Any) -> None:
-        if self.error is not None:
-            raise self.error
-        self.sent.append((name, args, options))
 
 
 @pytest.fixture

@@ -23,8 +23,8 @@ from hitwatch.settings import Settings
 from hitwatch.store import Database, Failure
 from hitwatch.store.models import DigestEntry, User
 from tests.accounts import PASSWORD, form_token, make_user, sign_in
+from tests.factories import FakeCelery
 from tests.unit.digest.samples import END, START, store_bulletin
-from tests.unit.webapp.conftest import FakeCelery
 from webapp import create_app
 from webapp.access import ROUTES, TOKEN_ENDPOINTS, Access
 

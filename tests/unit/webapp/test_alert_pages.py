@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 import pytest
@@ -11,15 +10,7 @@ from werkzeug.routing import RequestRedirect
 
 from hitwatch.alerts.mail import AlertLinks
 from hitwatch.alerts.rules import rules_of
-from tests.unit.webapp.articles import Doc
-
-
-@dataclass
-class Outbox:
-    sent: list[EmailMessage] = field(default_factory=list)
-
-    def send(self, message: EmailMessage) -> None:
-        self.sent.append(message)
+from tests.factories import Doc, Outbox
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from hitwatch.search import SearchRequest
 from hitwatch.search.memory import InMemoryIndex
 from hitwatch.settings import Settings
 from hitwatch.store import Database
-from tests.unit.webapp.articles import FORUM, FORUM_REPRINT, LLM, POLICY, SAMPLE, Doc, filler
+from tests.factories import FORUM, FORUM_REPRINT, LLM, POLICY, SAMPLE, Doc, filler
 from webapp import create_app
 
 PAGINATION_KEYS = {"page", "per_page", "total", "pages", "has_prev", "has_next", "total_exact"}

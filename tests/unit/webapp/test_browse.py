@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from flask.testing import FlaskClient
 
-from tests.unit.webapp.articles import (
+from tests.factories import (
     FORUM,
     FORUM_REPRINT,
     HOSTILE,

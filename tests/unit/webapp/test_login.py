@@ -15,8 +15,7 @@ from hitwatch.settings import Settings
 from hitwatch.store import Database
 from hitwatch.store.models import AuditEvent
 from tests.accounts import PASSWORD, form_token, make_user, sign_in
-from tests.unit.webapp.articles import Doc
-from tests.unit.webapp.conftest import FakeCelery
+from tests.factories import Doc, FakeCelery
 from webapp import create_app
 
 

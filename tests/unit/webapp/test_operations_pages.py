@@ -11,7 +11,7 @@ from kombu.exceptions import OperationalError
 from hitwatch.store import Database, Failure, Source
 from hitwatch.store.failures import FailureLog
 from tests.accounts import sign_in
-from tests.unit.webapp.conftest import FakeCelery
+from tests.factories import FakeCelery
 
 
 @pytest.fixture

@@ -1,10 +1,11 @@
 """The search API speaks the query language and explains malformed queries."""
 
+import re
 from collections.abc import Callable
 
 from flask.testing import FlaskClient
 
-from tests.unit.webapp.articles import BIGDATA, FORUM, LLM, POLICY, SAMPLE, Doc
+from tests.factories import BIGDATA, FORUM, LLM, POLICY, SAMPLE, Doc
 
 
 def found(client: FlaskClient, q: str) -> list[str]:
@@ -51,3 +52,15 @@ def test_search_api_refuses_absurd_queries_in_chinese(client: FlaskClient) -> No
     body = response.get_json()
     assert body["error"] == "查询语句有误：查询共 600 个字符，超过上限 500 个字符，请缩短"
     assert "position" not in body and "detail" not in body
+
+
+def test_search_page_and_api_list_the_same_rows(
+    client: FlaskClient, seed: Callable[[list[Doc]], None]
+) -> None:
+    seed(SAMPLE)
+    for q in ("数字医疗", "topic:医疗大模型与生成式AI", "-电子病历", "大会 source:bjwmb"):
+        page = client.get("/search", query_string={"q": q, "all": "1"}).get_data(as_text=True)
+        rows = re.findall(r'<h2><a href="/items/([^"]+)">', page)
+        api = client.get("/api/v1/search", query_string={"q": q, "all": "1", "facets": "1"})
+        assert rows == [result["doc_id"] for result in api.get_json()["results"]], q
+        assert rows, q

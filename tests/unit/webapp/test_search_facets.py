@@ -9,7 +9,7 @@ from urllib.parse import unquote_plus
 from flask.testing import FlaskClient
 
 from hitwatch.topics import topic_names
-from tests.unit.webapp.articles import Doc
+from tests.factories import Doc
 from webapp.results import SearchForm, facet_groups, query_filter
 
 DOCS = [

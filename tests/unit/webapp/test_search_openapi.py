@@ -9,7 +9,7 @@ import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.unit.webapp.articles import LLM, SAMPLE, Doc
+from tests.factories import LLM, SAMPLE, Doc
 
 Json = dict[str, Any]
 

@@ -5,7 +5,7 @@ from xml.etree import ElementTree
 
 from flask.testing import FlaskClient
 
-from tests.unit.webapp.articles import BIGDATA, FORUM, HOSTILE, LLM, POLICY, SAMPLE, Doc, filler
+from tests.factories import BIGDATA, FORUM, HOSTILE, LLM, POLICY, SAMPLE, Doc, filler
 from webapp.search import FEED_SIZE
 
 

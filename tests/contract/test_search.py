@@ -1,18 +1,16 @@
 """The contract every `SearchIndex` implementation keeps: one suite, three backends.
 
 memory (the reference), SQLite FTS5 in a temporary file, and Elasticsearch at
-TEST_ELASTICSEARCH_URL under a `test-...` alias that is dropped afterwards. Chinese
-matching, and the evaluation of parsed query trees, is checked against oracles computed
-here, never against lists written by hand.
+TEST_ELASTICSEARCH_URL under a `test-...` alias that is dropped afterwards (behind the
+`requires_elasticsearch` marker). Chinese matching, and the evaluation of parsed query
+trees, is checked against oracles computed here, never against lists written by hand.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,46 +18,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hitwatch.search import SearchDocument, SearchIndex, SearchRequest
-from hitwatch.search.fts5 import Fts5Index
-from hitwatch.search.memory import InMemoryIndex
 from hitwatch.search.query import And, DateRange, Field, Node, Not, Or, Term, parse_query
 from hitwatch.search.terms import SHANGHAI
 from hitwatch.text import normalize
+from tests.factories import search_document
 
-BACKENDS = ["memory", "fts5", "elasticsearch"]
 
-
-@pytest.fixture(params=BACKENDS)
-def index(
-    request: pytest.FixtureRequest, tmp_path: Path, unique_name: str
-) -> Iterator[SearchIndex]:
-    backend: SearchIndex
-    if request.param == "memory":
-        backend = InMemoryIndex()
-    elif request.param == "fts5":
-        backend = Fts5Index(tmp_path / "search.db")
-    else:
-        from hitwatch.search.elastic import ElasticsearchIndex
-
-        url = request.getfixturevalue("elasticsearch_url")
-        backend = ElasticsearchIndex([url], unique_name)
-    backend.ensure()
-    try:
-        yield backend
-    finally:
-        backend.drop()
-        backend.close()
+@pytest.fixture
+def index(search_index: SearchIndex) -> SearchIndex:
+    """Every backend of `tests/contract/conftest.py` (Elasticsearch behind its marker)."""
+    return search_index
 
 
 def doc(doc_id: str, title: str = "", body: str = "", **fields: object) -> SearchDocument:
-    values: dict[str, object] = {
-        "story_id": f"s-{doc_id}",
-        "url": f"https://example.cn/{doc_id}.html",
-        "source_id": "nhc",
-        "source_name": "国家卫生健康委员会",
-    }
-    values.update(fields)
-    return SearchDocument(doc_id=doc_id, title=title, body=body, **values)  # type: ignore[arg-type]
+    return search_document(doc_id, title=title, body=body, **fields)
 
 
 def load(index: SearchIndex, *documents: SearchDocument) -> None:

@@ -12,7 +12,11 @@ rules against one document:
   so a document is only evaluated against rules one of whose anchors it contains; rules
   without anchors (only filters, or only negations) are evaluated for every document.
 
-A unit test checks that `RuleMatcher` and `memory.evaluate` agree.
+A rule's query is prepared exactly as the search page's (`prepare_query`: synonyms, topic
+names as codes, unknown topics refused), so a rule fires on a document exactly when a
+search for the same query returns it; the agreement tests in `tests/contract/` check that
+through the web form and the notifier on every backend, and a unit test checks that
+`RuleMatcher` and `memory.evaluate` agree.
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ from typing import Any
 from hitwatch.errors import QueryError
 from hitwatch.search.base import SearchDocument
 from hitwatch.search.memory import TokenizedDocument, evaluate, tokenize_document
-from hitwatch.search.query import And, MatchAll, Node, Not, Or, Term, parse_query
-from hitwatch.search.synonyms import expand_synonyms
+from hitwatch.search.prepare import prepare_query
+from hitwatch.search.query import And, MatchAll, Node, Not, Or, Term
 from hitwatch.search.terms import term_tokens
 from hitwatch.text import QueryTokens
 
@@ -35,7 +39,8 @@ __all__ = ["CompiledRule", "DocumentTerms", "RuleMatcher", "anchors", "compile_r
 
 @dataclass(frozen=True)
 class CompiledRule:
-    """A rule's query parsed (synonyms expanded) once, with what the matcher needs."""
+    """A rule's query prepared once (as the search page prepares it), with what the
+    matcher needs."""
 
     id: int
     query: Node
@@ -43,11 +48,12 @@ class CompiledRule:
 
 
 def compile_rule(rule_id: int, text: str, *, include_offtopic: bool = False) -> CompiledRule:
-    """Parse a rule's query; QueryError when it is malformed or matches everything."""
-    query = parse_query(text)
+    """Prepare a rule's query as a search would; QueryError when it is malformed, names an
+    unknown topic or matches everything."""
+    query = prepare_query(text)
     if isinstance(query, MatchAll):
         raise QueryError("an alert needs at least one term or filter")
-    return CompiledRule(rule_id, expand_synonyms(query), include_offtopic)
+    return CompiledRule(rule_id, query, include_offtopic)
 
 
 def anchors(node: Node) -> frozenset[QueryTokens] | None:

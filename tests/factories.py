@@ -1,16 +1,113 @@
-"""Articles for web app tests, written straight into the store and a search index.
+"""Builders shared by every test tier: messages, searchable documents, stored articles
+(written into a store and a search index by `add_documents`), and fakes of the mail
+transport and the broker.
 
-Imitations of real pages (titles and text in the style of the outlets), made up here.
+Defaults are a plausible news item; each builder takes any field by keyword. The sample
+articles imitate real pages (titles and text in the style of the outlets) and are made up
+here. Nothing here talks to a server on its own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
 
-from hitwatch.search import SearchDocument, SearchIndex
+from hitwatch.messages import ClassifiedDocument, PolicyMeta, TopicScore
+from hitwatch.search import SearchDocument, SearchIndex, article_document
 from hitwatch.store import Article, Database, Story
+from hitwatch.topics import topic_names
+
+__all__ = [
+    "BIGDATA",
+    "FETCHED_AT",
+    "FORUM",
+    "FORUM_REPRINT",
+    "HOSTILE",
+    "LLM",
+    "OFF_TOPIC",
+    "POLICY",
+    "SAMPLE",
+    "Doc",
+    "FakeCelery",
+    "Outbox",
+    "add_documents",
+    "classified_document",
+    "filler",
+    "search_document",
+    "topic_scores",
+]
+
+FETCHED_AT = datetime(2024, 7, 31, tzinfo=UTC)
+
+
+def topic_scores(*codes: str) -> list[TopicScore]:
+    """Topics by code, with their names from the taxonomy (as the classifier gives them)."""
+    names = topic_names()
+    return [TopicScore(code=code, name=names.get(code, code), score=0.9) for code in codes]
+
+
+def classified_document(doc_id: str = "d1", **fields: Any) -> ClassifiedDocument:
+    """A `classified_document/1` message; `topics` may be codes, `policy` a dict."""
+    if fields.get("topics") and isinstance(fields["topics"][0], str):
+        fields["topics"] = topic_scores(*fields["topics"])
+    if isinstance(fields.get("policy"), dict):
+        fields["policy"] = PolicyMeta(**fields["policy"])
+    values: dict[str, Any] = {
+        "doc_id": doc_id,
+        "url": f"https://example.org/news/{doc_id}.html",
+        "canonical_url": f"https://example.org/news/{doc_id}.html",
+        "source_id": "bjnews",
+        "source_name": "新京报",
+        "title": "某市推进区域全民健康信息平台建设",
+        "body": "某市卫生健康委表示，区域全民健康信息平台建设进展顺利。",
+        "content_hash": f"hash-{doc_id}",
+        "story_id": f"s-{doc_id}",
+        "fetched_at": FETCHED_AT,
+        **fields,
+    }
+    return ClassifiedDocument(**values)
+
+
+def search_document(doc_id: str = "d1", **fields: Any) -> SearchDocument:
+    """A searchable document as the indexer would make it."""
+    values: dict[str, Any] = {
+        "story_id": f"s-{doc_id}",
+        "url": f"https://example.org/news/{doc_id}.html",
+        "title": "",
+        "body": "",
+        "source_id": "nhc",
+        "source_name": "国家卫生健康委员会",
+        **fields,
+    }
+    return SearchDocument(doc_id=doc_id, **values)
+
+
+@dataclass
+class Outbox:
+    """A mail transport that keeps what it is given; `error` makes sending fail."""
+
+    sent: list[EmailMessage] = field(default_factory=list)
+    error: Exception | None = None
+
+    def send(self, message: EmailMessage) -> None:
+        if self.error is not None:
+            raise self.error
+        self.sent.append(message)
+
+
+@dataclass
+class FakeCelery:
+    """Records sent tasks; `error` makes sending fail like an unreachable broker."""
+
+    sent: list[tuple[str, Any, dict[str, Any]]] = field(default_factory=list)
+    error: Exception | None = None
+
+    def send_task(self, name: str, args: Any = None, **options: Any) -> None:
+        if self.error is not None:
+            raise self.error
+        self.sent.append((name, args, options))
 
 
 @dataclass
@@ -63,52 +160,37 @@ def add_documents(database: Database, index: SearchIndex, docs: list[Doc]) -> No
                 )
             )
         session.flush()
-        for doc in docs:
-            session.add(
-                Article(
-                    id=doc.doc_id,
-                    story_id=doc.story_id,
-                    url=doc.url,
-                    canonical_url=doc.url,
-                    source_id=doc.source_id,
-                    source_name=doc.source_name,
-                    source_kind=doc.source_kind,
-                    origin_name=doc.origin_name,
-                    title=doc.title,
-                    published_at=doc.published_at,
-                    body=doc.body,
-                    attachments=doc.attachments,
-                    policy=doc.policy,
-                    content_hash=f"hash-{doc.story_id}",
-                    relevant=doc.relevant,
-                    relevance=0.9 if doc.relevant else 0.1,
-                    topics=doc.topics,
-                    doc_type=doc.doc_type,
-                    region=doc.region,
-                    entities=doc.entities,
-                    evidence=doc.evidence,
-                    fetched_at=datetime(2024, 7, 31, tzinfo=UTC),
-                )
-            )
-    index.index(
-        [
-            SearchDocument(
-                doc_id=doc.doc_id,
+        articles = [
+            Article(
+                id=doc.doc_id,
                 story_id=doc.story_id,
                 url=doc.url,
-                title=doc.title,
-                body=doc.body,
+                canonical_url=doc.url,
                 source_id=doc.source_id,
                 source_name=doc.source_name,
+                source_kind=doc.source_kind,
+                origin_name=doc.origin_name,
+                title=doc.title,
                 published_at=doc.published_at,
-                doc_type=doc.doc_type,
-                topics=tuple(t["code"] for t in doc.topics),
-                region=doc.region,
+                body=doc.body,
+                attachments=doc.attachments,
+                policy=doc.policy,
+                content_hash=f"hash-{doc.story_id}",
                 relevant=doc.relevant,
+                relevance=0.9 if doc.relevant else 0.1,
+                topics=doc.topics,
+                doc_type=doc.doc_type,
+                region=doc.region,
+                entities=doc.entities,
+                evidence=doc.evidence,
+                fetched_at=datetime(2024, 7, 31, tzinfo=UTC),
             )
             for doc in docs
         ]
-    )
+        session.add_all(articles)
+        # What the indexer indexes is what the store's article maps to.
+        searchable = [article_document(article) for article in articles]
+    index.index(searchable)
     index.refresh()
 
 

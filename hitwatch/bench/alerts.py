@@ -16,8 +16,8 @@ from typing import Any
 
 import click
 
-from hitwatch.alerts.matching import CompiledRule, RuleMatcher, compile_rule
 from hitwatch.bench.search import SEEDS, synthetic_documents, vocabulary
+from hitwatch.search.matching import CompiledRule, RuleMatcher, compile_rule
 from hitwatch.search.memory import evaluate, tokenize_document
 
 __all__ = ["bench_command", "random_rules", "run_alerts_bench"]

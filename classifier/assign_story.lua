@@ -1,0 +1,154 @@
+-- The whole assignment runs in Redis as one script: read the document, the exact hash,
+-- the LSH buckets, the title's versions and the candidate stories, decide, write. Redis
+-- runs scripts one at a time, so two copies arriving together cannot both create a story,
+-- and a worker pays one round trip instead of read/WATCH/MULTI rounds and retries. The
+-- script touches story keys it learns while running (not declared in KEYS): the registry
+-- needs a single Redis node, not a cluster.
+-- KEYS: doc, hash, title versions (a placeholder when the title is not a law's), LSH
+-- shards. ARGV: see `StoryRegistry.assign`; bucket ids follow the fixed arguments.
+
+local prefix, doc_id, chash, sig = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local n, edition, number, tkey = tonumber(ARGV[5]), ARGV[6], ARGV[7], ARGV[8]
+local rank, ts_text, new_id = tonumber(ARGV[9]), ARGV[10], ARGV[11]
+local jaccard_min, containment_min = tonumber(ARGV[12]), tonumber(ARGV[13])
+local containment_jaccard, max_bucket = tonumber(ARGV[14]), tonumber(ARGV[15])
+local nperm = tonumber(ARGV[16])
+local first_bucket, first_shard = 17, 4
+
+local function num(text)
+  if text == 'inf' then return math.huge end
+  return tonumber(text)
+end
+local ts = num(ts_text)
+
+local bucket_values = {}
+local function index_buckets(story_id)
+  for i = first_shard, #KEYS do
+    local bucket = ARGV[first_bucket + i - first_shard]
+    local value = bucket_values[i]
+    local members, present = {}, false
+    if value then
+      for member in string.gmatch(value, '[^,]+') do
+        members[#members + 1] = member
+        if member == story_id then present = true end
+      end
+    end
+    if not present then
+      members[#members + 1] = story_id
+      local from = math.max(1, #members - max_bucket + 1)
+      redis.call('HSET', KEYS[i], bucket, table.concat(members, ',', from, #members))
+    end
+  end
+end
+
+local function link_doc(story_id)
+  redis.call('HSET', KEYS[1], 'story', story_id, 'hash', chash)
+  redis.call('SET', KEYS[2], story_id)
+  index_buckets(story_id)
+end
+
+local doc = redis.call('HMGET', KEYS[1], 'story', 'hash')
+local known, known_hash = doc[1], doc[2]
+if known and known_hash == chash then  -- a redelivery: nothing else to read
+  local canon = redis.call('HGET', prefix .. 'story:' .. known, 'canon')
+  if canon then return {'same', known, canon, '1'} end
+end
+local exact = redis.call('GET', KEYS[2])
+local seen, candidates = {}, {}
+local function add(story_id)
+  if story_id and not seen[story_id] then
+    seen[story_id] = true
+    candidates[#candidates + 1] = story_id
+  end
+end
+add(known)
+add(exact)
+for i = first_shard, #KEYS do
+  local value = redis.call('HGET', KEYS[i], ARGV[first_bucket + i - first_shard])
+  bucket_values[i] = value
+  if value then
+    for member in string.gmatch(value, '[^,]+') do add(member) end
+  end
+end
+local versions = {}
+if tkey ~= '' then
+  versions = redis.call('SMEMBERS', KEYS[3])
+  for _, story_id in ipairs(versions) do add(story_id) end
+end
+table.sort(candidates)
+local stories = {}
+for _, story_id in ipairs(candidates) do
+  local f = redis.call('HMGET', prefix .. 'story:' .. story_id,
+    'canon', 'rank', 'ts', 'sig', 'n', 'ed', 'num')
+  if f[1] then
+    stories[story_id] = {canon = f[1], rank = tonumber(f[2]), ts = num(f[3]),
+      sig = f[4] or '', n = tonumber(f[5] or '0'), ed = f[6] or '', num = f[7] or ''}
+  end
+end
+
+if known and stories[known] then
+  local story = stories[known]
+  if known_hash == chash then
+    return {'same', known, story.canon, '1'}
+  end
+  link_doc(known)
+  return {'updated', known, story.canon, '1'}
+end
+
+local match, best = nil, 0
+if exact and stories[exact] then
+  match, best = exact, 1
+elseif sig ~= '' then
+  for _, story_id in ipairs(candidates) do
+    local story = stories[story_id]
+    if story and story.sig ~= '' and not (edition ~= '' and story.ed ~= '' and edition ~= story.ed)
+        and not (number ~= '' and story.num ~= '' and number ~= story.num) then
+      local equal = 0
+      for i = 1, nperm * 4, 4 do
+        if string.sub(sig, i, i + 3) == string.sub(story.sig, i, i + 3) then equal = equal + 1 end
+      end
+      local jaccard = equal / nperm
+      local shared = jaccard * (n + story.n) / (1 + jaccard)
+      local containment = math.min(1, shared / math.max(1, math.min(n, story.n)))
+      local copy = jaccard >= jaccard_min
+        or (containment >= containment_min and jaccard >= containment_jaccard)
+      if copy and jaccard > best then match, best = story_id, jaccard end
+    end
+  end
+end
+
+if match then
+  local story = stories[match]
+  local key = prefix .. 'story:' .. match
+  local canonical = story.canon
+  if rank < story.rank or (rank == story.rank and ts < story.ts) then
+    canonical = doc_id
+    redis.call('HSET', key, 'canon', doc_id, 'rank', rank, 'ts', ts_text)
+  end
+  redis.call('HINCRBY', key, 'members', 1)
+  link_doc(match)
+  return {'joined', match, canonical, tostring(best), story.canon}
+end
+
+local previous, previous_order, later, later_order = '', nil, '', nil
+local function before(ed_a, ts_a, ed_b, ts_b)
+  return ed_a < ed_b or (ed_a == ed_b and ts_a < ts_b)
+end
+for _, story_id in ipairs(versions) do
+  local story = stories[story_id]
+  if story then
+    if not before(edition, ts, story.ed, story.ts) then
+      if previous_order == nil
+          or before(previous_order[1], previous_order[2], story.ed, story.ts) then
+        previous, previous_order = story.canon, {story.ed, story.ts}
+      end
+    elseif later_order == nil or before(story.ed, story.ts, later_order[1], later_order[2]) then
+      later, later_order = story.canon, {story.ed, story.ts}
+    end
+  end
+end
+redis.call('HSET', prefix .. 'story:' .. new_id, 'canon', doc_id, 'rank', rank, 'ts', ts_text,
+  'sig', sig, 'n', n, 'ed', edition, 'num', number, 'title', tkey, 'members', 1)
+link_doc(new_id)
+if tkey ~= '' then redis.call('SADD', KEYS[3], new_id) end
+return {'new', new_id, doc_id, '0', '', previous, later}
