@@ -161,6 +161,18 @@ def train_command(corpus: Path, labels: Path, out: Path) -> None:
     click.echo(f"trained on {len(tuning)} items, {features} features: {out}")
 
 
+def _wait_for_index_queue(client: Any, timeout: float = 600) -> None:
+    """The counts above are known once classified; the store and the search index have
+    them once the index workers took every message (kombu keeps taken, unacknowledged
+    ones in `unacked` until the task is done)."""
+    deadline = time.monotonic() + timeout
+    while client.llen("index") or client.hlen("unacked"):
+        if time.monotonic() > deadline:
+            click.echo("the index queue is still busy; the store will catch up")
+            return
+        time.sleep(0.5)
+
+
 @click.command("reclassify")
 @click.option(
     "--since",
@@ -206,6 +218,7 @@ def reclassify_command(since: datetime | None, every: bool, batch: int, no_wait:
                 shown = max(shown, done)
 
             final = wait_for(state, advance)
+        _wait_for_index_queue(client)
         click.echo(
             f"reclassified {final['done']} documents: {final['became_relevant']} became relevant,"
             f" {final['became_offtopic']} became off-topic, {final['topics_changed']} changed"

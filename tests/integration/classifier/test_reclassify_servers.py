@@ -75,11 +75,14 @@ def test_reclassify_runs_through_the_queues_and_alerts_nobody(
         assert "reclassified 2 documents" in again.output, again.output
     finally:
         group.stop_all()
-    with database.session() as session:
-        r1, r2 = session.get(Article, "r1"), session.get(Article, "r2")
-        assert r1 is not None and r2 is not None
-        assert r1.relevant and not r2.relevant
-        assert (r1.version, r1.body) == (1, NOTICE)
-        assert session.get(Story, "s-r1").relevant and not session.get(Story, "s-r2").relevant
-        assert session.scalar(select(func.count()).select_from(AlertDelivery)) == 0
-    database.dispose()
+    try:
+        with database.session() as session:
+            r1, r2 = session.get(Article, "r1"), session.get(Article, "r2")
+            assert r1 is not None and r2 is not None
+            assert r1.relevant and not r2.relevant
+            assert (r1.version, r1.body) == (1, NOTICE)
+            assert session.get(Story, "s-r1").relevant
+            assert not session.get(Story, "s-r2").relevant
+            assert session.scalar(select(func.count()).select_from(AlertDelivery)) == 0
+    finally:
+        database.dispose()
