@@ -92,7 +92,7 @@ def add_command(email: str, query: str, name: str, include_offtopic: bool, confi
             return
         from hitwatch.mail import open_transport
 
-        rule = request_alert(
+        asked = request_alert(
             database,
             settings,
             open_transport(settings),
@@ -104,7 +104,16 @@ def add_command(email: str, query: str, name: str, include_offtopic: bool, confi
                 settings.resolved_public_base_url, settings.secret_key.get_secret_value()
             ),
         )
-        click.echo(f"alert {rule.id} is pending: a confirmation link was mailed to {rule.email}")
+        rule = asked.rule
+        if asked.mailed:
+            click.echo(
+                f"alert {rule.id} is pending: a confirmation link was mailed to {rule.email}"
+            )
+        else:
+            click.echo(
+                f"alert {rule.id} is pending: its link was mailed to {rule.email} less than "
+                "5 minutes ago, so it was not sent again"
+            )
 
 
 @alerts_group.command("remove")

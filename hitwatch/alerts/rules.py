@@ -25,6 +25,7 @@ from hitwatch.store.models import AlertDelivery, AlertRule
 
 __all__ = [
     "AlertError",
+    "AlertRequest",
     "RuleChange",
     "RuleStats",
     "add_rule",
@@ -86,6 +87,15 @@ def _new_rule(
     return rule
 
 
+@dataclass(frozen=True)
+class AlertRequest:
+    """What asking for an alert did: the rule, and whether a mail went out just now
+    (False: one went out less than RESEND_AFTER seconds ago, so none was sent again)."""
+
+    rule: AlertRule
+    mailed: bool
+
+
 def request_alert(
     database: Database,
     settings: Settings,
@@ -96,12 +106,13 @@ def request_alert(
     name: str = "",
     include_offtopic: bool = False,
     links: AlertLinks,
-) -> AlertRule:
-    """Record a pending rule and mail its confirmation link (AddressError, QueryError).
+) -> AlertRequest:
+    """Record a pending rule and mail its confirmation link (AddressError, QueryError;
+    OSError when the mail cannot be sent, and then asking again sends it).
 
     Asking again for a rule the address already has makes no duplicate: it mails the
     confirmation again (a pending rule) or the management link (a confirmed one), at
-    most once per RESEND_AFTER seconds.
+    most once per RESEND_AFTER seconds after the last mail that did go out.
     """
     address = normalize_address(email)
     now = datetime.now(UTC)
@@ -109,36 +120,37 @@ def request_alert(
         rule = session.scalars(
             select(AlertRule).where(AlertRule.email == address, AlertRule.query == query.strip())
         ).first()
-        resend = True
         if rule is None:
             rule = _new_rule(session, address, query, name, include_offtopic)
-        else:
-            # Asking again and again must not flood someone's mailbox.
-            resend = now - rule.updated_at >= timedelta(seconds=RESEND_AFTER)
-            if not rule.confirmed:
-                rule.name = name.strip()[:MAX_NAME] or rule.name
-                rule.include_offtopic = include_offtopic
-            rule.updated_at = now
-    if not resend:
-        return rule
+        elif not rule.confirmed:
+            rule.name = name.strip()[:MAX_NAME] or rule.name
+            rule.include_offtopic = include_offtopic
+        # Asking again and again must not flood someone's mailbox.
+        recent = rule.mailed_at is not None and now - rule.mailed_at < timedelta(
+            seconds=RESEND_AFTER
+        )
+    if recent:
+        return AlertRequest(rule, mailed=False)
     if rule.confirmed:
         # The owner may have paused it and forgotten: the mail says where to manage it.
-        transport.send(
-            manage_message(
-                sender=settings.mail_from, recipient=address, manage_url=links.manage(address)
-            )
+        message = manage_message(
+            sender=settings.mail_from, recipient=address, manage_url=links.manage(address)
         )
     else:
-        transport.send(
-            confirmation_message(
-                sender=settings.mail_from,
-                recipient=address,
-                name=rule.name,
-                query=rule.query,
-                confirm_url=links.confirm(rule.id),
-            )
+        message = confirmation_message(
+            sender=settings.mail_from,
+            recipient=address,
+            name=rule.name,
+            query=rule.query,
+            confirm_url=links.confirm(rule.id),
         )
-    return rule
+    transport.send(message)
+    with database.session() as session:
+        stored = session.get(AlertRule, rule.id)
+        if stored is not None:
+            stored.mailed_at = now
+    rule.mailed_at = now
+    return AlertRequest(rule, mailed=True)
 
 
 def add_rule(

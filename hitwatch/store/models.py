@@ -291,6 +291,8 @@ class AlertRule(Base):
     confirmed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     unsubscribed_at: Mapped[datetime | None]
+    # The last confirmation or management mail that went out (not one that failed).
+    mailed_at: Mapped[datetime | None]
 
 
 class AlertDelivery(Base):

@@ -80,7 +80,7 @@ def create() -> tuple[str, int] | BaseResponse:
     else:
         deps = dependencies()
         try:
-            request_alert(
+            asked = request_alert(
                 deps.database,
                 deps.settings,
                 open_transport(deps.settings),
@@ -102,11 +102,18 @@ def create() -> tuple[str, int] | BaseResponse:
         return render_template(
             "alerts/new.html", q=query, values=values, error=error, error_detail=detail
         ), 400
-    flash(
-        "确认邮件已发出：请打开邮件中的链接启用提醒（7 天内有效）；"
-        "如果这个提醒已经设置过，邮件里是管理链接。",
-        "success",
-    )
+    if asked.mailed:
+        flash(
+            "确认邮件已发出：请打开邮件中的链接启用提醒（7 天内有效）；"
+            "如果这个提醒已经设置过，邮件里是管理链接。",
+            "success",
+        )
+    else:
+        flash(
+            "这个提醒的邮件几分钟前已经发出，为免重复这次没有再发：请查收邮箱（包括垃圾邮件），"
+            "若仍未收到，5 分钟后再试。",
+            "info",
+        )
     return redirect(url_for("search.index", q=query))
 
 

@@ -108,7 +108,7 @@ def test_a_new_matching_story_is_mailed_once_through_the_workers(stack):
     pending = request_alert(
         database, settings, open_transport(settings), "reader@example.org", "电子病历 -广告",
         name="病历动态", links=links,
-    )  # fmt: skip
+    ).rule  # fmt: skip
     [confirmation] = inbox.messages
     confirm_url = re.search(r"https://\S+/alerts/confirm/\S+", confirmation.get_content()).group()
     assert confirm_url.startswith(BASE)

@@ -103,7 +103,9 @@ def test_a_reclassified_item_alerts_nobody(database, tasks, transport):
 
 
 def test_pending_paused_and_deleted_rules_get_nothing(database, settings, tasks, transport):
-    pending = request_alert(database, settings, transport, "p@example.org", "电子病历", links=LINKS)
+    pending = request_alert(
+        database, settings, transport, "p@example.org", "电子病历", links=LINKS
+    ).rule
     paused = add_rule(database, "q@example.org", "电子病历")
     change_rule(database, "q@example.org", paused.id, RuleChange(active=False))
     gone = add_rule(database, "r@example.org", "电子病历")
@@ -167,22 +169,23 @@ def test_requests_are_checked_and_owned(database, settings, transport):
         request_alert(database, settings, transport, "a@example.org", "(医保", links=LINKS)
     first = request_alert(database, settings, transport, "A@example.org", "医保", links=LINKS)
     again = request_alert(database, settings, transport, "a@example.org", "医保", links=LINKS)
-    assert first.id == again.id and len(transport.sent) == 1  # not twice in a row
+    assert first.rule.id == again.rule.id and len(transport.sent) == 1  # not twice in a row
+    assert first.mailed and not again.mailed  # and the page says so, rather than "sent"
     with database.session() as session:
-        session.get(AlertRule, first.id).updated_at = datetime.now(UTC) - timedelta(hours=1)
-    request_alert(database, settings, transport, "a@example.org", "医保", links=LINKS)
+        session.get(AlertRule, first.rule.id).mailed_at = datetime.now(UTC) - timedelta(hours=1)
+    assert request_alert(database, settings, transport, "a@example.org", "医保", links=LINKS).mailed
     assert len(transport.sent) == 2  # later, the confirmation is sent again
-    confirm_rule(database, first.id)
+    confirm_rule(database, first.rule.id)
     request_alert(database, settings, transport, "a@example.org", "医保", links=LINKS)
     assert len(transport.sent) == 2  # asked again too soon: no mail
     with database.session() as session:
-        session.get(AlertRule, first.id).updated_at = datetime.now(UTC) - timedelta(hours=1)
+        session.get(AlertRule, first.rule.id).mailed_at = datetime.now(UTC) - timedelta(hours=1)
     request_alert(database, settings, transport, "a@example.org", "医保", links=LINKS)
     assert "/alerts/manage/" in transport.sent[-1].get_content()  # confirmed: where to manage
     with pytest.raises(AlertError):
-        change_rule(database, "other@example.org", first.id, RuleChange(active=False))
+        change_rule(database, "other@example.org", first.rule.id, RuleChange(active=False))
     with pytest.raises(QueryError):
-        change_rule(database, "a@example.org", first.id, RuleChange(query="医保 (DRG"))
-    changed = change_rule(database, "a@example.org", first.id, RuleChange(query="医保 DRG"))
+        change_rule(database, "a@example.org", first.rule.id, RuleChange(query="医保 (DRG"))
+    changed = change_rule(database, "a@example.org", first.rule.id, RuleChange(query="医保 DRG"))
     assert changed.query == "医保 DRG"
     assert [r.query for r in rules_of(database, "a@example.org")] == ["医保 DRG"]

@@ -1,4 +1,5 @@
-"""accounts, API tokens, audit log; who made, published and replayed
+"""accounts, API tokens, audit log; who made, published and replayed; when alert
+mail last went out
 
 Revision ID: 0004
 Revises: 0003
@@ -74,9 +75,13 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("replayed_by", sa.String(length=320), nullable=False, server_default="")
         )
+    with op.batch_alter_table("alert_rules", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("mailed_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("alert_rules", schema=None) as batch_op:
+        batch_op.drop_column("mailed_at")
     with op.batch_alter_table("failures", schema=None) as batch_op:
         batch_op.drop_column("replayed_by")
     with op.batch_alter_table("digest_issues", schema=None) as batch_op:
