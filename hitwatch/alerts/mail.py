@@ -21,6 +21,7 @@ import yaml
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from hitwatch.alerts.describe import describe_query
 from hitwatch.mail import make_token, new_message_id, sender_domain
 from hitwatch.search import SHANGHAI, SearchDocument, highlight, highlight_title
 
@@ -128,10 +129,11 @@ def alert_message(
     links: AlertLinks,
 ) -> EmailMessage:
     """One new match of one rule as multipart/alternative (text + HTML), RFC 8058 ready."""
-    name = rule_name or query
+    described = describe_query(query, wording())
+    name = rule_name or described
     context = {
         "name": name,
-        "query": query,
+        "query": described if rule_name else "",  # a named rule also says what it asks
         "title": document.title,
         "source": document.source_name,
         "date": _local_date(document.published_at),
@@ -168,12 +170,13 @@ def confirmation_message(
 ) -> EmailMessage:
     """The double opt-in mail: no alert is sent to this address until the link is opened."""
     message = EmailMessage()
-    message["Subject"] = wording()["confirm_subject"].format(name=name or query)
+    described = describe_query(query, wording())
+    message["Subject"] = wording()["confirm_subject"].format(name=name or described)
     message["From"] = sender
     message["To"] = recipient
     message["Message-ID"] = new_message_id(sender)
     message.set_content(
-        _render("confirm.txt", name=name or query, query=query, confirm_url=confirm_url)
+        _render("confirm.txt", name=name or described, query=query, confirm_url=confirm_url)
     )
     return message
 

@@ -21,7 +21,17 @@ from hitwatch.search.documents import article_document, search_document
 from hitwatch.search.factory import open_search_index
 from hitwatch.search.matching import CompiledRule, RuleMatcher, compile_rule
 from hitwatch.search.prepare import prepare_query
-from hitwatch.search.query import And, Field, MatchAll, Node
+from hitwatch.search.query import (
+    And,
+    DateRange,
+    Field,
+    MatchAll,
+    Node,
+    Not,
+    Or,
+    Term,
+    parse_query,
+)
 from hitwatch.search.snippets import highlight, highlight_title
 from hitwatch.search.terms import SHANGHAI, positive_terms
 
@@ -30,22 +40,27 @@ __all__ = [
     "SHANGHAI",
     "And",
     "CompiledRule",
+    "DateRange",
     "FacetCounts",
     "FacetField",
     "Field",
     "MatchAll",
     "Node",
+    "Not",
+    "Or",
     "RuleMatcher",
     "SearchDocument",
     "SearchHit",
     "SearchIndex",
     "SearchPage",
     "SearchRequest",
+    "Term",
     "article_document",
     "compile_rule",
     "highlight",
     "highlight_title",
     "open_search_index",
+    "parse_query",
     "positive_terms",
     "prepare_query",
     "search_document",

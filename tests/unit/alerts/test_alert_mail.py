@@ -126,6 +126,25 @@ def test_confirmation_message_names_the_query_and_the_link():
         query="医保 DRG",
         confirm_url="https://hw/alerts/confirm/T",
     )
-    assert "医保 DRG" in message["Subject"]
+    assert "医保、DRG" in message["Subject"]  # in words
     body = message.get_content()
+    assert "医保 DRG" in body  # and as typed
     assert "https://hw/alerts/confirm/T" in body and "7 天内有效" in body
+
+
+def test_a_rule_without_a_name_is_called_by_its_query_in_words_once():
+    message = alert_message(
+        sender="a@example.org",
+        recipient="b@example.org",
+        rule_id=1,
+        rule_name="",
+        query="topic:A",
+        terms=[],
+        document=DOC,
+        links=LINKS,
+    )
+    assert message["Subject"].startswith("【提醒：主题：医疗大模型与生成式AI】")
+    for part in ("plain", "html"):
+        text = message.get_body((part,)).get_content()
+        assert "“主题：医疗大模型与生成式AI”有一条新结果" in text
+        assert "topic:A" not in text
