@@ -7,12 +7,13 @@ import subprocess
 import sys
 import time
 import unicodedata
+from datetime import datetime
 from pathlib import Path
 
 import click
 import sqlalchemy.exc
 
-from hitwatch.clock import ZONE_LABEL, beijing_time
+from hitwatch.clock import SHANGHAI, ZONE_LABEL, beijing_time
 from hitwatch.settings import Settings, load_settings
 from hitwatch.sources import SourceDefinition, load_sources
 from hitwatch.store.db import open_database
@@ -208,19 +209,48 @@ def sources_command() -> None:
         )
 
 
-@click.command("mirror")
+def _news_file(settings: Settings) -> Path:
+    return settings.data_dir / "mirror-news.yaml"
+
+
+@click.group("mirror", invoke_without_command=True)
 @click.option("--port", type=int, help="Port (default MIRROR_PORT).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-def mirror_command(port: int | None, host: str) -> None:
-    """Serve the bundled mirror of the watched sites (demo mode crawls it)."""
+@click.pass_context
+def mirror_command(ctx: click.Context, port: int | None, host: str) -> None:
+    """Serve the bundled mirror of the watched sites (demo mode crawls it).
+
+    `hitwatch mirror publish TITLE` adds a news article to the running mirror.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
     from waitress import serve
 
-    from crawler.mirror.app import create_app
+    from crawler.mirror.app import MirrorConfig, create_app
 
     settings = load_settings()
     port = port or settings.mirror_port
     click.echo(f"mirror site on http://{host}:{port}/ (e.g. /www.gov.cn/zhengce/zuixin/)")
-    serve(create_app(), host=host, port=port, threads=8, _quiet=True)
+    app = create_app(MirrorConfig(news_file=_news_file(settings)))
+    serve(app, host=host, port=port, threads=8, _quiet=True)
+
+
+@mirror_command.command("publish")
+@click.argument("title")
+@click.option(
+    "--text", "paragraphs", multiple=True, help="A paragraph of the body (repeat for more)."
+)
+def mirror_publish_command(title: str, paragraphs: tuple[str, ...]) -> None:
+    """Publish a made-up article on the demo mirror's 新京报 list (to see an alert fire):
+    the next crawl (`hitwatch crawl --demo --once`, or the scheduler's) picks it up."""
+    from crawler.mirror.content import publish_news
+
+    settings = load_settings()
+    body = list(paragraphs) or [title]
+    article = publish_news(_news_file(settings), title, body, datetime.now(SHANGHAI))
+    click.echo(
+        f"published {article.url} on the demo mirror; crawl it with: hitwatch crawl --demo --once"
+    )
 
 
 @click.command("crawl")

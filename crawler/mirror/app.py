@@ -19,13 +19,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, Response, abort, render_template, request
 
 from crawler.mirror.challenge import challenge_page, expected_cookie
-from crawler.mirror.content import MirrorArticle, load_articles
+from crawler.mirror.content import MirrorArticle, load_articles, load_news
 from crawler.mirror.documents import DOCUMENT_TYPES, document_bytes
 
 __all__ = ["MirrorConfig", "Site", "create_app"]
@@ -38,6 +39,7 @@ class MirrorConfig:
     challenge_secret: int = 1721020800
     articles: tuple[MirrorArticle, ...] = ()
     latency_seconds: float = 0.0  # answer as slowly as a distant real site (tests of sharing)
+    news_file: Path | None = None  # the demo's own news, published while it runs
 
 
 HTML = "text/html; charset=utf-8"
@@ -228,8 +230,17 @@ def create_app(config: MirrorConfig | None = None) -> Flask:
     app.extensions["mirror_hits"] = hits
 
     def site() -> Site:
-        if "mirror_site" not in app.extensions:
-            app.extensions["mirror_site"] = Site(config.articles or load_articles())
+        news = config.news_file
+        version = news.stat().st_mtime_ns if news is not None and news.exists() else 0
+        if (
+            app.extensions.get("mirror_news_version") != version
+            or "mirror_site" not in app.extensions
+        ):
+            bundled = config.articles or load_articles()
+            published = load_news(news) if news is not None else ()
+            articles = tuple(sorted((*bundled, *published), key=lambda a: a.date, reverse=True))
+            app.extensions["mirror_site"] = Site(articles)
+            app.extensions["mirror_news_version"] = version
         built: Site = app.extensions["mirror_site"]
         return built
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -76,3 +77,46 @@ def load_articles(path: Path = ARTICLES) -> tuple[MirrorArticle, ...]:
             MirrorArticle(paragraphs=tuple(texts[entry["text"]]), files=files, **fields)
         )
     return tuple(sorted(articles, key=lambda a: a.date, reverse=True))
+
+
+# The demo's own news (`hitwatch mirror publish`): added while the product runs, so a
+# newcomer can watch an alert fire. One YAML list in the data dir, read on change.
+NEWS_SOURCE = {"source": "bjnews", "list": "health", "origin": "新京报"}
+
+
+def load_news(path: Path) -> tuple[MirrorArticle, ...]:
+    if not path.exists():
+        return ()
+    entries: list[dict[str, Any]] = yaml.safe_load(path.read_text("utf-8")) or []
+    return tuple(
+        MirrorArticle(
+            source=str(entry["source"]),
+            list=str(entry["list"]),
+            url=str(entry["url"]),
+            title=str(entry["title"]),
+            date=str(entry["date"]),
+            origin=str(entry.get("origin", "")),
+            paragraphs=tuple(entry["paragraphs"]),
+        )
+        for entry in entries
+    )
+
+
+def publish_news(path: Path, title: str, paragraphs: list[str], when: datetime) -> MirrorArticle:
+    """Add an article to the demo's news file; the mirror lists it on its next request."""
+    entries: list[dict[str, Any]] = (
+        (yaml.safe_load(path.read_text("utf-8")) or []) if path.exists() else []
+    )
+    number = f"{int(when.timestamp() * 1000)}{len(entries):03d}"
+    entry = {
+        **NEWS_SOURCE,
+        "url": f"https://www.bjnews.com.cn/detail/{number}.html",
+        "title": title,
+        "date": f"{when:%Y-%m-%d %H:%M}",
+        "paragraphs": paragraphs,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".tmp")
+    partial.write_text(yaml.safe_dump([*entries, entry], allow_unicode=True), "utf-8")
+    partial.replace(path)  # the mirror never reads half a file
+    return load_news(path)[-1]

@@ -104,3 +104,25 @@ def test_attached_files_are_linked_and_generated(passed_mirror) -> None:
             assert answer.content_type == DOCUMENT_TYPES[file.kind]
             text = "".join(document_text(answer.data, file.path).split())
             assert file.title in text
+
+
+def test_news_published_while_the_mirror_runs_is_listed_and_served(tmp_path) -> None:
+    from datetime import datetime
+
+    from crawler.mirror.app import MirrorConfig, create_app
+    from crawler.mirror.content import publish_news
+    from hitwatch.clock import SHANGHAI
+
+    news = tmp_path / "mirror-news.yaml"
+    client = create_app(MirrorConfig(news_file=news)).test_client()
+    before = client.get("/www.bjnews.com.cn/health").get_data(as_text=True)
+    article = publish_news(
+        news, "电子病历评级再提速", ["第一段：电子病历。", "第二段。"], datetime.now(SHANGHAI)
+    )
+    listing = client.get("/www.bjnews.com.cn/health").get_data(as_text=True)
+    assert "电子病历评级再提速" in listing and "电子病历评级再提速" not in before
+    detail = client.get(f"/www.bjnews.com.cn{article.path}").get_data(as_text=True)
+    assert "第一段：电子病历。" in detail and "第二段。" in detail
+    second = publish_news(news, "第二条", ["正文"], datetime.now(SHANGHAI))
+    assert second.url != article.url
+    assert client.get(f"/www.bjnews.com.cn{second.path}").status_code == 200
