@@ -64,6 +64,8 @@ def test_facets_count_the_matches_and_narrow_the_query(
     assert hrefs["2024-07"] == "电子病历 month:2024-07"  # the month in China, not UTC
     assert "大模型" not in hrefs  # only matching documents are counted
     assert "</a> (2)" in page  # topic D: both matches
+    # Results count stories and facets count articles: the page names both units.
+    assert "条新闻" in page and "括号中的数字是文章篇数" in page
 
     narrowed = client.get("/search", query_string={"q": hrefs["北京"], "sort": "date"})
     text = narrowed.get_data(as_text=True)

@@ -122,7 +122,7 @@ def test_results_paginate_and_keep_the_query(
 ) -> None:
     seed(filler(30))
     first = text(client.get("/search", query_string={"q": "全民健康", "sort": "date"}))
-    assert "找到 30 条结果" in first
+    assert "找到 30 条新闻" in first
     assert "第 1 页，共 2 页" in first
     assert "page=2" in first and "sort=date" in first
     second = text(client.get("/search", query_string={"q": "全民健康", "sort": "date", "page": 2}))
