@@ -14,16 +14,14 @@ from typing import Any
 
 import click
 
+from classifier.bench import bench_classify, format_bench
 from classifier.classify import Classifier
+from classifier.dedupe_evaluation import evaluate_dedupe, format_dedupe_report
 from classifier.evaluation import (
     DEFAULT_LABELS,
     Judge,
-    bench_classify,
     evaluate_classification,
-    evaluate_dedupe,
-    format_bench,
     format_classification_report,
-    format_dedupe_report,
     load_labelled_items,
 )
 from classifier.linear import LinearJudge, LinearRelevance, model_text, train_relevance

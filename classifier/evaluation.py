@@ -1,4 +1,5 @@
-"""Quality and speed of classification and dedupe, measured on labelled data.
+"""Quality of classification, measured on labelled data (dedupe: `dedupe_evaluation`,
+speed: `bench`).
 
 Labels live in `classifier/labels/`: `written.jsonl` holds short texts written for the
 project (categories the corpus lacks); `corpus.jsonl` points into the real-world corpus
@@ -16,47 +17,28 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import random
-import time
-import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from itertools import combinations
 from pathlib import Path
 from typing import Any, Protocol
 
 import lxml.html
-import numpy as np
-import redis
 
 from classifier.classify import Classification, Classifier
-from classifier.dedupe import (
-    NUM_PERM,
-    Fingerprint,
-    PendingDocument,
-    StoryRegistry,
-    bucket_ids,
-    fingerprint,
-    same_text,
-)
 from classifier.notices import load_notices, notice_forms
-from classifier.terms import nfkc
 from hitwatch.messages import PolicyMeta
 
 __all__ = [
     "DEFAULT_LABELS",
     "ClassificationReport",
-    "DedupeReport",
+    "Counts",
     "Judge",
     "LabelledItem",
-    "bench_classify",
+    "corpus_root",
     "evaluate_classification",
-    "evaluate_dedupe",
-    "format_bench",
     "format_classification_report",
-    "format_dedupe_report",
     "load_labelled_items",
     "load_split",
     "make_split",
@@ -267,7 +249,9 @@ def save_split(labels_dir: Path, parts: dict[str, str], *, seed: int = SPLIT_SEE
 
 
 @dataclass
-class _Counts:
+class Counts:
+    """True and false positives and negatives, with precision, recall and F1."""
+
     tp: int = 0
     fp: int = 0
     fn: int = 0
@@ -304,8 +288,8 @@ class Judge(Protocol):
 class ClassificationReport:
     items: int
     skipped: int
-    relevance: _Counts
-    topics: dict[str, _Counts]
+    relevance: Counts
+    topics: dict[str, Counts]
     doc_type_correct: int
     doc_type_total: int
     errors: list[str] = field(default_factory=list)
@@ -316,13 +300,13 @@ class ClassificationReport:
     # Health without IT: judged relevant / all.
     health_relevant: int = 0
     health_total: int = 0
-    doc_types: dict[str, _Counts] = field(default_factory=dict)
+    doc_types: dict[str, Counts] = field(default_factory=dict)
     # (gold, predicted) -> count, for relevance ("relevant"/"off-topic") and doc types.
     confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     @property
-    def topic_micro(self) -> _Counts:
-        total = _Counts()
+    def topic_micro(self) -> Counts:
+        total = Counts()
         for counts in self.topics.values():
             total.tp += counts.tp
             total.fp += counts.fp
@@ -342,7 +326,7 @@ class ClassificationReport:
         return self.health_relevant / self.health_total if self.health_total else 0.0
 
 
-def _corpus_root(corpus: Path | None) -> Path | None:
+def corpus_root(corpus: Path | None) -> Path | None:
     # Labels name paths relative to the shared folder (seeds/…, corpus/…).
     return corpus.parent if corpus is not None and corpus.is_dir() else None
 
@@ -357,7 +341,7 @@ def score_items(
     report = ClassificationReport(
         items=len(items),
         skipped=skipped,
-        relevance=_Counts(),
+        relevance=Counts(),
         topics={},
         doc_type_correct=0,
         doc_type_total=0,
@@ -401,7 +385,7 @@ def _score_one(report: ClassificationReport, item: LabelledItem, result: Classif
         predicted = {t.code for t in result.topics} - set(item.weak_topics)
         gold = set(item.topics)
         for code in predicted | gold:
-            counts = report.topics.setdefault(code, _Counts())
+            counts = report.topics.setdefault(code, Counts())
             if code in predicted and code in gold:
                 counts.tp += 1
             elif code in predicted:
@@ -416,13 +400,13 @@ def _score_one(report: ClassificationReport, item: LabelledItem, result: Classif
     if item.doc_type is not None and item.relevant:
         report.doc_type_total += 1
         report.confusion[(item.doc_type, result.doc_type)] += 1
-        gold_counts = report.doc_types.setdefault(item.doc_type, _Counts())
+        gold_counts = report.doc_types.setdefault(item.doc_type, Counts())
         if result.doc_type == item.doc_type:
             report.doc_type_correct += 1
             gold_counts.tp += 1
         else:
             gold_counts.fn += 1
-            report.doc_types.setdefault(result.doc_type, _Counts()).fp += 1
+            report.doc_types.setdefault(result.doc_type, Counts()).fp += 1
             report.errors.append(
                 f"{item.id}: {result.doc_type} gold {item.doc_type} {item.title[:30]}"
             )
@@ -437,7 +421,7 @@ def evaluate_classification(
 ) -> ClassificationReport:
     """Scores on the labelled items of `part` ("test", "tune"; None: all of them)."""
     clf: Judge = classifier or Classifier.load()
-    items, skipped = load_labelled_items(labels_dir, _corpus_root(corpus))
+    items, skipped = load_labelled_items(labels_dir, corpus_root(corpus))
     chosen = [item for item in items if part is None or item.part == part]
     return score_items(chosen, clf, skipped=skipped, part=part or "all")
 
@@ -483,299 +467,3 @@ def format_classification_report(report: ClassificationReport, *, verbose: bool 
 
 
 # --- dedupe -------------------------------------------------------------------------
-
-_THEPAPER = ("thepaper_2.html", "thepaper_4.html", "visiable_test_thepaper_1.html")
-
-
-@dataclass
-class DedupeReport:
-    positives: int
-    negatives: int
-    counts: _Counts
-    by_variant: dict[str, tuple[int, int]]  # variant -> (detected, total)
-    misses: list[str] = field(default_factory=list)
-
-
-def _page_text(path: Path) -> str:
-    import trafilatura
-
-    extracted = trafilatura.extract(path.read_bytes(), include_comments=False)
-    return extracted or ""
-
-
-def _paragraphs(text: str) -> list[str]:
-    return [p for p in text.split("\n") if p.strip()]
-
-
-def _variants(text: str, donor: str, rng: random.Random) -> dict[str, str]:
-    """Reprints as sites make them: furniture, cuts, edits, reordering, width changes."""
-    paragraphs = _paragraphs(text)
-    donor_paragraphs = _paragraphs(donor) or [donor[:200]]
-    dropped = list(paragraphs)
-    if len(dropped) > 3:
-        dropped.pop(rng.randrange(1, len(dropped) - 1))
-    added = list(paragraphs)
-    # An inserted paragraph (related reading, a quote) lands in the second half: one at
-    # the very top would be an editor's note, a variant of its own.
-    added.insert(rng.randrange(len(added) // 2, len(added) + 1), rng.choice(donor_paragraphs)[:150])
-    swapped = list(paragraphs)
-    if len(swapped) > 2:
-        i = rng.randrange(0, len(swapped) - 1)
-        swapped[i], swapped[i + 1] = swapped[i + 1], swapped[i]
-    width = text.translate(str.maketrans("0123456789,.:;()", "０１２３４５６７８９，。：；（）"))
-    width = width.replace("，", ",", 3)
-    return {
-        "furniture": "来源：某某网 2024-07-12 10:31 分享到：微信 微博\n"
-        + text
-        + "\n责任编辑：王五 扫一扫在手机打开当前页 相关阅读 热点推荐",
-        "editor_note": "【编者按】本文经授权转载，略有删节。\n" + text,
-        "truncated": text[: len(text) * 3 // 4],
-        "paragraph_dropped": "\n".join(dropped),
-        "paragraph_added": "\n".join(added),
-        "reordered": "\n".join(swapped),
-        "punctuation_width": width,
-    }
-
-
-def evaluate_dedupe(corpus: Path, *, seed: int = 7) -> DedupeReport:
-    """Pair precision/recall of the dedupe decision (LSH candidacy + verification)."""
-    rng = random.Random(seed)
-    shared = corpus.parent
-    laws_dir = corpus / "policy" / "laws"
-    laws = {p.name: p.read_text(encoding="utf-8") for p in sorted(laws_dir.glob("*.md"))}
-    base_texts: list[tuple[str, str]] = [(name, text) for name, text in laws.items()]
-    items, _ = load_labelled_items(DEFAULT_LABELS, shared)
-    base_texts += [(i.id, i.body) for i in items if len(i.body) >= 400]
-    counts = _Counts()
-    by_variant: dict[str, list[int]] = {}
-    misses: list[str] = []
-
-    def judge(name: str, a: str, b: str, expected: bool) -> None:
-        decided = same_text(fingerprint(a), fingerprint(b))
-        if expected:
-            stats = by_variant.setdefault(name, [0, 0])
-            stats[1] += 1
-            if decided:
-                stats[0] += 1
-                counts.tp += 1
-            else:
-                counts.fn += 1
-                misses.append(f"missed {name}")
-        elif decided:
-            counts.fp += 1
-            misses.append(f"false merge {name}")
-
-    pages = corpus / "pages" / "gne"
-    captures = [_page_text(pages / name) for name in _THEPAPER if (pages / name).is_file()]
-    for a, b in combinations(captures, 2):
-        judge("thepaper_captures", a, b, True)
-    for index, (_name, text) in enumerate(base_texts):
-        donor = base_texts[(index + 1) % len(base_texts)][1]
-        for variant, copy in _variants(text, donor, rng).items():
-            judge(variant, text, copy, True)
-    # Negatives: amended laws (same title, new version), different reports of one event,
-    # the 163 articles among themselves, random pairs.
-    by_title: dict[str, list[str]] = {}
-    for name in laws:
-        by_title.setdefault(name.rsplit("(", 1)[0], []).append(name)
-    negatives = 0
-    for versions in by_title.values():
-        for a, b in combinations(versions, 2):
-            judge(f"amended law {a} / {b}", laws[a], laws[b], False)
-            negatives += 1
-    bulletin = {i.id: i.body for i in items if i.id.startswith("bulletin-")}
-    if {"bulletin-2", "bulletin-4"} <= bulletin.keys():
-        judge("same event bulletin 2/4", bulletin["bulletin-2"], bulletin["bulletin-4"], False)
-        negatives += 1
-    netease = [_page_text(p) for p in sorted(pages.glob("163_*.html"))]
-    # The three thepaper captures are one article: only the first joins the random pool.
-    others = [
-        _page_text(p)
-        for p in sorted(pages.glob("*.html"))
-        if not p.name.startswith("list_") and p.name not in _THEPAPER[1:]
-    ]
-    for a, b in combinations([t for t in netease if t], 2):
-        judge("163 pages", a, b, False)
-        negatives += 1
-    pool = [t for _, t in base_texts] + [t for t in others if t]
-    for _ in range(2000):
-        first, second = rng.sample(range(len(pool)), 2)
-        if pool[first] != pool[second]:
-            judge("random pair", pool[first], pool[second], False)
-            negatives += 1
-    return DedupeReport(
-        positives=counts.tp + counts.fn,
-        negatives=negatives,
-        counts=counts,
-        by_variant={k: (v[0], v[1]) for k, v in by_variant.items()},
-        misses=misses,
-    )
-
-
-def format_dedupe_report(report: DedupeReport) -> str:
-    lines = [
-        f"pairs: {report.positives} copies, {report.negatives} different texts",
-        f"precision {report.counts.precision:.4f}   (target >= 0.995)",
-        f"recall    {report.counts.recall:.4f}   (target >= 0.98)",
-        "",
-        f"{'variant':<22}{'found':>7}{'of':>6}",
-    ]
-    for name, (found, total) in sorted(report.by_variant.items()):
-        lines.append(f"{name:<22}{found:>7}{total:>6}")
-    if report.misses:
-        tally = Counter(report.misses)
-        lines += ["", "errors:", *(f"  {n} x {m}" for m, n in tally.most_common(15))]
-    return "\n".join(lines)
-
-
-# --- speed --------------------------------------------------------------------------
-
-
-def _bench_texts(n_docs: int, shared: Path | None) -> list[tuple[str, str]]:
-    items, _ = load_labelled_items(DEFAULT_LABELS, shared)
-    pool = [(i.title, i.body) for i in items if len(i.body) >= 300] or [
-        (i.title, i.body * 10) for i in items
-    ]
-    # Distinct bodies, ~2,000 characters each, so no lookup is an exact-hash shortcut.
-    return [
-        (title, f"{index}。" + body[:2000])
-        for index, (title, body) in ((i, pool[i % len(pool)]) for i in range(n_docs))
-    ]
-
-
-def _preload(registry: StoryRegistry, count: int, *, batch: int = 1000) -> None:
-    """Store `count` synthetic stories through the registry's own script, pipelined."""
-    rng = np.random.default_rng(1)
-    for start in range(0, count, batch):
-        signatures = rng.integers(0, 2**32, (min(batch, count - start), NUM_PERM), dtype=np.uint32)
-        pending = []
-        for offset, signature in enumerate(signatures):
-            raw = signature.astype("<u4").tobytes()
-            fp = Fingerprint(
-                content_hash=f"{start + offset:032x}",
-                shingles=2000,
-                signature=raw,
-                buckets=bucket_ids(raw),
-                edition="",
-                doc_number="",
-            )
-            pending.append(PendingDocument(doc_id=f"stored-{start + offset}", title="", fp=fp))
-        registry.assign_many(pending)
-
-
-def _redis_cpu_seconds(client: redis.Redis) -> float:
-    info = client.info("cpu")
-    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
-
-
-def _per_second(count: int, seconds: float) -> float:
-    return round(count / seconds, 1) if seconds > 0 else math.inf
-
-
-def bench_classify(
-    n_docs: int = 2000,
-    stored_stories: list[int] | None = None,
-    *,
-    redis_url: str,
-    corpus: Path | None = None,
-    on_row: Callable[[dict[str, Any]], None] | None = None,
-    private_server: bool = False,
-) -> dict[str, Any]:
-    """Docs/s per core (CPU time) and wall for classification and dedupe, lookup latency.
-
-    The documents go through what the worker does (`ClassifyPipeline.judge`): each text
-    normalised once, classified, fingerprinted and assigned to a story. CPU seconds are
-    this process's (`time.process_time`); the Redis server's CPU is read from its INFO
-    and reported apart (exact only when nobody else uses that server).
-    """
-    shared = _corpus_root(corpus)
-    texts = _bench_texts(n_docs, shared)
-    clf = Classifier.load()
-    normalized: list[tuple[str, str]] = []
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    for title, body in texts:
-        title, body = nfkc(title), nfkc(body)
-        clf.classify(title, body)
-        normalized.append((title, body))
-    classify_cpu = time.process_time() - cpu0
-    classify_wall = time.perf_counter() - wall0
-    results: dict[str, Any] = {
-        "docs": n_docs,
-        "mean_chars": round(sum(len(b) for _, b in texts) / len(texts)),
-        "classify_cpu_docs_per_s": _per_second(n_docs, classify_cpu),
-        "classify_wall_docs_per_s": _per_second(n_docs, classify_wall),
-        "dedupe": [],
-    }
-    # Loading and clearing a million stories can stall a busy server past the client's
-    # default 5 s timeout; the bench waits.
-    client = redis.Redis.from_url(redis_url, socket_timeout=600)
-    for count in stored_stories or [100_000]:
-        registry = StoryRegistry(client, namespace=f"bench-{uuid.uuid4().hex[:8]}")
-        before = int(client.info("memory")["used_memory"])
-        load_start = time.perf_counter()
-        _preload(registry, count)
-        load_seconds = time.perf_counter() - load_start
-        after = int(client.info("memory")["used_memory"])
-        latencies = []
-        redis_cpu0 = _redis_cpu_seconds(client)
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        for index, (title, body) in enumerate(normalized):
-            fp = fingerprint(body)
-            t0 = time.perf_counter()
-            registry.assign_fingerprint(doc_id=f"bench-{index}", title=title, fp=fp)
-            latencies.append(time.perf_counter() - t0)
-        dedupe_cpu = time.process_time() - cpu0
-        dedupe_wall = time.perf_counter() - wall0
-        redis_cpu = _redis_cpu_seconds(client) - redis_cpu0
-        latencies.sort()
-        results["dedupe"].append(
-            {
-                "stored_stories": count,
-                "preload_seconds": round(load_seconds, 1),
-                "dedupe_cpu_docs_per_s": _per_second(n_docs, dedupe_cpu),
-                "redis_cpu_ms_per_doc": round(1000 * redis_cpu / n_docs, 3),
-                "both_cpu_docs_per_s": _per_second(n_docs, classify_cpu + dedupe_cpu),
-                "both_with_redis_cpu_docs_per_s": _per_second(
-                    n_docs, classify_cpu + dedupe_cpu + redis_cpu
-                ),
-                "both_wall_docs_per_s": _per_second(n_docs, classify_wall + dedupe_wall),
-                "lookup_ms_mean": round(1000 * sum(latencies) / len(latencies), 3),
-                "lookup_ms_p99": round(1000 * latencies[int(0.99 * (len(latencies) - 1))], 3),
-                "redis_mb_per_100k_stories": round((after - before) / count * 100_000 / 2**20, 1),
-            }
-        )
-        if on_row is not None:
-            on_row(results["dedupe"][-1])
-        if private_server:  # ours alone: emptied at once rather than key by key
-            client.flushdb()
-        else:
-            registry.clear()
-    client.close()
-    return results
-
-
-def format_bench(results: dict[str, Any]) -> str:
-    lines = [
-        f"documents: {results['docs']} (mean {results['mean_chars']} characters), one process",
-        f"classify: {results['classify_cpu_docs_per_s']} docs/s per core (CPU time),"
-        f" {results['classify_wall_docs_per_s']} docs/s wall",
-        "",
-        f"{'stories':>10}{'dedupe/s':>10}{'both/s':>9}{'+redis/s':>10}{'wall/s':>9}"
-        f"{'redis ms':>10}{'lookup ms':>11}{'p99 ms':>8}{'MB/100k':>9}{'load s':>8}",
-    ]
-    for row in results["dedupe"]:
-        lines.append(
-            f"{row['stored_stories']:>10}{row['dedupe_cpu_docs_per_s']:>10}"
-            f"{row['both_cpu_docs_per_s']:>9}{row['both_with_redis_cpu_docs_per_s']:>10}"
-            f"{row['both_wall_docs_per_s']:>9}{row['redis_cpu_ms_per_doc']:>10}"
-            f"{row['lookup_ms_mean']:>11}{row['lookup_ms_p99']:>8}"
-            f"{row['redis_mb_per_100k_stories']:>9}{row['preload_seconds']:>8}"
-        )
-    lines += [
-        "dedupe/s, both/s: docs per second per core, this process's CPU time (target: both/s"
-        " >= 1000);",
-        "+redis/s: the same with the Redis server's CPU time added; wall/s: elapsed time;",
-        "redis ms: Redis server CPU per document; lookup: the one Redis script call of an"
-        " assignment, wall (target mean <= 1 ms); load s: storing the stories beforehand.",
-    ]
-    return "\n".join(lines)

@@ -6,8 +6,8 @@ import pytest
 import redis
 from click.testing import CliRunner
 
+from classifier.bench import bench_classify
 from classifier.cli import bench_classify_command
-from classifier.evaluation import bench_classify
 
 pytestmark = pytest.mark.requires_redis
 

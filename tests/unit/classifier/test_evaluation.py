@@ -7,10 +7,10 @@ import pytest
 from click.testing import CliRunner
 
 from classifier.cli import classify_command, eval_classify_command
+from classifier.dedupe_evaluation import evaluate_dedupe
 from classifier.evaluation import (
     DEFAULT_LABELS,
     evaluate_classification,
-    evaluate_dedupe,
     load_labelled_items,
     load_split,
     make_split,
