@@ -28,7 +28,7 @@ from hitwatch.messages import (
 from hitwatch.settings import Settings
 from hitwatch.sources import SourceDefinition, load_sources
 from hitwatch.store import open_database
-from hitwatch.store.failures import FailureLog
+from hitwatch.store.failures import open_failure_log
 from hitwatch.tasks import CLASSIFY_ITEM, INDEX_DOCUMENT, RECLASSIFY_DOCUMENTS
 
 __all__ = ["ClassifyPipeline", "create_worker"]
@@ -143,7 +143,7 @@ def create_worker(settings: Settings) -> Celery:
 
     database = open_database(settings.resolved_database_url)
     client = redis.Redis.from_url(settings.resolved_redis_url)
-    failures = FailureLog(database, client)
+    failures = open_failure_log(settings, database)
     reclassifier = Reclassifier(pipeline.classifier, database, client, app)
     register_task(app, CLASSIFY_ITEM, handle, failures, settings)
     register_task(app, RECLASSIFY_DOCUMENTS, reclassifier.handle, failures, settings)

@@ -9,7 +9,7 @@ import redis
 from crawler.state import ListValidators, RunRegistry, SeenArticles
 from hitwatch.settings import Settings
 from hitwatch.store.db import open_database
-from hitwatch.store.failures import FailureLog
+from hitwatch.store.failures import FailureLog, open_failure_log
 
 __all__ = ["KEY_PREFIX", "CrawlServices", "open_services"]
 
@@ -53,7 +53,7 @@ def open_services(
         redis=client,
         seen=seen,
         validators=ListValidators(client, KEY_PREFIX),
-        failures=FailureLog(open_database(settings.resolved_database_url), client),
+        failures=open_failure_log(settings, open_database(settings.resolved_database_url)),
         run_key=run_key,
         worker_id=worker_id,
         mirror_base=mirror_base,

@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import redis
 from celery import Celery
 
 from hitwatch.broker import create_celery, register_task
@@ -22,7 +21,7 @@ from hitwatch.errors import PermanentError, TransientError
 from hitwatch.settings import Settings
 from hitwatch.sources import load_sources
 from hitwatch.store.db import open_database
-from hitwatch.store.failures import FailureLog
+from hitwatch.store.failures import open_failure_log
 from hitwatch.tasks import CRAWL_SOURCE, FETCH_PAGE
 
 __all__ = ["crawl_args", "create_worker"]
@@ -71,8 +70,7 @@ def create_worker(settings: Settings) -> Celery:
             raise PermanentError("fetch_page payload has no url")
         _run(crawl_args(settings, source_id, url), f"fetch of {url}")
 
-    client = redis.Redis.from_url(settings.resolved_redis_url, socket_connect_timeout=2)
-    failures = FailureLog(open_database(settings.resolved_database_url), client)
+    failures = open_failure_log(settings, open_database(settings.resolved_database_url))
     register_task(app, CRAWL_SOURCE, crawl_source, failures, settings)
     register_task(app, FETCH_PAGE, fetch_page, failures, settings)
     return app

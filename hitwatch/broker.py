@@ -12,9 +12,11 @@ from collections.abc import Callable
 from typing import Any
 
 import elastic_transport
+import kombu.exceptions
 import redis
 import sqlalchemy.exc
 from celery import Celery, Task
+from celery.exceptions import Reject
 
 from hitwatch.errors import TransientError
 from hitwatch.messages import CrawledItem, _Message
@@ -37,6 +39,7 @@ RETRYABLE: tuple[type[BaseException], ...] = (
     sqlalchemy.exc.InterfaceError,
     elastic_transport.ConnectionError,
     elastic_transport.ConnectionTimeout,
+    kombu.exceptions.OperationalError,  # the broker itself, e.g. publishing the next step
 )
 
 Handler = Callable[[dict[str, Any]], None]
@@ -78,8 +81,20 @@ def register_task(
     settings: Settings,
 ) -> Task:
     """Register `handler(payload)` as task `name`: transient errors are retried with backoff,
-    anything else (or retries exhausted) is written to the failure table and acknowledged."""
+    anything else (or retries exhausted) is written to the failure log and acknowledged.
+
+    Nothing is acknowledged unrecorded: when the retry cannot be queued (the broker is
+    down) the failure is recorded instead, and when no failure record can be written
+    anywhere the message is rejected back to the queue (or, with the broker down, stays
+    unacknowledged and comes back after the visibility timeout)."""
     queue_for(name)  # refuse a task that has no route
+
+    def record(payload: dict[str, Any], exc: BaseException, attempts: int) -> None:
+        try:
+            failures.record(name, payload, exc, attempts)
+        except Exception as error:  # database, Redis and spool all refused
+            log.critical("%s: failure not recorded (%s); the message goes back", name, error)
+            raise Reject(exc, requeue=True) from error
 
     @app.task(name=name, bind=True, max_retries=settings.task_max_retries)  # type: ignore[untyped-decorator]
     def run(self: Task, payload: dict[str, Any]) -> None:
@@ -90,10 +105,18 @@ def register_task(
             if self.request.retries < settings.task_max_retries:
                 delay = retry_delay(self.request.retries, settings.task_retry_backoff_max)
                 log.warning("%s: %s; retry %d in %.0fs", name, exc, attempts, delay)
-                raise self.retry(exc=exc, countdown=delay) from exc
-            failures.record(name, payload, exc, attempts)
+                try:
+                    again = self.retry(exc=exc, countdown=delay, throw=False)
+                except Exception as broker_error:  # the retry could not be queued
+                    log.error(
+                        "%s: retry not queued (%s); recording the failure", name, broker_error
+                    )
+                    record(payload, exc, attempts)
+                    return
+                raise again from exc
+            record(payload, exc, attempts)
         except Exception as exc:
-            failures.record(name, payload, exc, attempts)
+            record(payload, exc, attempts)
 
     return run
 

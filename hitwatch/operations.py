@@ -20,7 +20,7 @@ from hitwatch.clock import ZONE_LABEL, beijing_time
 from hitwatch.secret_key import require_secret_key
 from hitwatch.settings import Settings, load_settings
 from hitwatch.store import open_database
-from hitwatch.store.failures import FailureLog
+from hitwatch.store.failures import FailureLog, open_failure_log
 from hitwatch.tasks import TASK_QUEUES
 
 __all__ = [
@@ -51,13 +51,14 @@ def configure_logging(settings: Settings) -> None:
 
 @contextmanager
 def _failure_log(settings: Settings) -> Iterator[FailureLog]:
-    client = redis.Redis.from_url(settings.resolved_redis_url, socket_connect_timeout=2)
     database = open_database(settings.resolved_database_url)
+    failures = open_failure_log(settings, database)
     try:
-        yield FailureLog(database, client)
+        yield failures
     finally:
         database.dispose()
-        client.close()
+        if failures.redis is not None:
+            failures.redis.close()
 
 
 @click.command("migrate")

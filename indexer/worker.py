@@ -11,7 +11,7 @@ from hitwatch.messages import ClassifiedDocument, StoryIndexed, parse_message
 from hitwatch.search import SearchIndex, open_search_index, search_document
 from hitwatch.settings import Settings
 from hitwatch.store import Database, open_database
-from hitwatch.store.failures import FailureLog
+from hitwatch.store.failures import open_failure_log
 from hitwatch.tasks import HANDLE_STORY_INDEXED, INDEX_DOCUMENT
 from indexer.store import save_document
 
@@ -61,5 +61,7 @@ def create_worker(settings: Settings) -> Celery:
     app = create_celery(settings, "indexer")
     database = open_database(settings.resolved_database_url)
     indexer = Indexer(database, open_search_index(settings), app)
-    register_task(app, INDEX_DOCUMENT, indexer.handle, FailureLog(database), settings)
+    failures = open_failure_log(settings, database)
+    failures.drain_pending()
+    register_task(app, INDEX_DOCUMENT, indexer.handle, failures, settings)
     return app

@@ -12,7 +12,7 @@ from hitwatch.broker import create_celery, register_task
 from hitwatch.messages import StoryIndexed, parse_message
 from hitwatch.settings import Settings
 from hitwatch.store import Database, StoryEvent, open_database
-from hitwatch.store.failures import FailureLog
+from hitwatch.store.failures import open_failure_log
 from hitwatch.tasks import BUILD_DIGEST, DELIVER_DIGEST, HANDLE_STORY_INDEXED
 from notifier.alerts import AlertTasks
 from notifier.digests import DigestTasks
@@ -61,7 +61,7 @@ class Notifier:
 def create_worker(settings: Settings) -> Celery:
     app = create_celery(settings, "notifier")
     database = open_database(settings.resolved_database_url)
-    failures = FailureLog(database)
+    failures = open_failure_log(settings, database)
     digests = DigestTasks(database, settings)
     notifier = Notifier(database, AlertTasks(database, settings))
     register_task(app, HANDLE_STORY_INDEXED, notifier.handle, failures, settings)

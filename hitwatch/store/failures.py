@@ -1,25 +1,41 @@
-"""Failure records: every task that finally fails is kept with its payload, and replayable."""
+"""Failure records: every task that finally fails is kept with its payload, and replayable.
+
+A record goes to the failure table; with the database down, to a Redis list; with Redis
+down too, to a spool file on this machine (one JSON line each, synced to disk). Only
+when all three refuse does `record` raise, and then the task must not be acknowledged.
+`drain_pending` (run by `hitwatch failures list` and at every worker start) moves parked
+records into the table.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import redis
 from sqlalchemy import select
 
+from hitwatch.settings import Settings
 from hitwatch.store.db import Database
 from hitwatch.store.models import Failure, utcnow
 
-__all__ = ["FailureLog"]
+__all__ = ["FailureLog", "FailureNotRecordedError", "open_failure_log", "spool_path"]
 
 log = logging.getLogger(__name__)
 
 # Where a failure goes when the database itself is down; drained into the table later.
 PENDING_KEY = "hitwatch:failures:pending"
+
+
+def spool_path(data_dir: Path) -> Path:
+    """The last-resort spool of this machine's workers (database and Redis both down)."""
+    return data_dir / "failures-spool.jsonl"
 
 
 def _item_key(payload: dict[str, Any]) -> str:
@@ -29,10 +45,17 @@ def _item_key(payload: dict[str, Any]) -> str:
     return ""
 
 
+class FailureNotRecordedError(RuntimeError):
+    """Neither the database, nor Redis, nor the spool file took a failure record."""
+
+
 class FailureLog:
-    def __init__(self, db: Database, redis_client: redis.Redis | None = None) -> None:
+    def __init__(
+        self, db: Database, redis_client: redis.Redis | None = None, spool: Path | None = None
+    ) -> None:
         self.db = db
         self.redis = redis_client
+        self.spool = spool
 
     def record(
         self, task_name: str, payload: dict[str, Any], exc: BaseException, attempts: int = 1
@@ -50,17 +73,52 @@ class FailureLog:
         try:
             with self.db.session() as session:
                 session.add(Failure(**row))
-        except Exception:
-            if self.redis is None:
-                raise
-            log.exception("database unavailable; keeping the failure in Redis until it is back")
-            self.redis.rpush(PENDING_KEY, json.dumps(row, ensure_ascii=False))
+            return
+        except Exception as error:
+            log.error("database unavailable (%s); parking the failure", error)
+        text = json.dumps(row, ensure_ascii=False)
+        if self.redis is not None:
+            try:
+                self.redis.rpush(PENDING_KEY, text)
+                return
+            except redis.exceptions.RedisError as error:
+                log.error("Redis unavailable too (%s)", error)
+        if self.spool is not None:
+            try:
+                self._append_to_spool(text)
+                log.error(
+                    "failure kept in the spool file %s until the database is back", self.spool
+                )
+                return
+            except OSError as error:
+                log.error("spool file %s unwritable (%s)", self.spool, error)
+        raise FailureNotRecordedError(f"failure of {task_name} for {row['item_key']} not recorded")
+
+    def _append_to_spool(self, line: str) -> None:
+        assert self.spool is not None
+        self.spool.parent.mkdir(parents=True, exist_ok=True)
+        with self.spool.open("a", encoding="utf-8") as out:
+            fcntl.flock(out, fcntl.LOCK_EX)  # several worker processes share the file
+            out.write(line + "\n")
+            out.flush()
+            os.fsync(out.fileno())
 
     def drain_pending(self) -> int:
-        """Move failures parked in Redis (database was down) into the table."""
-        if self.redis is None:
-            return 0
+        """Move failures parked in Redis or in the spool file into the table."""
         moved = 0
+        if self.spool is not None and self.spool.exists():
+            draining = self.spool.with_suffix(".draining")
+            with self.spool.open("a", encoding="utf-8") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if not draining.exists():
+                    self.spool.replace(draining)
+            rows = [json.loads(line) for line in draining.read_text("utf-8").splitlines() if line]
+            with self.db.session() as session:
+                session.add_all(Failure(**row) for row in rows)
+            draining.unlink()
+            moved += len(rows)
+        if self.redis is None:
+            return moved
         while (raw := self.redis.lpop(PENDING_KEY)) is not None:
             with self.db.session() as session:
                 session.add(Failure(**json.loads(raw)))  # type: ignore[arg-type]
@@ -87,3 +145,11 @@ class FailureLog:
                 failure.replayed_at = utcnow()
                 failure.replay_count += 1
                 failure.resolved = True
+
+
+def open_failure_log(settings: Settings, database: Database) -> FailureLog:
+    """The failure log of a worker or command: the table, then Redis, then the spool."""
+    client = redis.Redis.from_url(
+        settings.resolved_redis_url, socket_connect_timeout=2, socket_timeout=5
+    )
+    return FailureLog(database, client, spool_path(settings.data_dir))

@@ -80,3 +80,41 @@ def test_a_task_without_a_route_is_refused(eager):
 def test_retry_delay_grows_and_is_capped():
     assert all(1 <= retry_delay(0, 300) <= 2 for _ in range(50))
     assert all(retry_delay(20, 30) <= 30 for _ in range(50))
+
+
+def test_a_retry_the_broker_cannot_queue_is_recorded_not_dropped(eager, database, monkeypatch):
+    """Celery turns a failed retry publish into Reject(requeue=False): a silent drop."""
+    from celery.exceptions import Reject
+    from kombu.exceptions import OperationalError
+
+    app, settings, failures = eager
+
+    def handler(payload):
+        raise OperationalError("Error 111 connecting to redis")  # publishing the next step
+
+    task = register_task(app, CLASSIFY_ITEM, handler, failures, settings)
+
+    def broker_down(*args, **kwargs):
+        raise Reject(OperationalError("broker down"), requeue=False)
+
+    monkeypatch.setattr(task, "retry", broker_down)
+    task.apply(args=[{"doc_id": "d9"}])
+    [row] = _failures(database)
+    assert row.item_key == "d9" and row.error_type == "OperationalError"
+
+
+def test_a_failure_that_cannot_be_recorded_anywhere_is_not_acknowledged(eager, database):
+    from celery.exceptions import Reject
+
+    app, settings, _ = eager
+
+    class Nowhere:
+        def record(self, *args, **kwargs):
+            raise RuntimeError("database, Redis and spool all refused")
+
+    def handler(payload):
+        raise ExtractionError("bad page")
+
+    task = register_task(app, CLASSIFY_ITEM, handler, Nowhere(), settings)  # type: ignore[arg-type]
+    result = task.apply(args=[{"doc_id": "d10"}])
+    assert isinstance(result.result, Reject) and result.result.requeue
