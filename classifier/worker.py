@@ -41,13 +41,14 @@ class ClassifyPipeline:
     classifier: Classifier
     stories: StoryRegistry
     sources: dict[str, SourceDefinition]
+    max_page_bytes: int | None = None  # larger pages are refused, whoever sent them
 
     def process(self, item: CrawledItem) -> ClassifiedDocument:
         """Pure of queues: one crawled page in, one classified document out."""
         source = self.sources.get(item.source_id)
         url = item.hints.get("original_url") or item.final_url or item.url
         page = extract_page(
-            item.body_bytes(),
+            item.body_bytes(self.max_page_bytes),
             url,
             content_type=item.content_type,
             hints=item.hints,
@@ -135,6 +136,7 @@ def create_worker(settings: Settings) -> Celery:
         classifier=Classifier.load(),
         stories=StoryRegistry(redis.Redis.from_url(settings.resolved_redis_url)),
         sources={source.id: source for source in load_sources()},
+        max_page_bytes=settings.max_page_bytes,
     )
 
     def handle(payload: dict[str, object]) -> None:

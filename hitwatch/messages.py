@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from hitwatch.errors import SchemaError
+from hitwatch.errors import ExtractionError, SchemaError
 
 __all__ = [
     "DOCUMENT_EXTENSIONS",
@@ -93,8 +93,16 @@ class CrawledItem(_Message):
     def pack_body(raw: bytes) -> str:
         return base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
 
-    def body_bytes(self) -> bytes:
-        return zlib.decompress(base64.b64decode(self.body_z64))
+    def body_bytes(self, limit: int | None = None) -> bytes:
+        """The page bytes; ExtractionError past `limit` bytes, found while decompressing
+        (a small message can inflate to gigabytes)."""
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(base64.b64decode(self.body_z64), (limit + 1) if limit else 0)
+        if limit is not None and (len(raw) > limit or inflater.unconsumed_tail):
+            raise ExtractionError(
+                f"page larger than MAX_PAGE_BYTES ({limit:,} bytes): refused before extraction"
+            )
+        return raw + inflater.flush()
 
     def to_payload(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
