@@ -130,9 +130,9 @@ WORD: /[^\s()"|:\-][^\s()"|]*/
 """
 
 
-# Where a full-width （ or － is an operator: at the start of a word. Inside one
-# (国办发（2019）4号) it is text; a （ keeps its ） with it.
-_WORD_START = frozenset("(（|｜-－")
+# Where a full-width （ or － is an operator: at the start of a word, after a space or an
+# operator (as read). Inside a word (国办发（2019）4号) it is text; a （ keeps its ） with it.
+_AFTER_OPERATOR = frozenset("()|-")
 
 
 def _half_width(text: str) -> str:
@@ -142,9 +142,8 @@ def _half_width(text: str) -> str:
     opened: list[bool] = []  # per open （: whether it is an operator
     quoted = False
     for position, char in enumerate(text):
-        starts_word = (
-            position == 0 or text[position - 1].isspace() or (text[position - 1] in _WORD_START)
-        )
+        before = out[position - 1] if position else " "
+        starts_word = before.isspace() or before in _AFTER_OPERATOR
         if char in '"＂“”':
             out[position] = '"'
             quoted = not quoted
