@@ -79,10 +79,7 @@ def joined(draw: st.DrawFn, parts: list[Piece], apart: list[bool] | None = None)
 def document_and_stretch(draw: st.DrawFn) -> tuple[str, str]:
     """A document text and a stretch of it typed again, perhaps differently."""
     parts = draw(st.lists(piece, min_size=1, max_size=8))
-    apart = [
-        needs_separator(left, right) or draw(st.booleans())
-        for left, right in pairwise(parts)
-    ]
+    apart = [needs_separator(left, right) or draw(st.booleans()) for left, right in pairwise(parts)]
     pieces = [draw(typed(parts[0]))]
     for position in range(1, len(parts)):
         separator = draw(st.sampled_from(SEPARATORS)) if apart[position - 1] else ""
