@@ -19,7 +19,8 @@ from hitwatch.search.query import And, Node, Not, query_text
 
 __all__ = ["MAX_HINT_TERMS", "QueryHint", "Suggestion", "TermCount", "query_hint"]
 
-# Conditions counted alone at most (each is one count; the search box allows 40).
+# Conditions counted alone, and negations tried back, at most (each is one search; the
+# search box allows 40 conditions).
 MAX_HINT_TERMS = 10
 
 
@@ -74,7 +75,7 @@ def _narrowest_finding(
         return None
     kept = [ranked[0]]
     found = (counts[ranked[0]].count, counts[ranked[0]].exact)
-    negations = [condition for condition in conditions if isinstance(condition, Not)]
+    negations = [c for c in conditions if isinstance(c, Not)][:MAX_HINT_TERMS]
     for condition in ranked[1:] + negations:
         trial = [c for c in conditions if c in kept or c == condition]
         total, exact = _stories(index, request, _text(trial))
