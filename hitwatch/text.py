@@ -7,6 +7,11 @@ A CJK run becomes its overlapping bigrams plus its last character alone
 letter/digit changes (MedGPT4 -> medgpt 4). A query term is tokenised the same way and
 searched as a phrase, which gives substring semantics for Chinese: 医保 finds 医保局,
 电子病历 finds 电子病历系统. A single trailing CJK character is searched as a prefix.
+
+Documents and queries are normalised alike (`normalize`: NFKC, so ＡＩ is ai and ２０２４
+is 2024, then case folding), and both split where Chinese meets Latin letters or digits
+and at punctuation: a document because runs are its tokens, a typed query term because
+`split_term` makes 医疗AI the two terms 医疗 and AI, as people mean it.
 """
 
 from __future__ import annotations
@@ -15,7 +20,16 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-__all__ = ["QueryTokens", "index_tokens", "is_cjk", "normalize", "query_tokens", "token_runs"]
+__all__ = [
+    "SEPARATORS",
+    "QueryTokens",
+    "index_tokens",
+    "is_cjk",
+    "normalize",
+    "query_tokens",
+    "split_term",
+    "token_runs",
+]
 
 _CJK = (
     r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # CJK unified ideographs, ext. A, compatibility
@@ -23,11 +37,18 @@ _CJK = (
 )
 _TOKEN_RUN = re.compile(rf"[{_CJK}]+|[a-z]+|[0-9]+")
 _IS_CJK = re.compile(rf"[{_CJK}]")
+# What people separate words with in a query besides spaces (，、；。！？：), as
+# normalised (NFKC makes ，；！？： their ASCII forms, which separate too).
+SEPARATORS = frozenset(",;:!?、。")
 
 
 def normalize(text: str) -> str:
-    """NFKC (full-width to half-width), lowercase; the form every match is made on."""
-    return unicodedata.normalize("NFKC", text).lower()
+    """NFKC (full-width to half-width), then case folding; the form every match is made on.
+
+    NFKC again after folding, since folding can make characters NFKC would change, so
+    that normalising twice changes nothing (a unit test checks every character).
+    """
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
 
 
 def _runs(text: str) -> list[str]:
@@ -91,3 +112,31 @@ def query_tokens(term: str) -> QueryTokens:
             if not last:
                 out.append(run[-1])
     return QueryTokens(tuple(out), prefix)
+
+
+def split_term(term: str) -> list[str]:
+    """An unquoted query term as the terms a reader meant, in order, each once.
+
+    Chinese typed against Latin letters or digits (医疗AI, ＡＩ监管, 2024年) and words
+    separated by Chinese punctuation (医保，DRG、DIP) are separate terms, as if spaced;
+    other punctuation stays inside its part (5G+, COVID-19). Parts that hold no token
+    (a lone 《) are dropped; a term with no token at all comes back whole.
+    """
+    parts: list[str] = []
+    current: list[str] = []
+    current_cjk: bool | None = None
+    for char in term:
+        form = normalize(char)
+        if not form.strip() or form in SEPARATORS:
+            parts.append("".join(current))
+            current, current_cjk = [], None
+            continue
+        cjk = bool(_IS_CJK.search(form))
+        if current_cjk is not None and cjk != current_cjk:
+            parts.append("".join(current))
+            current = []
+        current.append(char)
+        current_cjk = cjk
+    parts.append("".join(current))
+    kept = [part for part in parts if part and not query_tokens(part).empty]
+    return list(dict.fromkeys(kept)) or [term]

@@ -14,7 +14,14 @@ from webapp import queries
 from webapp.dependencies import dependencies
 from webapp.health import is_healthy, run_checks
 from webapp.pagination import MAX_PER_PAGE, Pagination, page_number
-from webapp.results import FACET_QUERY_FIELDS, ResultRow, facet_label, find, parse_form
+from webapp.results import (
+    FACET_QUERY_FIELDS,
+    ResultRow,
+    facet_label,
+    find,
+    hint_message,
+    parse_form,
+)
 
 __all__ = ["bp"]
 
@@ -156,6 +163,24 @@ def search() -> tuple[Json, int]:
         "results": [result_json(row) for row in found.rows],
         "pagination": Pagination(page, per_page, found.total, found.total_exact).as_json(),
     }
+    if found.hint is not None:
+        suggestion = found.hint.suggestion
+        body["hint"] = {
+            "message": hint_message(found.hint),
+            "terms": [
+                {"q": term.q, "count": term.count, "count_exact": term.exact}
+                for term in found.hint.terms
+            ],
+            "suggestion": None
+            if suggestion is None
+            else {
+                "q": suggestion.q,
+                "count": suggestion.count,
+                "count_exact": suggestion.exact,
+                "without_filters": suggestion.without_filters,
+                "include_offtopic": suggestion.include_offtopic,
+            },
+        }
     if found.facets is not None:
         body["facets_sampled"] = found.facet_sample is not None
         # field -> [{"value", "count"}]; the query field to filter by is in "filters"

@@ -24,6 +24,7 @@ from hitwatch.search import (
     Field,
     MatchAll,
     Node,
+    QueryHint,
     SearchIndex,
     SearchPage,
     SearchRequest,
@@ -31,6 +32,7 @@ from hitwatch.search import (
     highlight_title,
     positive_terms,
     prepare_query,
+    query_hint,
 )
 from hitwatch.store import Database
 from hitwatch.topics import topic_names
@@ -48,6 +50,8 @@ __all__ = [
     "facet_label",
     "find",
     "highlight_terms",
+    "hint_args",
+    "hint_message",
     "parse_form",
     "query_error",
     "query_filter",
@@ -225,6 +229,7 @@ class Found:
     total_exact: bool
     facets: FacetCounts | None = None  # when asked for
     facet_sample: int | None = None  # facets counted this many of more matches
+    hint: QueryHint | None = None  # when nothing was found: counts and a query that finds
 
 
 def find(
@@ -248,6 +253,7 @@ def find(
             else {field: [] for field in FACET_FIELDS}
         )
     sample = search_index.facet_sample
+    hint = query_hint(search_index, form.request(0, 0), form.q) if not page.total else None
     stories = [hit.document.story_id for hit in page.hits]
     with database.session() as session:
         sizes = queries.story_sizes(session, stories)
@@ -258,7 +264,47 @@ def find(
         total_exact=page.total_exact,
         facets=facets,
         facet_sample=sample if sample is not None and page.total > sample else None,
+        hint=hint,
     )
+
+
+def _count(count: int, exact: bool) -> str:
+    return f"{count}" if exact else f"{count}+"
+
+
+def hint_message(hint: QueryHint) -> str:
+    """The hint in one Chinese sentence or two (the page shows it with links, the API as is)."""
+    parts: list[str] = []
+    if hint.terms:
+        counts = "；".join(f"“{term.q}”{_count(term.count, term.exact)} 条" for term in hint.terms)
+        parts.append(f"这些条件没有同时出现在任何一条结果中。各条件单独的结果数：{counts}。")
+    suggestion = hint.suggestion
+    if suggestion is not None:
+        widened = []
+        if suggestion.without_filters:
+            widened.append("去掉来源和日期筛选")
+        if suggestion.include_offtopic:
+            widened.append("包括判定为无关的文章")
+        found = _count(suggestion.count, suggestion.exact)
+        if suggestion.q:
+            how = f"（{'、'.join(widened)}）" if widened else ""
+            parts.append(f"试试“{suggestion.q}”{how}：有 {found} 条结果。")
+        else:
+            parts.append(f"{'、'.join(widened)}后有 {found} 条结果。")
+    return "".join(parts)
+
+
+def hint_args(form: SearchForm, hint: QueryHint) -> dict[str, str | int]:
+    """Query-string arguments of the suggested search (empty when there is none)."""
+    suggestion = hint.suggestion
+    if suggestion is None:
+        return {}
+    changes: dict[str, str | int] = {"q": suggestion.q}
+    if suggestion.without_filters:
+        changes.update({"source": "", "from": "", "to": ""})
+    if suggestion.include_offtopic:
+        changes["all"] = 1
+    return form.args(**changes)
 
 
 def query_filter(field: str, value: str) -> str:

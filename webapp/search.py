@@ -9,10 +9,18 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, render_template, request
 
 from hitwatch.errors import SearchBackendError
+from hitwatch.search import QueryHint
 from webapp import queries
 from webapp.dependencies import dependencies
 from webapp.pagination import Pagination, page_number
-from webapp.results import FacetGroup, ResultRow, facet_groups, find, parse_form
+from webapp.results import (
+    FacetGroup,
+    ResultRow,
+    facet_groups,
+    find,
+    hint_args,
+    parse_form,
+)
 
 __all__ = ["FEED_SIZE", "PER_PAGE", "bp"]
 
@@ -41,6 +49,7 @@ def index() -> tuple[str, int]:
     facets: list[FacetGroup] = []
     pagination = Pagination(page, PER_PAGE, 0)
     facets_sampled: int | None = None
+    hint: QueryHint | None = None
     error, status = form.error, 200 if not form.error else 400
     if not form.is_empty and not error:
         try:
@@ -60,6 +69,7 @@ def index() -> tuple[str, int]:
             facets_sampled = found.facet_sample
             rows = found.rows
             facets = facet_groups(form, found.facets or {})
+            hint = found.hint
     html = render_template(
         "search/index.html",
         form=form,
@@ -69,6 +79,8 @@ def index() -> tuple[str, int]:
         sources=sources,
         pagination=pagination,
         error=error,
+        hint=hint,
+        hint_args=hint_args(form, hint) if hint else {},
     )
     return html, status
 

@@ -4,10 +4,11 @@ Synthetic Chinese articles (~1,500 characters) are made from words of the real s
 pages in ../shared/seeds (word frequencies as found there; skipped when absent), with
 one planted rare term. They are made as a stream (a million never sit in memory) and
 indexed in batches into each backend, then each query class is asked repeatedly (rare
-term, common term, two-term AND, quoted phrase, filtered by source and month, and
-filtered + faceted); latencies are of a whole `search()` call as the search page makes
-it (20 hits, relevance order, one per story, stories counted, off-topic excluded) plus
-highlighting the 20 titles and snippets, and `facets()` for the faceted class. One
+term, common term, two-term AND, quoted phrase, filtered by source and month, filtered +
+faceted, and a query typed without spaces that finds nothing); latencies are of a whole
+`search()` call as the search page makes it (20 hits, relevance order, one per story,
+stories counted, off-topic excluded) plus highlighting the 20 titles and snippets,
+`facets()` for the faceted class and the no-results hint (`query_hint`) for the last. One
 article in REPRINT_EVERY is a reprint: it joins the story of the article before it.
 
 Building a million articles into Elasticsearch takes most of an hour, so
@@ -34,7 +35,8 @@ from typing import Any
 import click
 
 from hitwatch.search.base import SearchDocument, SearchIndex, SearchRequest
-from hitwatch.search.query import parse_query
+from hitwatch.search.hints import query_hint
+from hitwatch.search.prepare import prepare_query
 from hitwatch.search.snippets import highlight
 from hitwatch.search.terms import positive_terms
 from hitwatch.settings import Settings, load_settings
@@ -47,6 +49,7 @@ REPEATS = 40
 BODY_CHARS = 1500
 # Planted in one document in RARE_EVERY; made of characters that are unlikely neighbours.
 RARE_TERM = "鲲鹏量子病案"
+ABSENT_WORD = "zzqx"  # in no synthetic article (they are Chinese words only)
 RARE_EVERY = 1000
 REPRINT_EVERY = 5
 TOPICS = ("G", "A", "N", "D", "H")
@@ -124,7 +127,7 @@ def _quantiles(samples: list[float]) -> tuple[float, float, float]:
 
 def _latencies(index: SearchIndex, text: str, faceted: bool, repeats: int) -> dict[str, Any]:
     """p50/p95/max of one query class, in wall ms and in CPU ms of this process."""
-    query = parse_query(text)
+    query = prepare_query(text)
     # As the search page asks: relevance order, 20 stories, off-topic pages left out.
     request = SearchRequest(query=query, limit=20, relevant_only=True, collapse=True)
     terms = [term.text for term in positive_terms(query)]
@@ -133,11 +136,14 @@ def _latencies(index: SearchIndex, text: str, faceted: bool, repeats: int) -> di
     cpu: list[float] = []
     for _ in range(repeats):
         began, began_cpu = time.perf_counter(), time.process_time()
-        for hit in index.search(request).hits:
+        page = index.search(request)
+        for hit in page.hits:
             highlight(hit.document.body, terms)
             highlight(hit.document.title, terms)
         if faceted:
             index.facets(request)
+        if not page.total:  # the page then counts each condition and finds a suggestion
+            query_hint(index, request, text)
         wall.append((time.perf_counter() - began) * 1000)
         cpu.append((time.process_time() - began_cpu) * 1000)
     (p50, p95, slowest), (cpu50, cpu95, cpu_max) = _quantiles(wall), _quantiles(cpu)
@@ -254,6 +260,8 @@ def _queries(words: Counter[str]) -> dict[str, str]:
         "phrase": f'"{common[0]}{common[1]}"',
         "filtered": f"{common[0]} source:source-3 month:2024-03",
         "faceted": f"{common[0]} source:source-3",  # plus facets() over the matches
+        # typed together, a Latin word no article holds: nothing found, so the hint
+        "nothing": f"{common[0]}{ABSENT_WORD}{other}",
     }
 
 
@@ -350,9 +358,9 @@ def _print_table(results: dict[str, Any], echo: Callable[[str], None]) -> None:
     echo("\nqueries: " + ", ".join(f"{name} = {text!r}" for name, text in queries.items()))
     echo(
         "latency of search() for 20 hits in relevance order, one per story (off-topic"
-        " excluded), plus"
-        " highlighting them; 'faceted' adds facets(). FTS5 in CPU ms of this process,"
-        " Elasticsearch in wall ms; indexing docs/s in wall time."
+        " excluded), plus highlighting them; 'faceted' adds facets(), 'nothing' the"
+        " no-results hint. FTS5 in CPU ms of this process, Elasticsearch in wall ms;"
+        " indexing docs/s in wall time."
     )
     echo(f"{'backend':<14}{'docs':>9}{'docs/s':>8}  {'class':<9}{'hits':>9}"
          f"{'p50':>8}{'p95':>8}{'max':>8}  clock")  # fmt: skip

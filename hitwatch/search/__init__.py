@@ -3,8 +3,9 @@
 One protocol with an embedded SQLite FTS5 implementation, Elasticsearch and an in-memory
 reference; the query language (`prepare_query`) that the search page, the API and alert
 rules share; the rule matcher alerts run; the mapping of a classified document or stored
-article to the searchable document. The web app, alerts, the indexer and the notifier use
-what is exported here and never reach into the submodules (an import contract holds it).
+article to the searchable document; the hint for a query that found nothing. The web
+app, alerts, the indexer and the notifier use what is exported here and never reach into
+the submodules (an import contract holds it).
 """
 
 from hitwatch.search.base import (
@@ -19,6 +20,7 @@ from hitwatch.search.base import (
 )
 from hitwatch.search.documents import article_document, search_document
 from hitwatch.search.factory import open_search_index
+from hitwatch.search.hints import QueryHint, Suggestion, TermCount, query_hint
 from hitwatch.search.matching import CompiledRule, RuleMatcher, compile_rule
 from hitwatch.search.prepare import prepare_query
 from hitwatch.search.query import (
@@ -48,13 +50,16 @@ __all__ = [
     "Node",
     "Not",
     "Or",
+    "QueryHint",
     "RuleMatcher",
     "SearchDocument",
     "SearchHit",
     "SearchIndex",
     "SearchPage",
     "SearchRequest",
+    "Suggestion",
     "Term",
+    "TermCount",
     "article_document",
     "compile_rule",
     "highlight",
@@ -63,5 +68,6 @@ __all__ = [
     "parse_query",
     "positive_terms",
     "prepare_query",
+    "query_hint",
     "search_document",
 ]

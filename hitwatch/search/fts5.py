@@ -34,7 +34,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,17 @@ from hitwatch.search.base import (
     order_facet,
     region_parts,
 )
-from hitwatch.search.query import And, DateRange, Field, MatchAll, Node, Not, Or, Term
+from hitwatch.search.query import (
+    And,
+    DateRange,
+    Field,
+    MatchAll,
+    Node,
+    Not,
+    Or,
+    Term,
+    month_of,
+)
 from hitwatch.search.terms import (
     date_bounds,
     month_key,
@@ -212,15 +222,6 @@ def document_keys(document: SearchDocument) -> str:
     return " ".join(dict.fromkeys(keys))
 
 
-def _month_of(node: DateRange) -> str:
-    """'YYYY-MM' when the range is exactly one calendar month (as `month:` makes), else ''."""
-    start, end = node.start, node.end
-    if start is None or end is None or start.day != 1:
-        return ""
-    following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
-    return start.strftime("%Y-%m") if end == following else ""
-
-
 def _keys(token: str) -> str:
     return f"keys : {token}"
 
@@ -245,7 +246,7 @@ def fts_expression(node: Node) -> str | None:
     if isinstance(node, DateRange):
         if node.start is None and node.end is None:
             return _keys(_ALL)
-        month = _month_of(node)
+        month = month_of(node)
         return _keys(_key("month", month)) if month else None
     if isinstance(node, MatchAll):
         return _keys(_ALL)

@@ -5,10 +5,15 @@
 Terms and "exact phrases"; AND (also a space), OR (also `|`), NOT (also a leading `-`);
 parentheses; field filters. It is parsed once into a small syntax tree that each backend
 translates (Elasticsearch, SQLite FTS5, the in-memory matcher used by alerts).
+
+Operators may be typed full-width, as a Chinese input method gives them: （医保｜DRG）,
+“互联网医院”, －广告, source：nhc (a full-width colon only after a field name: elsewhere
+it separates words, see `hitwatch.text.split_term`).
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
@@ -35,9 +40,11 @@ __all__ = [
     "Not",
     "Or",
     "Term",
+    "month_of",
     "parse_query",
     "pointer",
     "query_error",
+    "query_text",
 ]
 
 MAX_LENGTH = 500
@@ -115,12 +122,43 @@ _OR.3: /OR(?=[\s(\"])/ | "|"
 _AND.3: /AND(?=[\s(\"-])/
 _NOT.3: /NOT(?=[\s(\"-])/
 MINUS: /-(?=[^\s])/
-FIELD_NAME.2: /(source|type|topic|region|issuer|docno|after|before|month)(?=:)/
-_COLON: ":"
+FIELD_NAME.2: /(source|type|topic|region|issuer|docno|after|before|month)(?=[:：])/
+_COLON: /[:：]/
 PHRASE: /"[^"]*"/
 WORD: /[^\s()"|:\-][^\s()"|]*/
 %ignore /[\s\u3000]+/
 """
+
+
+# Where a full-width （ or － is an operator: at the start of a word, after a space or an
+# operator (as read). Inside a word (国办发（2019）4号) it is text; a （ keeps its ） with it.
+_AFTER_OPERATOR = frozenset("()|-")
+
+
+def _half_width(text: str) -> str:
+    """The full-width operators of `text` (and Chinese quotation marks) as the parser reads
+    them, one character for one, so error positions stay those of the typed text."""
+    out = list(text)
+    opened: list[bool] = []  # per open （: whether it is an operator
+    quoted = False
+    for position, char in enumerate(text):
+        before = out[position - 1] if position else " "
+        starts_word = before.isspace() or before in _AFTER_OPERATOR
+        if char in '"＂“”':
+            out[position] = '"'
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif char == "（":
+            opened.append(starts_word)
+            out[position] = "(" if starts_word else char
+        elif char == "）":
+            out[position] = ")" if opened and opened.pop() else char
+        elif char == "｜":
+            out[position] = "|"
+        elif char == "－" and starts_word:
+            out[position] = "-"
+    return "".join(out)
 
 
 ERRORS = Path(__file__).with_name("query_errors.yaml")
@@ -285,9 +323,65 @@ def _describe(error: UnexpectedInput, text: str) -> QueryError:
     return query_error("unexpected", text, position, found=str(token))
 
 
+# A field value must be quoted when it holds what the parser reads as syntax.
+_NEEDS_QUOTES = re.compile(r'[\s()|:"（）｜：“”＂]|^[-－]')
+
+
+def month_of(node: DateRange) -> str:
+    """'YYYY-MM' when the range is exactly one calendar month (as `month:` makes), else ''."""
+    start, end = node.start, node.end
+    if start is None or end is None or start.day != 1:
+        return ""
+    following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    return start.strftime("%Y-%m") if end == following else ""
+
+
+def query_text(node: Node) -> str:
+    """A tree as query text that parses back to it (phrases and odd values quoted)."""
+    if isinstance(node, Term):
+        quote = node.phrase or _NEEDS_QUOTES.search(node.text)
+        return f'"{node.text.replace(chr(34), "")}"' if quote else node.text
+    if isinstance(node, Field):
+        if _NEEDS_QUOTES.search(node.value):
+            return f'{node.name}:"{node.value.replace(chr(34), "")}"'
+        return f"{node.name}:{node.value}"
+    if isinstance(node, DateRange):
+        month = month_of(node)
+        if month:
+            return f"month:{month}"
+        bounds = [("after", node.start), ("before", node.end)]
+        return " ".join(f"{name}:{day.isoformat()}" for name, day in bounds if day)
+    if isinstance(node, Not):
+        inner = query_text(node.child)
+        return f"-{inner}" if isinstance(node.child, (Term, Field)) else f"-({inner})"
+    if isinstance(node, And):
+        return " ".join(
+            f"({query_text(child)})" if isinstance(child, Or) else query_text(child)
+            for child in node.children
+        )
+    if isinstance(node, Or):
+        return " | ".join(
+            f"({query_text(child)})" if isinstance(child, And) else query_text(child)
+            for child in node.children
+        )
+    return ""
+
+
 def parse_query(text: str) -> Node:
     """Parse a query; `QueryError` says what is wrong and where (in Chinese, for readers)."""
-    text = text.strip()
+    typed = text.strip()
+    try:
+        return _parse(_half_width(typed))
+    except QueryError as exc:
+        if exc.position is None or not exc.detail:
+            raise
+        # The caret under what the reader typed, not under its half-width reading.
+        raise QueryError(
+            exc.message, code=exc.code, position=exc.position, detail=pointer(typed, exc.position)
+        ) from None
+
+
+def _parse(text: str) -> Node:
     if len(text) > MAX_LENGTH:
         raise query_error("too_long", length=len(text), limit=MAX_LENGTH)
     _check_brackets(text)

@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hitwatch.text import QueryTokens, index_tokens, is_cjk, normalize, query_tokens, token_runs
+from hitwatch.text import (
+    QueryTokens,
+    index_tokens,
+    is_cjk,
+    normalize,
+    query_tokens,
+    split_term,
+    token_runs,
+)
 
 
 def test_normalize_folds_width_and_case() -> None:
@@ -82,3 +90,51 @@ def test_every_chinese_substring_is_found_by_its_tokens(text: str, data: st.Data
 )
 def test_chinese_tokens_match_only_substrings(text: str, term: str) -> None:
     assert _in_row(index_tokens(text).split(), query_tokens(term)) == (term in text)
+
+
+def test_normalize_folds_case_beyond_lowercase() -> None:
+    assert normalize("Straße ＭＥＤ") == "strasse med"
+    assert index_tokens("STRASSE") == index_tokens("Straße")
+
+
+def test_normalizing_twice_changes_nothing_for_any_character() -> None:
+    changed = [
+        code
+        for code in range(0x110000)
+        if not 0xD800 <= code < 0xE000 and normalize(normalize(chr(code))) != normalize(chr(code))
+    ]
+    assert changed == []
+
+
+@pytest.mark.parametrize(
+    ("term", "parts"),
+    [
+        ("医疗AI", ["医疗", "AI"]),
+        ("医保DRG", ["医保", "DRG"]),
+        ("ＡＩ监管", ["ＡＩ", "监管"]),
+        ("2024年", ["2024", "年"]),
+        ("医保，DRG、DIP；电子病历。", ["医保", "DRG", "DIP", "电子病历"]),
+        ("医保,改革", ["医保", "改革"]),
+        ("注意：医保", ["注意", "医保"]),
+        ("5G+医疗健康", ["5G+", "医疗健康"]),
+        ("COVID-19疫情", ["COVID-19", "疫情"]),
+        ("MedGPT4", ["MedGPT4"]),  # letters against digits stay one term (a phrase)
+        ("《电子病历》", ["电子病历"]),
+        ("AI医疗AI", ["AI", "医疗"]),
+        ("电子病历", ["电子病历"]),
+        ("+", ["+"]),
+        ("——", ["——"]),
+    ],
+)
+def test_split_term(term: str, parts: list[str]) -> None:
+    assert split_term(term) == parts
+
+
+@given(st.text(alphabet="医保ａAb1２，、； +", min_size=1, max_size=12))
+def test_split_parts_hold_every_token_of_the_term(term: str) -> None:
+    parts = split_term(term)
+    assert parts == [term] or all(not query_tokens(part).empty for part in parts)
+    tokens = {token for part in parts for token in index_tokens(part).split()}
+    runs = {run for _, run in token_runs(normalize(term))}
+    assert {run for run in runs if not is_cjk(run)} <= tokens
+    assert all(any(run in part for part in map(normalize, parts)) for run in runs)

@@ -28,7 +28,8 @@ def test_bench_measures_each_backend_at_its_own_size(tmp_path: Path) -> None:
         figures = results[backend]
         assert figures["docs_per_second"] > 0
         assert figures["rare"]["hits"] == (1 if backend == "fts5" else 2)  # one in 1,000
-        for name in ("rare", "common", "and", "phrase", "filtered", "faceted"):
+        assert figures["nothing"]["hits"] == 0
+        for name in ("rare", "common", "and", "phrase", "filtered", "faceted", "nothing"):
             q = figures[name]
             assert 0 < q["p50_ms"] <= q["p95_ms"] <= q["max_ms"]
     assert any("1001/1001 documents made and indexed" in line for line in lines)

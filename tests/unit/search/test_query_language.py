@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from hitwatch.errors import QueryError
+from hitwatch.search.prepare import expand_terms, prepare_query, typed_conjuncts
 from hitwatch.search.query import (
     MAX_DEPTH,
     MAX_LENGTH,
@@ -17,6 +18,7 @@ from hitwatch.search.query import (
     Or,
     Term,
     parse_query,
+    query_text,
 )
 from hitwatch.search.synonyms import expand_synonyms
 
@@ -115,3 +117,72 @@ def test_synonyms_expand_unquoted_terms_only():
 def test_shipped_synonyms_load():
     expanded = expand_synonyms(parse_query("卫健委"))
     assert Term("国家卫生健康委员会") in expanded.children
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("（医保｜DRG）－广告", "(医保 | DRG) -广告"),
+        ("（医保 ｜ DRG） －广告", "(医保 | DRG) -广告"),
+        ("“互联网医院”", '"互联网医院"'),
+        ("source：nhc type：政策文件", "source:nhc type:政策文件"),
+        ("docno:国办发（2019）4号", 'docno:"国办发（2019）4号"'),  # inside a word: text
+        ("注意：医保", "注意：医保"),  # not a field: one term, split later
+        ("国卫－19", "国卫－19"),
+    ],
+)
+def test_full_width_operators_read_as_typed_by_a_chinese_input_method(typed, read):
+    assert parse_query(typed) == parse_query(read)
+
+
+def test_errors_in_full_width_queries_point_into_the_typed_text():
+    with pytest.raises(QueryError) as caught:
+        parse_query("医保 （DRG")
+    assert caught.value.position == 4
+    assert caught.value.detail.split("\n")[0] == "  医保 （DRG"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '电子病历 "互联网医院" (医保 | DRG) -广告 source:nhc type:政策文件 month:2024-07',
+        'a | b c -(d | e) after:2024-07-01 before:2024-08-01 docno:"国办发（2019）4号"',
+        'issuer:"国家 医保局" region:广东 topic:G',
+    ],
+)
+def test_query_text_parses_back_to_the_same_tree(text):
+    tree = parse_query(text)
+    assert parse_query(query_text(tree)) == tree
+
+
+def test_typed_terms_are_split_before_synonyms():
+    table = {
+        "ai": ("AI", "人工智能"),
+        "人工智能": ("AI", "人工智能"),
+        "生成式ai": ("生成式AI", "AIGC"),
+        "aigc": ("生成式AI", "AIGC"),
+    }
+    ai = Or((Term("AI"), Term("人工智能")))
+    assert expand_terms(parse_query("医疗AI监管"), table) == And((Term("医疗"), ai, Term("监管")))
+    assert expand_terms(parse_query("医疗AI 医疗"), table) == And((Term("医疗"), ai))
+    # a whole synonym that splits finds its group and whatever its parts find
+    assert expand_terms(parse_query("生成式AI"), table) == Or(
+        (Term("生成式AI"), Term("AIGC"), And((Term("生成式"), ai)))
+    )
+    assert expand_terms(parse_query('"医疗AI"'), table) == Term("医疗AI", phrase=True)
+    assert expand_terms(parse_query("-医疗AI"), table) == Not(And((Term("医疗"), ai)))
+    assert typed_conjuncts("医疗AI，监管 -广告 source:nhc") == [
+        Term("医疗"),
+        Term("AI"),
+        Term("监管"),
+        Not(Term("广告")),
+        Field("source", "nhc"),
+    ]
+    assert typed_conjuncts("") == []
+
+
+def test_prepared_queries_split_typed_terms():
+    assert prepare_query("医保DRG") == prepare_query("医保 DRG")
+    assert prepare_query("ＡＩ，２０２４") == And(
+        (Or((Term("AI"), Term("人工智能"))), Term("２０２４"))  # synonyms on the normal form
+    )

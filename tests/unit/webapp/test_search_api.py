@@ -64,3 +64,28 @@ def test_search_page_and_api_list_the_same_rows(
         api = client.get("/api/v1/search", query_string={"q": q, "all": "1", "facets": "1"})
         assert rows == [result["doc_id"] for result in api.get_json()["results"]], q
         assert rows, q
+
+
+def test_search_api_hints_when_nothing_is_found(
+    client: FlaskClient, seed: Callable[[list[Doc]], None]
+) -> None:
+    seed(SAMPLE)
+    body = client.get("/api/v1/search", query_string={"q": "腾讯2024 量子计算"}).get_json()
+    assert body["results"] == []
+    hint = body["hint"]
+    counts = {term["q"]: term["count"] for term in hint["terms"]}
+    assert counts["量子计算"] == 0 and counts["腾讯"] == 1
+    suggestion = hint["suggestion"]
+    assert suggestion["count"] >= 1 and "量子计算" not in suggestion["q"]
+    assert not suggestion["without_filters"] and not suggestion["include_offtopic"]
+    assert "各条件单独的结果数" in hint["message"] and suggestion["q"] in hint["message"]
+    assert found(client, suggestion["q"])  # the suggestion does find something
+    assert "hint" not in client.get("/api/v1/search", query_string={"q": "腾讯"}).get_json()
+
+
+def test_search_api_finds_chinese_typed_against_latin(
+    client: FlaskClient, seed: Callable[[list[Doc]], None]
+) -> None:
+    seed(SAMPLE)
+    assert set(found(client, "医疗大模型2024")) == set(found(client, "医疗大模型 2024"))
+    assert found(client, "腾讯２０２４") == found(client, "腾讯 2024") == [LLM.doc_id]

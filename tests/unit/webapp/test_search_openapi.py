@@ -90,6 +90,15 @@ def test_responses_have_the_documented_fields(
     )
     health = client.get("/api/v1/health").get_json()
     assert required_fields(spec, response_schema(spec, "/api/v1/health", "200")) <= set(health)
+    empty = client.get("/api/v1/search", query_string={"q": "大模型 量子计算"}).get_json()
+    hint_schema = result_schema["properties"]["hint"]
+    assert set(hint_schema["required"]) == set(empty["hint"])
+    assert set(required_fields(spec, hint_schema["properties"]["terms"]["items"])) == set(
+        empty["hint"]["terms"][0]
+    )
+    assert set(hint_schema["properties"]["suggestion"]["required"]) == set(
+        empty["hint"]["suggestion"]
+    )
     error = client.get("/api/v1/search", query_string={"q": "(医保"}).get_json()
     assert required_fields(spec, response_schema(spec, "/api/v1/search", "400")) <= set(error)
 

@@ -250,3 +250,45 @@ def test_also_on_this_page_names_each_outlet_once() -> None:
     )
     (row,) = result_rows(page, ["医保"], {"story-1": 4})
     assert row.also == [("b", "新京报")]
+
+
+def test_mixed_script_and_full_width_queries_find_what_spaced_ones_find(
+    client: FlaskClient, seed: Callable[[list[Doc]], None]
+) -> None:
+    seed(SAMPLE)
+    for typed, spaced in [
+        ("腾讯医疗大模型２０２４", "腾讯 医疗大模型 2024"),
+        ("张渝，大模型、腾讯", "张渝 大模型 腾讯"),
+        ("（腾讯｜朝阳区）－论坛", "(腾讯 | 朝阳区) -论坛"),
+    ]:
+        typed_page = text(client.get("/search", query_string={"q": typed}))
+        spaced_page = text(client.get("/search", query_string={"q": spaced}))
+        assert f'href="/items/{LLM.doc_id}"' in typed_page, typed
+        assert typed_page.count('class="item result"') == spaced_page.count('class="item result"')
+
+
+def test_no_results_counts_each_term_and_links_a_query_that_finds(
+    client: FlaskClient, seed: Callable[[list[Doc]], None]
+) -> None:
+    seed(SAMPLE)
+    page = text(client.get("/search", query_string={"q": "腾讯2024，量子计算"}))
+    assert "没有找到匹配的结果" in page
+    terms = page.split('class="hint-terms"', 1)[1].split("</p>", 1)[0]
+    assert "腾讯</a>（1 条）" in terms and "量子计算</a>（0 条）" in terms
+    assert "2024</a>（" in terms
+    suggestion = page.split('class="hint-suggestion"', 1)[1].split("</p>", 1)[0]
+    link = suggestion.split('href="', 1)[1].split('"', 1)[0]
+    assert "量子计算" not in suggestion and "腾讯" in suggestion
+    followed = text(client.get(link.replace("&amp;", "&")))
+    assert f'href="/items/{LLM.doc_id}"' in followed
+
+
+def test_no_results_behind_a_filter_suggests_dropping_it(
+    client: FlaskClient, seed: Callable[[list[Doc]], None]
+) -> None:
+    seed(SAMPLE)
+    page = text(client.get("/search", query_string={"q": "腾讯", "source": "chinanews"}))
+    assert 'class="hint-terms"' not in page  # one term: nothing to compare
+    suggestion = page.split('class="hint-suggestion"', 1)[1].split("</p>", 1)[0]
+    assert "去掉来源和日期筛选" in suggestion and "有 1 条结果" in suggestion
+    assert "source=" not in suggestion.split('href="', 1)[1].split('"', 1)[0]
