@@ -18,6 +18,8 @@ from classifier.reclassify import Reclassifier
 from classifier.terms import nfkc
 from classifier.urls import canonical_url
 from hitwatch.broker import create_celery, register_task, send_message
+from hitwatch.deadline import deadline
+from hitwatch.errors import ExtractionError
 from hitwatch.messages import (
     ClassifiedDocument,
     CrawledItem,
@@ -42,19 +44,24 @@ class ClassifyPipeline:
     stories: StoryRegistry
     sources: dict[str, SourceDefinition]
     max_page_bytes: int | None = None  # larger pages are refused, whoever sent them
+    time_limit: float = 0.0  # seconds an extraction may take (0: no limit)
 
     def process(self, item: CrawledItem) -> ClassifiedDocument:
         """Pure of queues: one crawled page in, one classified document out."""
         source = self.sources.get(item.source_id)
         url = item.hints.get("original_url") or item.final_url or item.url
-        page = extract_page(
-            item.body_bytes(self.max_page_bytes),
-            url,
-            content_type=item.content_type,
-            hints=item.hints,
-            source=source,
+        too_slow = ExtractionError(
+            f"extraction took longer than EXTRACTION_TIME_LIMIT ({self.time_limit:g} s)"
         )
-        attachments, problems = attach_documents(page.attachments, item.attachments)
+        with deadline(self.time_limit, too_slow):
+            page = extract_page(
+                item.body_bytes(self.max_page_bytes),
+                url,
+                content_type=item.content_type,
+                hints=item.hints,
+                source=source,
+            )
+            attachments, problems = attach_documents(page.attachments, item.attachments)
         for problem in problems:
             _log.warning("attachment of %s not read: %s", url, problem)
         canonical = canonical_url(url)
@@ -137,6 +144,7 @@ def create_worker(settings: Settings) -> Celery:
         stories=StoryRegistry(redis.Redis.from_url(settings.resolved_redis_url)),
         sources={source.id: source for source in load_sources()},
         max_page_bytes=settings.max_page_bytes,
+        time_limit=settings.extraction_time_limit,
     )
 
     def handle(payload: dict[str, object]) -> None:

@@ -157,6 +157,13 @@ class Settings(BaseSettings):
         validation_alias="MAX_PAGE_BYTES",
         description="Pages larger than this are refused and recorded as failures.",
     )
+    extraction_time_limit: float = Field(
+        60.0,
+        ge=0,
+        validation_alias="EXTRACTION_TIME_LIMIT",
+        description="Seconds one page's extraction may take in a classifier worker before "
+        "it stops as a failure record (0: no limit), so one page cannot hold the queue.",
+    )
     smtp_host: str = Field(
         "127.0.0.1", validation_alias="SMTP_HOST", description="SMTP server for digests and alerts."
     )
