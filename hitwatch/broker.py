@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,12 +22,13 @@ from celery.exceptions import Reject
 from hitwatch.errors import TransientError
 from hitwatch.messages import CrawledItem, _Message
 from hitwatch.settings import Settings
-from hitwatch.store.failures import FailureLog
+from hitwatch.store.failures import FailureLog, item_key
 from hitwatch.tasks import QUEUES, TASK_QUEUES, queue_for
 
 __all__ = ["RETRYABLE", "create_celery", "register_task", "retry_delay", "send_message"]
 
 log = logging.getLogger(__name__)
+task_log = logging.getLogger("hitwatch.tasks.outcome")
 
 # Errors that may go away by themselves: a server restarting, a timeout, a lock.
 RETRYABLE: tuple[type[BaseException], ...] = (
@@ -87,18 +89,41 @@ def register_task(
     down) the failure is recorded instead, and when no failure record can be written
     anywhere the message is rejected back to the queue (or, with the broker down, stays
     unacknowledged and comes back after the visibility timeout)."""
-    queue_for(name)  # refuse a task that has no route
 
-    def record(payload: dict[str, Any], exc: BaseException, attempts: int) -> None:
+    stage = queue_for(name)  # refuses a task that has no route
+
+    def outcome(payload: dict[str, Any], result: str, attempts: int, started: float) -> None:
+        # One line per task outcome; with LOG_FORMAT=json, fields an operator can filter.
+        fields = {
+            "task": name,
+            "stage": stage,
+            "item": item_key(payload),
+            "outcome": result,
+            "attempts": attempts,
+            "duration_ms": round((time.monotonic() - started) * 1000, 1),
+        }
+        task_log.info(
+            "%s %s for %s in %.0f ms",
+            name,
+            result,
+            fields["item"],
+            fields["duration_ms"],
+            extra=fields,
+        )
+
+    def record(payload: dict[str, Any], exc: BaseException, attempts: int, started: float) -> None:
         try:
             failures.record(name, payload, exc, attempts)
         except Exception as error:  # database, Redis and spool all refused
             log.critical("%s: failure not recorded (%s); the message goes back", name, error)
+            outcome(payload, "requeued", attempts, started)
             raise Reject(exc, requeue=True) from error
+        outcome(payload, "failed", attempts, started)
 
     @app.task(name=name, bind=True, max_retries=settings.task_max_retries)  # type: ignore[untyped-decorator]
     def run(self: Task, payload: dict[str, Any]) -> None:
         attempts = self.request.retries + 1
+        started = time.monotonic()
         try:
             handler(payload)
         except RETRYABLE as exc:
@@ -111,12 +136,15 @@ def register_task(
                     log.error(
                         "%s: retry not queued (%s); recording the failure", name, broker_error
                     )
-                    record(payload, exc, attempts)
+                    record(payload, exc, attempts, started)
                     return
+                outcome(payload, "retry", attempts, started)
                 raise again from exc
-            record(payload, exc, attempts)
+            record(payload, exc, attempts, started)
         except Exception as exc:
-            record(payload, exc, attempts)
+            record(payload, exc, attempts, started)
+        else:
+            outcome(payload, "done", attempts, started)
 
     return run
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import logging
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -17,6 +15,7 @@ from hitwatch import settings as settings_module
 from hitwatch.accounts.audit import record_event, shell_actor
 from hitwatch.broker import create_celery
 from hitwatch.clock import ZONE_LABEL, beijing_time
+from hitwatch.logs import configure_logging
 from hitwatch.secret_key import require_secret_key
 from hitwatch.settings import Settings, load_settings
 from hitwatch.store import open_database
@@ -39,14 +38,6 @@ WORKERS: dict[str, str] = {
     "index": "indexer.worker",
     "notify": "notifier.worker",
 }
-
-
-def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
 
 
 @contextmanager

@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", validation_alias="LOG_LEVEL", description="Log level of every service."
     )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        validation_alias="LOG_FORMAT",
+        description="text: readable lines; json: one JSON object a line (each task outcome "
+        "with its item, stage, duration and result).",
+    )
     task_max_retries: int = Field(
         5,
         validation_alias="TASK_MAX_RETRIES",

@@ -25,7 +25,13 @@ from hitwatch.settings import Settings
 from hitwatch.store.db import Database
 from hitwatch.store.models import Failure, utcnow
 
-__all__ = ["FailureLog", "FailureNotRecordedError", "open_failure_log", "spool_path"]
+__all__ = [
+    "FailureLog",
+    "FailureNotRecordedError",
+    "item_key",
+    "open_failure_log",
+    "spool_path",
+]
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +44,8 @@ def spool_path(data_dir: Path) -> Path:
     return data_dir / "failures-spool.jsonl"
 
 
-def _item_key(payload: dict[str, Any]) -> str:
+def item_key(payload: dict[str, Any]) -> str:
+    """What a payload is about, for people: its URL or id."""
     for key in ("url", "canonical_url", "doc_id", "item_id"):
         if payload.get(key):
             return str(payload[key])
@@ -62,7 +69,7 @@ class FailureLog:
     ) -> None:
         row = {
             "task_name": task_name,
-            "item_key": _item_key(payload),
+            "item_key": item_key(payload),
             "payload": payload,
             "error_type": type(exc).__name__,
             "error_message": str(exc)[:4000],

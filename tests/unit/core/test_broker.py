@@ -118,3 +118,38 @@ def test_a_failure_that_cannot_be_recorded_anywhere_is_not_acknowledged(eager, d
     task = register_task(app, CLASSIFY_ITEM, handler, Nowhere(), settings)  # type: ignore[arg-type]
     result = task.apply(args=[{"doc_id": "d10"}])
     assert isinstance(result.result, Reject) and result.result.requeue
+
+
+def test_each_task_outcome_is_one_json_line_with_item_stage_and_duration(eager, database):
+    import json
+    import logging
+
+    from hitwatch.logs import JsonFormatter
+
+    app, settings, failures = eager
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(JsonFormatter().format(record))
+
+    logger = logging.getLogger("hitwatch.tasks.outcome")
+    handler = Collect()
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+
+        def handler(payload):
+            if payload.get("doc_id") == "d2":
+                raise ExtractionError("no article body found")
+
+        task = register_task(app, CLASSIFY_ITEM, handler, failures, settings)
+        task.apply(args=[{"url": "https://www.nhc.gov.cn/a.shtml"}])
+        task.apply(args=[{"doc_id": "d2"}])
+    finally:
+        logger.removeHandler(handler)
+    done, failed = (json.loads(line) for line in lines)
+    assert done["item"] == "https://www.nhc.gov.cn/a.shtml" and done["outcome"] == "done"
+    assert done["task"] == CLASSIFY_ITEM and done["stage"] == "classify"
+    assert done["attempts"] == 1 and done["duration_ms"] >= 0 and done["level"] == "INFO"
+    assert (failed["item"], failed["outcome"]) == ("d2", "failed")
