@@ -15,6 +15,7 @@ import pytest
 
 from hitwatch.settings import Settings, load_settings
 from hitwatch.store import Database, open_database
+from tests.smtp import Inbox, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -98,6 +99,18 @@ def isolated_redis_url(redis_url: str) -> Iterator[str]:
     yield url
     client.flushdb()
     client.close()
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server (aiosmtpd) on a free port, keeping what it receives."""
+    from aiosmtpd.controller import Controller
+
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield handler, controller.port
+    controller.stop()
 
 
 @pytest.fixture

@@ -4,21 +4,16 @@ way, publish a new article on the demo mirror, crawl, and read the alert mail.""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.launch import HITWATCH, hitwatch_run
 from tests.e2e.test_browser_accounts import log_in
 from tests.e2e.test_browser_search import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, _require_browser
-from tests.e2e.test_run_supervision import Output
-from tests.smtp import free_port
 
-HITWATCH = str(Path(sys.executable).with_name("hitwatch"))
 READER = "newcomer@example.org"
 NEWS_TITLE = "国家卫健委部署电子病历系统应用水平分级评价新一轮工作"
 NEWS_TEXT = (
@@ -49,83 +44,58 @@ def _link_in(text: str, path: str) -> str:
 
 def test_the_quick_start_works_in_the_first_minutes(tmp_path: Path) -> None:
     sync_playwright = _require_browser()
-    names = ("EMBEDDED_REDIS_PORT", "WEB_PORT", "MIRROR_PORT", "SMTP_PORT")
-    ports = {name: str(free_port()) for name in names}
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"REDIS_URL", "DATABASE_URL", "ELASTICSEARCH_URL", "CRAWL_MODE"}
-    }
-    env.update(ports, HITWATCH_DATA_DIR=str(tmp_path / "data"))
-    process = subprocess.Popen(
-        [HITWATCH, "run"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    output = Output(process)
-    base = f"http://127.0.0.1:{ports['WEB_PORT']}"
-    try:
-        login = re.search(r"log in as (\S+) with password (\S+)", output.wait_for("log in as"))
+    with hitwatch_run(tmp_path / "data") as run, sync_playwright() as playwright:
+        login = re.search(r"log in as (\S+) with password (\S+)", run.wait_for("log in as"))
         assert login
-        output.wait_for("first crawl indexed", timeout=240)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        run.wait_for("first crawl indexed", timeout=240)
+        base = run.base
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            reader = browser.new_page(locale="zh-CN")  # a newcomer, no account
+            admin = browser.new_page(locale="zh-CN")  # reads the demo's mail
+            log_in(admin, base, login[1], login[2])
+
+            # Subscribe to the digest and confirm from the mail.
+            reader.goto(f"{base}/digests")
+            reader.locator("a", has_text="邮件订阅").first.click()
+            reader.locator("input[name=email]").fill(READER)
+            reader.locator("button", has_text="订阅").click()
+            reader.wait_for_load_state()
+            assert "确认邮件已发出" in reader.content()
+            mail = _open_newest_mail(admin, base, "确认")
+            reader.goto(_link_in(mail, "/digests/confirm/"))
+            assert reader.locator("h1").inner_text() == "订阅成功"
+
+            # Search, set an alert on the search, confirm it from the mail.
+            reader.goto(f"{base}/search?q=电子病历")
+            reader.locator("a", has_text="为此搜索设置提醒").click()
+            reader.locator("input[name=email]").fill(READER)
+            reader.locator("button", has_text="设置提醒").click()
+            reader.wait_for_load_state()
+            assert "确认邮件已发出" in reader.content()
+            mail = _open_newest_mail(admin, base, "请确认搜索提醒")
+            reader.goto(_link_in(mail, "/alerts/confirm/"))
+            assert reader.locator("h1").inner_text() == "提醒已启用"
+
+            # News appears on the demo mirror; the next crawl brings the alert.
+            texts = [arg for text in NEWS_TEXT for arg in ("--text", text)]
+            published = subprocess.run(
+                [HITWATCH, "mirror", "publish", NEWS_TITLE, *texts],
+                env=run.env, capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            assert "published https://www.bjnews.com.cn/detail/" in published.stdout
+            redis_url = f"redis://127.0.0.1:{run.ports['EMBEDDED_REDIS_PORT']}/0"
+            subprocess.run(
+                [HITWATCH, "crawl", "--demo", "--once", "--source", "bjnews"],
+                env=dict(run.env, REDIS_URL=redis_url),
+                capture_output=True, text=True, check=True, timeout=180,
+            )  # fmt: skip
+            mail = _open_newest_mail(admin, base, NEWS_TITLE[:8], timeout=120)
+            assert NEWS_TITLE in mail and "/items/" in mail
+            admin.screenshot(
+                path=str(SCREENSHOTS / "hitwatch-quick-start-alert.png"), full_page=True
             )
-            try:
-                reader = browser.new_page(locale="zh-CN")  # a newcomer, no account
-                admin = browser.new_page(locale="zh-CN")  # reads the demo's mail
-                log_in(admin, base, login[1], login[2])
-
-                # Subscribe to the digest and confirm from the mail.
-                reader.goto(f"{base}/digests")
-                reader.locator("a", has_text="邮件订阅").first.click()
-                reader.locator("input[name=email]").fill(READER)
-                reader.locator("button", has_text="订阅").click()
-                reader.wait_for_load_state()
-                assert "确认邮件已发出" in reader.content()
-                mail = _open_newest_mail(admin, base, "确认")
-                reader.goto(_link_in(mail, "/digests/confirm/"))
-                assert reader.locator("h1").inner_text() == "订阅成功"
-
-                # Search, set an alert on the search, confirm it from the mail.
-                reader.goto(f"{base}/search?q=电子病历")
-                reader.locator("a", has_text="为此搜索设置提醒").click()
-                reader.locator("input[name=email]").fill(READER)
-                reader.locator("button", has_text="设置提醒").click()
-                reader.wait_for_load_state()
-                assert "确认邮件已发出" in reader.content()
-                mail = _open_newest_mail(admin, base, "请确认搜索提醒")
-                reader.goto(_link_in(mail, "/alerts/confirm/"))
-                assert reader.locator("h1").inner_text() == "提醒已启用"
-
-                # News appears on the demo mirror; the next crawl brings the alert.
-                texts = [arg for text in NEWS_TEXT for arg in ("--text", text)]
-                published = subprocess.run(
-                    [HITWATCH, "mirror", "publish", NEWS_TITLE, *texts],
-                    env=env, capture_output=True, text=True, check=True,
-                )  # fmt: skip
-                assert "published https://www.bjnews.com.cn/detail/" in published.stdout
-                crawl_env = dict(
-                    env, REDIS_URL=f"redis://127.0.0.1:{ports['EMBEDDED_REDIS_PORT']}/0"
-                )
-                subprocess.run(
-                    [HITWATCH, "crawl", "--demo", "--once", "--source", "bjnews"],
-                    env=crawl_env, capture_output=True, text=True, check=True, timeout=180,
-                )  # fmt: skip
-                mail = _open_newest_mail(admin, base, NEWS_TITLE[:8], timeout=120)
-                assert NEWS_TITLE in mail and "/items/" in mail
-                admin.screenshot(
-                    path=str(SCREENSHOTS / "hitwatch-quick-start-alert.png"), full_page=True
-                )
-            finally:
-                browser.close()
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(60)
-        output.wait_for("stopped.")
-        assert process.stdout is not None
-        process.stdout.close()
+        finally:
+            browser.close()

@@ -4,11 +4,9 @@ process, and a password reset mailed through a real SMTP server."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 import redis
-from aiosmtpd.controller import Controller
 from flask import Flask
 
 from hitwatch.search.memory import InMemoryIndex
@@ -16,20 +14,9 @@ from hitwatch.settings import Settings
 from hitwatch.store import Database
 from tests.accounts import PASSWORD, form_token, make_user
 from tests.factories import FakeCelery
-from tests.smtp import Inbox, free_port
 from webapp import create_app
 
 pytestmark = pytest.mark.requires_redis
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    port = free_port()
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
 
 
 @pytest.fixture

@@ -4,24 +4,9 @@ said to be a repeat, and only a mail that went out is called sent."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from aiosmtpd.controller import Controller
-
 from hitwatch.search.memory import InMemoryIndex
 from tests.accounts import form_token
-from tests.smtp import Inbox, free_port
 from webapp import create_app
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield handler, controller.port
-    controller.stop()
 
 
 def test_an_alert_request_says_what_the_mail_server_did(inbox, settings, database) -> None:
