@@ -40,6 +40,7 @@ class MirrorArticle:
     index_number: str = ""
     lying_charset: str = ""
     files: tuple[MirrorFile, ...] = ()
+    broken: bool = False  # served as bytes that are no page at all (the soak's bad input)
 
     @property
     def host(self) -> str:
@@ -66,7 +67,9 @@ def load_articles(path: Path = ARTICLES) -> tuple[MirrorArticle, ...]:
     texts: dict[str, list[str]] = data["texts"]
     articles = []
     for entry in data["articles"]:
-        fields = {k: str(v) for k, v in entry.items() if k not in ("text", "files", "expect")}
+        fields: dict[str, Any] = {
+            k: str(v) for k, v in entry.items() if k not in ("text", "files", "expect")
+        }
         folder = urlsplit(entry["url"]).path.rsplit("/", 1)[0]
         stem = urlsplit(entry["url"]).path.rsplit("/", 1)[-1].split(".")[0]
         files = tuple(
