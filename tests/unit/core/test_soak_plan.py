@@ -47,7 +47,7 @@ ENDPOINTS = {
         ("${A:+alt}", "alt"),
         ("${EMPTY:+alt}", ""),
         ("$$HOME and $${A}", "$HOME and ${A}"),
-        ("curl -u \"elastic:$$ELASTIC_PASSWORD\"", 'curl -u "elastic:$ELASTIC_PASSWORD"'),
+        ('curl -u "elastic:$$ELASTIC_PASSWORD"', 'curl -u "elastic:$ELASTIC_PASSWORD"'),
     ],
 )
 def test_interpolation_follows_compose(text, expected):
@@ -66,7 +66,9 @@ def test_compose_addresses_point_at_the_local_servers():
         == "postgresql+psycopg://u:p@127.0.0.1:5433/soak"
     )
     assert map_addresses("redis://:rp@redis:6379/0", ENDPOINTS) == "redis://:rp@127.0.0.1:6400/0"
-    assert map_addresses("http://elastic:ep@elasticsearch:9200", ENDPOINTS) == "http://127.0.0.1:9201"
+    assert (
+        map_addresses("http://elastic:ep@elasticsearch:9200", ENDPOINTS) == "http://127.0.0.1:9201"
+    )
     assert map_addresses("https://news.example/x", ENDPOINTS) == "https://news.example/x"
     assert map_addresses("true", ENDPOINTS) == "true"
 
@@ -87,7 +89,7 @@ def test_every_application_service_of_the_compose_file_is_planned_in_start_order
     assert worker.environment["DATABASE_URL"] == "postgresql+psycopg://u:p@127.0.0.1:5433/soak"
     assert worker.environment["REDIS_URL"] == "redis://:rp@127.0.0.1:6400/0"
     assert worker.environment["SMTP_PORT"] == "2525"
-    assert next(s for s in services if s.name == "web").environment["WEB_HOST"] == "0.0.0.0"  # noqa: S104 - what compose says
+    assert next(s for s in services if s.name == "web").environment["WEB_HOST"] == "0.0.0.0"
     check_commands(services)
 
 

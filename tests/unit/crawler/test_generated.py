@@ -49,13 +49,13 @@ def test_the_mirror_lists_the_latest_wave_and_serves_every_published_page():
 
 def test_a_broken_article_is_served_as_bytes_that_are_no_page():
     waves = generate_waves(1500, now=NOW)
-    broken = next(
-        a for wave in waves for a in wave if a.broken and a.host not in CHALLENGED_HOSTS
-    )
+    broken = next(a for wave in waves for a in wave if a.broken and a.host not in CHALLENGED_HOSTS)
     catalogue = Catalogue()
     catalogue.publish([broken])
-    page = create_app(MirrorConfig(catalogue=catalogue)).test_client().get(
-        f"/{broken.host}{broken.path}"
+    page = (
+        create_app(MirrorConfig(catalogue=catalogue))
+        .test_client()
+        .get(f"/{broken.host}{broken.path}")
     )
     assert page.status_code == 200
     assert b"<html" not in page.data.lower() and broken.title.encode() not in page.data
