@@ -64,7 +64,8 @@ class ClassifyPipeline:
             attachments, problems = attach_documents(page.attachments, item.attachments)
         for problem in problems:
             _log.warning("attachment of %s not read: %s", url, problem)
-        canonical = canonical_url(url)
+        # A WeChat page names its long link, whichever form the bridge gave: one doc_id.
+        canonical = canonical_url(page.canonical_url or url)
         doc_id = stable_id(canonical)
         kind = source.kind if source else "media"
         result, story = self.judge(
