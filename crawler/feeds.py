@@ -1,7 +1,9 @@
 """Feeds in the three dialects the WeChat bridges (and many sites) publish.
 
 Atom (wewe-rss `.atom`) and RSS 2.0 (RSSHub, we-mp-rss, wewe-rss `.rss`) are read by
-feedparser, which also sanitises the HTML they carry; JSON Feed (wewe-rss `.json`,
+feedparser; the HTML they carry is kept as it came (feedparser's sanitiser would drop
+WeChat's lazy `data-src` images), since the classifier takes text from it and every page
+shows that text escaped. JSON Feed (wewe-rss `.json`,
 we-mp-rss) is plain JSON, validated against the JSON Feed 1.x fields we read. Pure:
 bytes in, entries out.
 """
@@ -166,11 +168,16 @@ def parse_feed(data: bytes | str) -> Feed:
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
     if text.lstrip().startswith("{"):
         return _json_feed(text)
-    parsed = feedparser.parse(data if isinstance(data, bytes) else data.encode("utf-8"))
-    if not parsed.version and not parsed.entries:
+    parsed = feedparser.parse(
+        data if isinstance(data, bytes) else data.encode("utf-8"), sanitize_html=False
+    )
+    version = str(parsed.get("version", ""))
+    if not version and not parsed.entries:
         reason = parsed.get("bozo_exception") or "no feed element"
         raise FeedError(f"not an RSS or Atom feed: {reason}")
     channel = parsed.feed
+    # Atom lets entries inherit the feed's author (wewe-rss names the account there).
+    feed_author = str(channel.get("author", "")).strip()
     entries = []
     for entry in parsed.entries:
         url = entry.get("link") or (entry.get("id") if "://" in entry.get("id", "") else "")
@@ -180,10 +187,10 @@ def parse_feed(data: bytes | str) -> Feed:
                 title=re.sub(r"\s+", " ", str(entry.get("title", ""))).strip(),
                 published_at=_struct_time(entry.get("published_parsed"))
                 or _struct_time(entry.get("updated_parsed")),
-                author=str(entry.get("author", "")).strip(),
+                author=str(entry.get("author", "")).strip() or feed_author,
                 content=_full_text(_entry_content(entry), str(entry.get("summary", ""))),
             )
         )
     title = str(channel.get("title", ""))
     description = str(channel.get("subtitle", "") or channel.get("description", ""))
-    return Feed(parsed.version or "unknown", title, entries, _expired(title, description, entries))
+    return Feed(version or "unknown", title, entries, _expired(title, description, entries))
