@@ -28,7 +28,7 @@ from hitwatch.messages import (
     stable_id,
 )
 from hitwatch.settings import Settings
-from hitwatch.sources import SourceDefinition, load_sources
+from hitwatch.sources import SourceDefinition, configured_sources
 from hitwatch.store import open_database
 from hitwatch.store.failures import open_failure_log
 from hitwatch.tasks import CLASSIFY_ITEM, INDEX_DOCUMENT, RECLASSIFY_DOCUMENTS
@@ -143,7 +143,7 @@ def create_worker(settings: Settings) -> Celery:
     pipeline = ClassifyPipeline(
         classifier=Classifier.load(),
         stories=StoryRegistry(redis.Redis.from_url(settings.resolved_redis_url)),
-        sources={source.id: source for source in load_sources()},
+        sources={source.id: source for source in configured_sources(settings)},
         max_page_bytes=settings.max_page_bytes,
         time_limit=settings.extraction_time_limit,
     )

@@ -15,14 +15,14 @@ import sqlalchemy.exc
 
 from hitwatch.clock import SHANGHAI, ZONE_LABEL, beijing_time
 from hitwatch.settings import Settings, load_settings
-from hitwatch.sources import SourceDefinition, load_sources
+from hitwatch.sources import SourceDefinition, configured_sources
 from hitwatch.store.db import open_database
 
 __all__ = ["crawl_command", "mirror_command", "sources_command"]
 
 
 def _select(settings: Settings, ids: tuple[str, ...], demo: bool) -> list[SourceDefinition]:
-    sources = list(load_sources())
+    sources = list(configured_sources(settings))
     known = {s.id: s for s in sources}
     unknown = [i for i in ids if i not in known]
     if unknown:
@@ -181,7 +181,7 @@ def sources_command() -> None:
     settings = load_settings()
     database = open_database(settings.resolved_database_url)
     try:
-        upsert_sources(database, load_sources())
+        upsert_sources(database, configured_sources(settings))
         rows = list_health(database)
     except sqlalchemy.exc.OperationalError as exc:
         raise click.ClickException(

@@ -16,12 +16,15 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from hitwatch.settings import Settings
+
 __all__ = [
     "DetailRules",
     "ListEndpoint",
     "Politeness",
     "SourceDefinition",
     "WechatAccount",
+    "configured_sources",
     "find_source",
     "load_sources",
 ]
@@ -138,6 +141,11 @@ def load_sources(
         bundled = bundled_sources(wechat_bridge_url, wechat_stale_days)
         sources.extend(source for source in bundled if source.id not in own)
     return tuple(sorted(sources, key=lambda source: source.id))
+
+
+def configured_sources(settings: Settings) -> tuple[SourceDefinition, ...]:
+    """The shipped definitions plus, with WECHAT_BRIDGE_URL, the bundled 公众号."""
+    return load_sources(DEFINITIONS, settings.wechat_bridge_url, settings.wechat_stale_days)
 
 
 def find_source(
