@@ -109,6 +109,9 @@ class SourceDefinition(_Strict):
     detail: DetailRules = Field(default_factory=lambda: DetailRules())
     anti_bot: Literal["", "cookie_412"] = ""
     demo: bool = Field(False, description="has a page set in the bundled mirror site")
+    live: bool = Field(
+        True, description="exists outside the demo (false: a made-up source of the mirror only)"
+    )
     wechat: WechatAccount | None = Field(
         None, description="a 公众号 read through a feed bridge: its lists are the bridge's feeds"
     )
@@ -144,8 +147,12 @@ def load_sources(
 
 
 def configured_sources(settings: Settings) -> tuple[SourceDefinition, ...]:
-    """The shipped definitions plus, with WECHAT_BRIDGE_URL, the bundled 公众号."""
-    return load_sources(DEFINITIONS, settings.wechat_bridge_url, settings.wechat_stale_days)
+    """The shipped definitions plus, with WECHAT_BRIDGE_URL, the bundled 公众号; in live
+    mode without the demo's made-up sources."""
+    sources = load_sources(DEFINITIONS, settings.wechat_bridge_url, settings.wechat_stale_days)
+    if settings.crawl_mode == "live":
+        return tuple(source for source in sources if source.live)
+    return sources
 
 
 def find_source(
