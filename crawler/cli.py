@@ -150,10 +150,16 @@ def crawl_command(
         )
         for problem in r.problems:
             click.secho(f"    ! {problem}", fg="yellow")
+        for problem in r.feed_problems:
+            click.secho(f"    ! feed: {problem}", fg="red")
+        if r.removed:
+            click.echo(f"    {r.removed} article(s) removed by the publisher or blocked (not sent)")
     total = sum(r.items_sent for r in runs)
     errors = sum(r.errors for r in runs)
+    removed = sum(r.removed for r in runs)
     elapsed = time.monotonic() - started
-    click.echo(f"done in {elapsed:.1f}s: {total} items sent to classify, {errors} errors")
+    note = f", {removed} removed by their publisher" if removed else ""
+    click.echo(f"done in {elapsed:.1f}s: {total} items sent to classify, {errors} errors{note}")
     if errors:
         click.echo("failed pages are kept: `hitwatch failures list`")
 
