@@ -210,7 +210,8 @@ def sources_command() -> None:
     broken = sum(1 for row in rows if row.state == "broken")
     if broken:
         click.secho(
-            f"{broken} source(s) broken: check their list selectors in hitwatch/sources/<id>.yaml",
+            f"{broken} source(s) broken: check their list selectors in hitwatch/sources/<id>.yaml"
+            " (a 公众号: its bridge and the bridge's login)",
             fg="red",
         )
 
