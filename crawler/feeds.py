@@ -163,14 +163,20 @@ def _expired(title: str, description: str, entries: list[FeedEntry]) -> str:
     return expired_notice([title, description, *(entry.title for entry in entries[:3])])
 
 
+_DECLARED_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?)\s+encoding=["'][^"']*["']""")
+
+
 def parse_feed(data: bytes | str) -> Feed:
-    """The entries of a feed in any of the three dialects; FeedError when it is none."""
-    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    if text.lstrip().startswith("{"):
-        return _json_feed(text)
-    parsed = feedparser.parse(
-        data if isinstance(data, bytes) else data.encode("utf-8"), sanitize_html=False
-    )
+    """The entries of a feed in any of the three dialects; FeedError when it is none.
+
+    Bytes are decoded as the feed declares; text (already decoded by the crawler) is read
+    as it is, whatever encoding its XML declaration names.
+    """
+    text = data.decode("utf-8-sig", "replace") if isinstance(data, bytes) else data
+    if text.lstrip("\ufeff \t\r\n").startswith("{"):
+        return _json_feed(text.lstrip("\ufeff"))
+    raw = data if isinstance(data, bytes) else _DECLARED_ENCODING.sub(r"\1", data).encode("utf-8")
+    parsed = feedparser.parse(raw, sanitize_html=False)
     version = str(parsed.get("version", ""))
     if not version and not parsed.entries:
         reason = parsed.get("bozo_exception") or "no feed element"

@@ -110,3 +110,18 @@ def test_titles_and_accounts_from_a_feed_cannot_inject_markup() -> None:
     article = extract_page(page, "https://mp.weixin.qq.com/s/x")
     assert article.title == "</h1><script>alert(1)</script>标题"
     assert article.source_name == "<b>号</b>"
+
+
+def test_text_already_decoded_is_read_whatever_its_declaration_says() -> None:
+    text = (
+        '<?xml version="1.0" encoding="gb2312"?><rss version="2.0"><channel><title>医信观察</title>'
+        "<item><title>电子病历评级</title><link>https://mp.weixin.qq.com/s/a</link></item>"
+        "</channel></rss>"
+    )
+    assert [entry.title for entry in parse_feed(text).entries] == ["电子病历评级"]
+    assert [entry.title for entry in parse_feed(text.encode("gb2312")).entries] == ["电子病历评级"]
+
+
+def test_a_json_feed_with_a_byte_order_mark_is_read() -> None:
+    data = "\ufeff".encode() + (FIXTURES / "we_mp_rss.json").read_bytes()
+    assert len(parse_feed(data).entries) == 2
