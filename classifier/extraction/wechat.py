@@ -62,7 +62,10 @@ def check_not_removed(text: str, url: str) -> None:
     """ArticleRemovedError when the page says its article was removed or blocked."""
     notice = removal_notice(text)
     if notice:
-        raise ArticleRemovedError(f"{url or 'the page'} says: {notice}")
+        raise ArticleRemovedError(
+            f"{url or 'the page'} says {notice}: its publisher removed the article or WeChat"
+            " blocked it; there is nothing to extract"
+        )
 
 
 def script_time(text: str) -> datetime | None:
