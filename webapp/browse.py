@@ -55,6 +55,7 @@ def item(doc_id: str) -> str:
         if article is None:
             abort(404)
         siblings = queries.story_members(session, article)
+    first_id = queries.first_copy([article, *siblings]) if siblings else ""
     policy = article.policy or {}
     policy_rows = [(label, policy[key]) for key, label in POLICY_LABELS if policy.get(key)]
     names = topic_names()
@@ -67,6 +68,7 @@ def item(doc_id: str) -> str:
         "browse/item.html",
         article=article,
         siblings=siblings,
+        first_id=first_id,
         policy_rows=policy_rows,
         evidence=evidence,
         source_kind=SOURCE_KINDS.get(article.source_kind, article.source_kind),

@@ -3,7 +3,9 @@
 Each site is served under `/<host>/<path>` with its real list and detail markup and its
 mechanics: gov.cn's HTML lists and JSON feed, NHC's HTTP 412 cookie challenge and GBK
 pages with paging, NHSA's POST `dataproxy.jsp` XML, MIIT's JavaScript-built list, RSS,
-a sitemap, a JSON API and a page that declares gb2312 while its bytes are UTF-8.
+a sitemap, a JSON API and a page that declares gb2312 while its bytes are UTF-8. It also
+plays a WeChat bridge (wewe-rss's Atom feed of a made-up 公众号, some entries with the
+full text) and mp.weixin.qq.com's article pages, one of them removed by its publisher.
 `GET /_hits` tells how often each path was served (tests use it to prove no page was
 fetched twice).
 """
@@ -68,6 +70,7 @@ class Catalogue:
 HTML = "text/html; charset=utf-8"
 XML = "application/xml; charset=utf-8"
 JSON = "application/json"
+ATOM = "application/atom+xml; charset=utf-8"
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,14 @@ class Site:
             ),
             ("www.thepaper.cn", "/sitemap.xml", "thepaper_sitemap.xml", "thepaper", "sitemap", XML),
             ("bench.example", "/list.html", "bench_list.html", "bench", "all", HTML),
+            (
+                "wechat-bridge.demo",
+                "/feeds/MP_WXS_3240000001.atom",
+                "wechat_feed.atom",
+                "mp_yixin_demo",
+                "feed",
+                ATOM,
+            ),
         ):
             yield (
                 (host, path),
@@ -236,6 +247,10 @@ class Site:
             return Page(hashlib.sha512(article.url.encode()).digest() * 64, "text/html")
         if article.source == "nhc":
             return Page(self.html("nhc_detail.html", "gbk", a=article), "text/html")
+        if article.wechat == "removed":
+            return Page(self.html("wechat_removed.html", a=article), "text/html; charset=utf-8")
+        if article.wechat:
+            return Page(self.html("wechat_detail.html", a=article), "text/html; charset=utf-8")
         if article.source == "bench":
             return Page(self.html("bench_detail.html", a=article), "text/html; charset=utf-8")
         if article.lying_charset:

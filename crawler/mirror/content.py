@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from hitwatch.clock import SHANGHAI
+
 __all__ = ["MirrorArticle", "MirrorFile", "load_articles"]
 
 ARTICLES = Path(__file__).with_name("articles.yaml")
@@ -39,6 +41,7 @@ class MirrorArticle:
     issuer: str = ""
     index_number: str = ""
     lying_charset: str = ""
+    wechat: str = ""  # 公众号 articles: "full" (text in the feed), "link" or "removed"
     files: tuple[MirrorFile, ...] = ()
     broken: bool = False  # served as bytes that are no page at all (the soak's bad input)
 
@@ -53,6 +56,17 @@ class MirrorArticle:
     @property
     def day(self) -> str:
         return self.date[:10]
+
+    @property
+    def iso_date(self) -> str:
+        """The date (Beijing time, as written) in ISO 8601 with its offset."""
+        when = datetime.fromisoformat(self.date if len(self.date) > 10 else f"{self.date} 00:00")
+        return when.replace(tzinfo=SHANGHAI).isoformat()
+
+    @property
+    def timestamp(self) -> int:
+        """The date as the Unix time WeChat's pages carry (`var ct`)."""
+        return int(datetime.fromisoformat(self.iso_date).timestamp())
 
     @property
     def number(self) -> str:
