@@ -47,6 +47,7 @@ from sqlalchemy import func, select
 from w3lib.url import canonicalize_url
 
 from crawler.mirror.app import Catalogue, MirrorConfig, create_app
+from crawler.mirror.content import MirrorArticle
 from crawler.mirror.generated import generate_waves
 from crawler.mirror.serve import serve_in_thread
 from crawler.services import KEY_PREFIX
@@ -98,6 +99,7 @@ class SoakPlan:
 class SoakReport:
     backend: str
     handed_over: int = 0
+    removed: int = 0  # seen by the crawler, removed by their publisher, not handed over
     indexed: int = 0
     failed: int = 0
     lost: list[str] = field(default_factory=list)
@@ -138,7 +140,8 @@ class SoakReport:
         return [
             f"== soak [{self.backend}]: {'PASSED' if self.ok else 'FAILED'}",
             f"services started from the compose file: {', '.join(self.services)}",
-            f"items handed over by the crawler  {self.handed_over}",
+            f"items handed over by the crawler  {self.handed_over}"
+            f" (and {self.removed} removed by their publisher, seen, not handed over)",
             f"items indexed                     {self.indexed}",
             f"items in the failure table        {self.failed}",
             f"lost (neither)                    {len(self.lost)} {self.lost[:5]}",
@@ -374,12 +377,20 @@ class _Watch:
 
 
 def _account(
-    report: SoakReport, settings: Settings, client: redis.Redis, urls: list[str], mail: Path
+    report: SoakReport,
+    settings: Settings,
+    client: redis.Redis,
+    articles: list[MirrorArticle],
+    mail: Path,
 ) -> None:
     """Every URL the crawler handed over is stored (by its URL) or has a failure record:
     one from the classify stage names the crawler's item id (the stable id of the
-    canonical URL), one from the index stage the document's URL."""
-    handed = SeenArticles(client, KEY_PREFIX, ttl=86_400).known(urls)
+    canonical URL), one from the index stage the document's URL. The crawler's seen set
+    also holds the 公众号 articles their publisher removed, which it does not hand over."""
+    seen = SeenArticles(client, KEY_PREFIX, ttl=86_400).known([a.url for a in articles])
+    removed = {a.url for a in articles if a.wechat == "removed"}
+    report.removed = len(seen & removed)
+    handed = seen - removed
     database = open_database(settings.resolved_database_url)
     try:
         with database.session() as session:
@@ -553,8 +564,8 @@ def run_soak(plan: SoakPlan, echo: Callable[[str], None] = click.echo) -> SoakRe
             finally:
                 readers.stopped.set()
                 watch.database.dispose()
-            urls = [article.url for wave in waves for article in wave]
-            _account(report, product.settings, client, urls, product.mailbox)
+            articles = [article for wave in waves for article in wave]
+            _account(report, product.settings, client, articles, product.mailbox)
     for line in report.lines():
         echo(line)
     return report
@@ -562,7 +573,7 @@ def run_soak(plan: SoakPlan, echo: Callable[[str], None] = click.echo) -> SoakRe
 
 def _ingest(
     plan: SoakPlan,
-    waves: list[list[Any]],
+    waves: list[list[MirrorArticle]],
     product: _Product,
     watch: _Watch,
     echo: Callable[[str], None],
