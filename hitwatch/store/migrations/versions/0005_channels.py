@@ -1,0 +1,108 @@
+"""channels (企业微信, 钉钉, 飞书, webhook) for alerts, their deliveries and attempts;
+alert rules may leave out their e-mail
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-06 12:10:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "channels",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("owner_email", sa.String(length=320), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("url_encrypted", sa.Text(), nullable=False),
+        sa.Column("url_hint", sa.String(length=300), nullable=False),
+        sa.Column("secret_encrypted", sa.Text(), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("paused_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("channels", schema=None) as batch_op:
+        batch_op.create_index("ix_channels_owner_email", ["owner_email"], unique=False)
+
+    op.create_table(
+        "alert_rule_channels",
+        sa.Column("rule_id", sa.Integer(), nullable=False),
+        sa.Column("channel_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["rule_id"], ["alert_rules.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["channel_id"], ["channels.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("rule_id", "channel_id"),
+    )
+    with op.batch_alter_table("alert_rule_channels", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_alert_rule_channels_channel_id", ["channel_id"], unique=False
+        )
+
+    op.create_table(
+        "channel_deliveries",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("rule_id", sa.Integer(), nullable=False),
+        sa.Column("story_id", sa.String(length=40), nullable=False),
+        sa.Column("channel_id", sa.Integer(), nullable=False),
+        sa.Column("doc_id", sa.String(length=40), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("batch_id", sa.String(length=40), nullable=False),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["rule_id"], ["alert_rules.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["channel_id"], ["channels.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("rule_id", "story_id", "channel_id", name="uq_channel_delivery"),
+    )
+    with op.batch_alter_table("channel_deliveries", schema=None) as batch_op:
+        batch_op.create_index("ix_channel_deliveries_status", ["status"], unique=False)
+        batch_op.create_index(
+            "ix_channel_deliveries_channel_id", ["channel_id"], unique=False
+        )
+        batch_op.create_index("ix_channel_deliveries_batch_id", ["batch_id"], unique=False)
+
+    op.create_table(
+        "channel_attempts",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("channel_id", sa.Integer(), nullable=False),
+        sa.Column("batch_id", sa.String(length=40), nullable=False),
+        sa.Column("purpose", sa.String(length=16), nullable=False),
+        sa.Column("ok", sa.Boolean(), nullable=False),
+        sa.Column("http_status", sa.Integer(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("duration_ms", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["channel_id"], ["channels.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("channel_attempts", schema=None) as batch_op:
+        batch_op.create_index("ix_channel_attempts_channel_id", ["channel_id"], unique=False)
+        batch_op.create_index("ix_channel_attempts_batch_id", ["batch_id"], unique=False)
+
+    with op.batch_alter_table("alert_rules", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("mail_enabled", sa.Boolean(), nullable=False, server_default=sa.true())
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("alert_rules", schema=None) as batch_op:
+        batch_op.drop_column("mail_enabled")
+    op.drop_table("channel_attempts")
+    op.drop_table("channel_deliveries")
+    op.drop_table("alert_rule_channels")
+    op.drop_table("channels")
