@@ -1,4 +1,5 @@
-"""Alert matching on "story indexed": load the document, match every confirmed rule, mail.
+"""Alert matching on "story indexed": load the document, match every confirmed rule, mail
+it and post it to the rules' channels.
 
 The compiled rules are kept between events and reloaded only when the rules table
 changed (one cheap aggregate query per event), so 10,000 rules are parsed once.
@@ -12,11 +13,13 @@ from dataclasses import dataclass, field
 
 from hitwatch.alerts.delivery import deliver_matches, load_document
 from hitwatch.alerts.mail import alert_links
+from hitwatch.alerts.posting import post_matches
 from hitwatch.alerts.rules import load_matcher, rules_version
+from hitwatch.channels import HttpPoster, Poster
 from hitwatch.errors import TransientError
 from hitwatch.mail import MailTransport, open_transport
 from hitwatch.messages import StoryIndexed
-from hitwatch.search import RuleMatcher
+from hitwatch.search import RuleMatcher, positive_terms
 from hitwatch.settings import Settings
 from hitwatch.store import Database
 
@@ -30,6 +33,7 @@ class AlertTasks:
     database: Database
     settings: Settings
     transport: Callable[[Settings], MailTransport] = open_transport
+    poster: Callable[[Settings], Poster] = HttpPoster.from_settings
     _matcher: RuleMatcher = field(default_factory=RuleMatcher, repr=False)
     _version: object = field(default=None, repr=False)
 
@@ -57,21 +61,27 @@ class AlertTasks:
         matched = matcher.matching_rules(document)
         if not matched:
             return
-        report = deliver_matches(
+        links = alert_links(
+            self.settings.resolved_public_base_url,
+            self.settings.secret_key.get_secret_value(),
+        )
+        transport = self.transport(self.settings)
+        report = deliver_matches(self.database, self.settings, transport, document, matched, links)
+        terms = {rule.id: [term.text for term in positive_terms(rule.query)] for rule in matched}
+        posts = post_matches(
             self.database,
             self.settings,
-            self.transport(self.settings),
+            self.poster(self.settings),
+            transport,
             document,
-            matched,
-            alert_links(
-                self.settings.resolved_public_base_url,
-                self.settings.secret_key.get_secret_value(),
-            ),
+            terms,
+            links,
         )
-        log.info("alerts for story %s: %s", event.story_id, report)
-        if report.failed or report.busy:
+        log.info("alerts for story %s: %s; channels: %s", event.story_id, report, posts)
+        if report.failed or report.busy or posts.retry or posts.busy:
             # Failed sends stay recorded and are retried; a fresh claim by another worker
             # is looked at again later (it is taken over if that worker died).
             raise TransientError(
-                f"{len(report.failed)} alert e-mail(s) failed, {report.busy} being sent elsewhere"
+                f"{len(report.failed)} alert e-mail(s) and {len(posts.retry)} channel post(s) "
+                f"failed, {report.busy + posts.busy} being sent elsewhere"
             )

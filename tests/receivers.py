@@ -49,7 +49,7 @@ class Receiver:
             def log_message(self, *args) -> None:  # quiet
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server hook name)
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 status, answer = receiver.handle(self.path, body, dict(self.headers))
@@ -138,7 +138,11 @@ class Receiver:
             self._refuse("dingtalk", "sign")
             return 200, {"errcode": 310000, "errmsg": "sign not match"}
         markdown = data.get("markdown", {})
-        if data.get("msgtype") != "markdown" or not markdown.get("title") or not markdown.get("text"):
+        if (
+            data.get("msgtype") != "markdown"
+            or not markdown.get("title")
+            or not markdown.get("text")
+        ):
             return 200, {"errcode": 40035, "errmsg": "缺少参数 markdown"}
         self._accept("dingtalk", data, headers)
         return 200, {"errcode": 0, "errmsg": "ok"}
@@ -148,7 +152,11 @@ class Receiver:
         expected = _b64_hmac(f"{timestamp}\n{self.secret}".encode(), b"")
         if not timestamp or abs(time.time() - int(timestamp)) > 3600 or sign != expected:
             self._refuse("feishu", "sign")
-            return 200, {"code": 19021, "msg": "sign match fail or timestamp is not within one hour from current time", "data": {}}
+            return 200, {
+                "code": 19021,
+                "msg": "sign match fail or timestamp is not within one hour from current time",
+                "data": {},
+            }
         if data.get("msg_type") != "interactive" or "card" not in data:
             return 200, {"code": 9499, "msg": "Bad Request", "data": {}}
         self._accept("feishu", data, headers)
@@ -157,9 +165,12 @@ class Receiver:
     def _webhook(self, body, data, headers):
         timestamp = headers.get("X-Hitwatch-Timestamp", "")
         signature = headers.get("X-Hitwatch-Signature", "")
-        expected = "sha256=" + hmac.new(
-            self.secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
-        ).hexdigest()
+        expected = (
+            "sha256="
+            + hmac.new(
+                self.secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
+            ).hexdigest()
+        )
         if not hmac.compare_digest(signature, expected) or not headers.get("X-Hitwatch-Delivery"):
             self._refuse("webhook", "signature")
             return 401, {"error": "bad signature"}

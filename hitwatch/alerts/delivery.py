@@ -24,9 +24,9 @@ from hitwatch.mail import MailTransport
 from hitwatch.search import CompiledRule, SearchDocument, article_document, positive_terms
 from hitwatch.settings import Settings
 from hitwatch.store import Database
-from hitwatch.store.models import AlertDelivery, AlertRule, Article
+from hitwatch.store.models import AlertDelivery, AlertRule, Article, ChannelDelivery
 
-__all__ = ["AlertReport", "Claim", "claim", "deliver_matches", "load_document"]
+__all__ = ["AlertReport", "Claim", "claim", "claim_channel", "deliver_matches", "load_document"]
 
 log = logging.getLogger(__name__)
 
@@ -48,45 +48,67 @@ def claim(
     timeout: float,
     now: datetime | None = None,
 ) -> Claim:
-    """Take the (rule, story) row for sending, or say why not."""
+    """Take the (rule, story) row for mailing, or say why not."""
+    keys = {"rule_id": rule_id, "story_id": story_id}
+    return _claim(database, AlertDelivery, keys, doc_id, timeout=timeout, now=now)
+
+
+def claim_channel(
+    database: Database,
+    rule_id: int,
+    story_id: str,
+    channel_id: int,
+    doc_id: str,
+    *,
+    timeout: float,
+    now: datetime | None = None,
+) -> Claim:
+    """Take the (rule, story, channel) row for posting, or say why not."""
+    keys = {"rule_id": rule_id, "story_id": story_id, "channel_id": channel_id}
+    return _claim(database, ChannelDelivery, keys, doc_id, timeout=timeout, now=now)
+
+
+def _claim(
+    database: Database,
+    model: type[AlertDelivery] | type[ChannelDelivery],
+    keys: dict[str, object],
+    doc_id: str,
+    *,
+    timeout: float,
+    now: datetime | None,
+) -> Claim:
     now = now or datetime.now(UTC)
     try:
         with database.session() as session:
-            session.add(
-                AlertDelivery(rule_id=rule_id, story_id=story_id, doc_id=doc_id, claimed_at=now)
-            )
+            session.add(model(**keys, doc_id=doc_id, claimed_at=now))
         return "claimed"
     except IntegrityError:
-        pass  # the row exists (or the rule was deleted: see below)
+        pass  # the row exists (or the rule or channel was deleted: see below)
     stale = now - timedelta(seconds=timeout)
+    where = [getattr(model, name) == value for name, value in keys.items()]
     with database.session() as session:
         taken = session.execute(
-            update(AlertDelivery)
+            update(model)
             .where(
-                AlertDelivery.rule_id == rule_id,
-                AlertDelivery.story_id == story_id,
+                *where,
                 or_(
-                    AlertDelivery.status == "failed",
-                    (AlertDelivery.status == "sending") & (AlertDelivery.claimed_at < stale),
+                    model.status == "failed",
+                    (model.status == "sending") & (model.claimed_at < stale),
                 ),
             )
             .values(
                 status="sending",
                 claimed_at=now,
                 doc_id=doc_id,
-                attempts=AlertDelivery.attempts + 1,
+                attempts=model.attempts + 1,
             )
             .execution_options(synchronize_session=False)
         )
         if taken.rowcount == 1:  # type: ignore[attr-defined]
             return "claimed"
-        status = session.scalar(
-            select(AlertDelivery.status).where(
-                AlertDelivery.rule_id == rule_id, AlertDelivery.story_id == story_id
-            )
-        )
+        status = session.scalar(select(model.status).where(*where))
     if status is None:
-        return "gone"  # no row and no insert: the rule no longer exists
+        return "gone"  # no row and no insert: the rule (or channel) no longer exists
     return "sent" if status == "sent" else "busy"
 
 
@@ -142,6 +164,8 @@ def deliver_matches(
         ).all()
     report.skipped = len(rule_ids) - len(rules)
     for rule in rules:
+        if not rule.mail_enabled:
+            continue  # this rule posts to its channels only
         terms = [term.text for term in positive_terms(queries[rule.id])]
         state = claim(
             database,

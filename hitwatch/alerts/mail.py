@@ -35,7 +35,9 @@ __all__ = [
     "AlertLinks",
     "alert_links",
     "alert_message",
+    "channel_paused_message",
     "confirmation_message",
+    "local_date",
     "manage_message",
     "plain_snippet",
     "wording",
@@ -111,7 +113,7 @@ def plain_snippet(text: str, terms: list[str], width: int = SNIPPET_WIDTH) -> st
     return html.unescape(_MARK.sub(lambda m: "】" if m.group().startswith("</") else "【", marked))
 
 
-def _local_date(published: datetime | None) -> str:
+def local_date(published: datetime | None) -> str:
     if published is None:
         return wording()["undated"]
     return f"{published.astimezone(SHANGHAI):%Y-%m-%d}"
@@ -136,7 +138,7 @@ def alert_message(
         "query": described if rule_name else "",  # a named rule also says what it asks
         "title": document.title,
         "source": document.source_name,
-        "date": _local_date(document.published_at),
+        "date": local_date(document.published_at),
         "url": document.url,
         "item_url": links.item(document.doc_id),
         "manage_url": links.manage(recipient),
@@ -189,4 +191,33 @@ def manage_message(*, sender: str, recipient: str, manage_url: str) -> EmailMess
     message["To"] = recipient
     message["Message-ID"] = new_message_id(sender)
     message.set_content(_render("manage.txt", manage_url=manage_url))
+    return message
+
+
+def channel_paused_message(
+    *,
+    sender: str,
+    recipient: str,
+    channel_name: str,
+    kind_label: str,
+    failures: int,
+    error: str,
+    manage_url: str,
+) -> EmailMessage:
+    """Told once when a channel of the address was paused after failing again and again."""
+    message = EmailMessage()
+    message["Subject"] = wording()["channel_paused_subject"].format(name=channel_name)
+    message["From"] = sender
+    message["To"] = recipient
+    message["Message-ID"] = new_message_id(sender)
+    message.set_content(
+        _render(
+            "channel_paused.txt",
+            name=channel_name,
+            kind=kind_label,
+            failures=failures,
+            error=error,
+            manage_url=manage_url,
+        )
+    )
     return message

@@ -61,10 +61,9 @@ def wording() -> dict[str, Any]:
 
 @cache
 def _templates() -> Environment:
-    # Markdown, not HTML: crawled text is escaped by the `md` filter instead.
-    environment = Environment(  # noqa: S701
+    environment = Environment(
         loader=PackageLoader("hitwatch.channels", "templates"),
-        autoescape=False,
+        autoescape=False,  # noqa: S701 (Markdown: the `md` filter escapes)
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -84,7 +84,7 @@ class HttpPoster:
         problem = self.guard.url_problem(url)
         if problem is None:
             return None
-        refusal = FetchGuard.refusal(url, problem)
+        refusal = FetchGuard.refusal(url, problem).replace("refused to fetch", "refused to post to")
         return refusal.replace("FETCH_ALLOWED_HOSTS", "CHANNEL_ALLOWED_HOSTS").replace(
             " or FETCH_ALLOW_PRIVATE=true", ""
         )

@@ -26,7 +26,6 @@ __all__ = [
     "ChannelError",
     "ChannelTarget",
     "add_channel",
-    "channel_target",
     "channels_of",
     "check_channel_url",
     "delete_channel",
@@ -102,9 +101,7 @@ def add_channel(
         raise ChannelError("secret", "the secret is longer than 200 characters")
     check_channel_url(poster, url)
     with database.session() as session:
-        count = session.scalar(
-            select(func.count()).where(Channel.owner_email == owner_email)
-        )
+        count = session.scalar(select(func.count()).where(Channel.owner_email == owner_email))
         if (count or 0) >= MAX_CHANNELS_PER_ADDRESS:
             raise ChannelError("too_many", f"{owner_email} already has {count} channels")
         channel = Channel(
@@ -133,21 +130,6 @@ def _owned(database: Database, owner_email: str | None, channel_id: int) -> Chan
     if channel is None or (owner_email is not None and channel.owner_email != owner_email):
         raise ChannelError("missing", f"channel {channel_id} does not exist")
     return channel
-
-
-def channel_target(
-    database: Database, vault: Vault, channel_id: int, owner_email: str | None = None
-) -> ChannelTarget:
-    """The channel ready to post to (ChannelError: missing; VaultError: key changed)."""
-    channel = _owned(database, owner_email, channel_id)
-    return ChannelTarget(
-        channel.id,
-        channel.kind,
-        channel.name,
-        channel.owner_email,
-        vault.open(channel.url_encrypted),
-        vault.open(channel.secret_encrypted),
-    )
 
 
 def delete_channel(database: Database, owner_email: str | None, channel_id: int) -> None:

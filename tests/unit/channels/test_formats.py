@@ -53,7 +53,10 @@ def alert(*items: ChannelItem) -> ChannelMessage:
 
 def test_the_markdown_names_title_link_source_date_type_number_and_terms() -> None:
     text = render_markdown(alert(item()))
-    assert "**[关于推进电子病历系统应用水平分级评价的通知 1](https://hitwatch.example.org/items/doc1)**" in text
+    assert (
+        "**[关于推进电子病历系统应用水平分级评价的通知 1](https://hitwatch.example.org/items/doc1)**"
+        in text
+    )
     assert "来源：国家卫健委" in text and "日期：2024-07-01" in text and "类型：政策文件" in text
     assert "发文字号：国卫办医政函〔2024〕12号" in text and "命中：电子病历" in text
     assert "[原文](https://www.nhc.gov.cn/a/1.shtml)" in text
@@ -65,14 +68,18 @@ def test_a_story_of_several_rules_names_them() -> None:
 
 
 def test_crawled_text_cannot_make_links_or_html() -> None:
-    text = render_markdown(alert(item(title="点此[领奖](https://evil.example)<b>x</b>", source="*来源*")))
+    text = render_markdown(
+        alert(item(title="点此[领奖](https://evil.example)<b>x</b>", source="*来源*"))
+    )
     assert "[领奖](https://evil.example)" not in text
     assert "\\[领奖\\]" in text and "\\<b\\>" in text and "\\*来源\\*" in text
 
 
 def test_wecom_is_a_markdown_message_within_4096_bytes() -> None:
     many = alert(*(item(n, title="很长的标题" * 20) for n in range(60)))
-    post = prepare_post("wecom", "https://qyapi.example/send?key=k", "", many, now=NOW, delivery_id="d1")
+    post = prepare_post(
+        "wecom", "https://qyapi.example/send?key=k", "", many, now=NOW, delivery_id="d1"
+    )
     data = json.loads(post.body)
     assert data["msgtype"] == "markdown"
     content = data["markdown"]["content"]
@@ -116,13 +123,22 @@ def test_feishu_is_a_signed_interactive_card() -> None:
 
 
 def test_unsigned_feishu_and_dingtalk_carry_no_signature() -> None:
-    dingtalk = prepare_post("dingtalk", "https://d/robot/send?access_token=t", "", alert(item()), now=NOW, delivery_id="d")
+    dingtalk = prepare_post(
+        "dingtalk",
+        "https://d/robot/send?access_token=t",
+        "",
+        alert(item()),
+        now=NOW,
+        delivery_id="d",
+    )
     feishu = prepare_post("feishu", "https://f/hook/x", "", alert(item()), now=NOW, delivery_id="d")
     assert "sign=" not in dingtalk.url and "sign" not in json.loads(feishu.body)
 
 
 def test_the_generic_webhook_is_signed_over_timestamp_and_body() -> None:
-    post = prepare_post("webhook", "https://h/x", "s3cret", alert(item()), now=NOW, delivery_id="d-42")
+    post = prepare_post(
+        "webhook", "https://h/x", "s3cret", alert(item()), now=NOW, delivery_id="d-42"
+    )
     seconds = str(int(NOW.timestamp()))
     assert post.headers["X-Hitwatch-Timestamp"] == seconds
     assert post.headers["X-Hitwatch-Delivery"] == "d-42"

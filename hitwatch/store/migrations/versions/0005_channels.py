@@ -46,9 +46,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("rule_id", "channel_id"),
     )
     with op.batch_alter_table("alert_rule_channels", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_alert_rule_channels_channel_id", ["channel_id"], unique=False
-        )
+        batch_op.create_index("ix_alert_rule_channels_channel_id", ["channel_id"], unique=False)
 
     op.create_table(
         "channel_deliveries",
@@ -70,9 +68,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("channel_deliveries", schema=None) as batch_op:
         batch_op.create_index("ix_channel_deliveries_status", ["status"], unique=False)
-        batch_op.create_index(
-            "ix_channel_deliveries_channel_id", ["channel_id"], unique=False
-        )
+        batch_op.create_index("ix_channel_deliveries_channel_id", ["channel_id"], unique=False)
         batch_op.create_index("ix_channel_deliveries_batch_id", ["batch_id"], unique=False)
 
     op.create_table(
