@@ -11,14 +11,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from hitwatch.alerts.bundles import send_due
 from hitwatch.alerts.delivery import deliver_matches, load_document
-from hitwatch.alerts.mail import alert_links
+from hitwatch.alerts.mail import AlertLinks, alert_links
 from hitwatch.alerts.posting import post_matches
 from hitwatch.alerts.rules import load_matcher, rules_version
 from hitwatch.channels import HttpPoster, Poster
 from hitwatch.errors import TransientError
 from hitwatch.mail import MailTransport, open_transport
-from hitwatch.messages import StoryIndexed
+from hitwatch.messages import AlertsDue, StoryIndexed, parse_message
 from hitwatch.search import RuleMatcher, positive_terms
 from hitwatch.settings import Settings
 from hitwatch.store import Database
@@ -47,6 +48,24 @@ class AlertTasks:
                 log.info("alert rules loaded: %d active", len(self._matcher))
         return self._matcher
 
+    def _links(self) -> AlertLinks:
+        return alert_links(
+            self.settings.resolved_public_base_url, self.settings.secret_key.get_secret_value()
+        )
+
+    def send_bundles(self, payload: dict[str, object]) -> None:
+        """The scheduler's tick: held and bundled matches whose time has come, heartbeats."""
+        parse_message(AlertsDue, payload)
+        report = send_due(
+            self.database,
+            self.settings,
+            self.poster(self.settings),
+            self.transport(self.settings),
+            self._links(),
+        )
+        if report.mails or report.posts or report.heartbeats or report.failed:
+            log.info("alert tick: %s", report)
+
     def handle(self, event: StoryIndexed) -> None:
         # A copy joining a known story is not news; a new story or a changed text is. A
         # reclassified document is old news under a new classification: no alert.
@@ -61,10 +80,7 @@ class AlertTasks:
         matched = matcher.matching_rules(document)
         if not matched:
             return
-        links = alert_links(
-            self.settings.resolved_public_base_url,
-            self.settings.secret_key.get_secret_value(),
-        )
+        links = self._links()
         transport = self.transport(self.settings)
         report = deliver_matches(self.database, self.settings, transport, document, matched, links)
         terms = {rule.id: [term.text for term in positive_terms(rule.query)] for rule in matched}

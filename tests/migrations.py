@@ -63,4 +63,5 @@ def check_channels_migration(database: Database) -> None:
     assert set(inspect(database.engine).get_table_names()) >= CHANNEL_TABLES
     with database.session() as session:
         [rule] = session.query(AlertRule).all()
-        assert rule.mail_enabled is True
+        assert rule.mail_enabled is True and rule.cadence == "immediate"
+        assert rule.muted_weekdays == [] and rule.heartbeat is False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -35,8 +36,10 @@ __all__ = [
     "AlertLinks",
     "alert_links",
     "alert_message",
+    "bundle_message",
     "channel_paused_message",
     "confirmation_message",
+    "heartbeat_message",
     "local_date",
     "manage_message",
     "plain_snippet",
@@ -220,4 +223,46 @@ def channel_paused_message(
             manage_url=manage_url,
         )
     )
+    return message
+
+
+def bundle_message(
+    *,
+    sender: str,
+    recipient: str,
+    names: str,
+    items: Sequence[Any],
+    manage_url: str,
+    unsubscribe_rule: int | None,
+    links: AlertLinks,
+) -> EmailMessage:
+    """Every match of a window in one mail, in the order given (text + HTML). `items` are
+    `hitwatch.channels.ChannelItem`s; a mail for one rule can be unsubscribed in one click."""
+    heading = wording()["bundle_subject"].format(names=names, count=len(items))
+    message = EmailMessage()
+    message["Subject"] = heading
+    message["From"] = sender
+    message["To"] = recipient
+    message["Message-ID"] = new_message_id(sender)
+    if unsubscribe_rule is not None:
+        message["List-Id"] = formataddr(
+            (names, f"alert-{unsubscribe_rule}.{sender_domain(sender)}")
+        )
+        message["List-Unsubscribe"] = f"<{links.one_click(unsubscribe_rule)}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    context = {"heading": heading, "items": items, "manage_url": manage_url}
+    message.set_content(_render("bundle.txt", **context))
+    message.add_alternative(_render("bundle.html", **context), subtype="html")
+    return message
+
+
+def heartbeat_message(*, sender: str, recipient: str, name: str, manage_url: str) -> EmailMessage:
+    """今日无新匹配: the rule is alive and found nothing in the past day."""
+    heading = wording()["heartbeat_subject"].format(name=name)
+    message = EmailMessage()
+    message["Subject"] = heading
+    message["From"] = sender
+    message["To"] = recipient
+    message["Message-ID"] = new_message_id(sender)
+    message.set_content(_render("heartbeat.txt", heading=heading, name=name, manage_url=manage_url))
     return message

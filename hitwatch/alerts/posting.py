@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 
-from hitwatch.alerts.delivery import claim_channel
+from hitwatch.alerts.delivery import claim_channel, hold, rule_timing, touch_rules
 from hitwatch.alerts.mail import AlertLinks, channel_paused_message, local_date
 from hitwatch.channels import (
     ChannelError,
@@ -41,13 +41,21 @@ from hitwatch.settings import Settings
 from hitwatch.store import Database
 from hitwatch.store.models import AlertRule, AlertRuleChannel, Channel, ChannelDelivery
 
-__all__ = ["PostReport", "channel_item", "post_matches", "send_test"]
+__all__ = [
+    "PostReport",
+    "channel_item",
+    "mail_paused_owner",
+    "post_matches",
+    "post_message",
+    "send_test",
+]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class PostReport:
+    held: int = 0
     posted: int = 0
     already_sent: int = 0
     busy: int = 0
@@ -160,9 +168,14 @@ def post_matches(
     if not terms:
         return report
     vault = Vault(settings.secret_key.get_secret_value())
+    now = datetime.now(UTC)
     for channel_id, (channel, rules) in _channels_of_rules(database, list(terms)).items():
         claimed: list[AlertRule] = []
         for rule in rules:
+            if rule_timing(rule).holds(now, rule.last_message_at):
+                row = {"rule_id": rule.id, "story_id": document.story_id, "channel_id": channel_id}
+                report.held += hold(database, ChannelDelivery, row, document.doc_id, now=now)
+                continue
             state = claim_channel(
                 database,
                 rule.id,
@@ -173,7 +186,7 @@ def post_matches(
             )
             if state == "claimed":
                 claimed.append(rule)
-            elif state == "sent":
+            elif state in ("sent", "held"):
                 report.already_sent += 1
             elif state == "busy":
                 report.busy += 1
@@ -191,13 +204,14 @@ def post_matches(
         )
         heading = str(wording()["alert_heading"]).format(names=rule_names(named), title=item.title)
         message = ChannelMessage(event="alert", heading=heading, items=(item,), rules=tuple(named))
-        result = _send(database, vault, poster, channel, message, batch_id, "alert")
+        result = post_message(database, vault, poster, channel, message, batch_id, "alert")
         if result.ok:
             report.posted += 1
             _finish(
                 database, keys, document.story_id, status="sent", error="",
                 sent_at=datetime.now(UTC),
             )  # fmt: skip
+            touch_rules(database, [rule.id for rule in claimed], datetime.now(UTC))
             continue
         log.warning(
             "channel %s: post of story %s failed: %s", channel_id, document.story_id, result.error
@@ -208,7 +222,7 @@ def post_matches(
         )
         if paused:
             report.paused.append(channel_id)
-            _mail_owner(settings, transport, channel, result, links)
+            mail_paused_owner(settings, transport, channel, result, links)
         elif result.retryable:
             report.retry.append(channel.name or f"#{channel_id}")
             continue
@@ -216,7 +230,7 @@ def post_matches(
     return report
 
 
-def _send(
+def post_message(
     database: Database,
     vault: Vault,
     poster: Poster,
@@ -248,7 +262,7 @@ def _send(
     return result
 
 
-def _mail_owner(
+def mail_paused_owner(
     settings: Settings,
     transport: MailTransport,
     channel: Channel,
@@ -297,4 +311,4 @@ def send_test(
         note=str(wording()["test_text"]).format(name=name),
     )
     vault = Vault(settings.secret_key.get_secret_value())
-    return _send(database, vault, poster, channel, message, uuid.uuid4().hex, "test")
+    return post_message(database, vault, poster, channel, message, uuid.uuid4().hex, "test")

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hitwatch.alerts.mail import AlertLinks, confirmation_message, manage_message
+from hitwatch.alerts.timing import Timing
 from hitwatch.errors import PermanentError, QueryError
 from hitwatch.mail import MailTransport, normalize_address
 from hitwatch.search import CompiledRule, RuleMatcher, compile_rule
@@ -51,6 +52,7 @@ __all__ = [
     "rules_of",
     "rules_version",
     "set_rule_channels",
+    "set_rule_timing",
     "unsubscribe_rule",
 ]
 
@@ -299,6 +301,37 @@ def set_rule_channels(
         for channel_id in sorted(wanted - current):
             session.add(AlertRuleChannel(rule_id=rule_id, channel_id=channel_id))
         rule.mail_enabled = mail_enabled
+        rule.updated_at = datetime.now(UTC)
+        return rule
+
+
+def set_rule_timing(
+    database: Database,
+    email: str | None,
+    rule_id: int,
+    *,
+    cadence: str = "immediate",
+    daily_at: str = "08:00",
+    quiet_start: str = "",
+    quiet_end: str = "",
+    muted_weekdays: Sequence[int] = (),
+    min_interval_minutes: int = 0,
+    heartbeat: bool = False,
+) -> AlertRule:
+    """When the rule's matches go out (TimingError when malformed); matches already held
+    follow the new timing at the next tick."""
+    timing = Timing.parse(
+        cadence, daily_at, quiet_start, quiet_end, list(muted_weekdays), min_interval_minutes
+    )
+    with database.session() as session:
+        rule = _owned(session, email, rule_id)
+        rule.cadence = timing.cadence
+        rule.daily_at = f"{timing.daily_at:%H:%M}"
+        rule.quiet_start = f"{timing.quiet_start:%H:%M}" if timing.quiet_start else ""
+        rule.quiet_end = f"{timing.quiet_end:%H:%M}" if timing.quiet_end else ""
+        rule.muted_weekdays = sorted(timing.muted_weekdays)
+        rule.min_interval_minutes = min_interval_minutes
+        rule.heartbeat = heartbeat
         rule.updated_at = datetime.now(UTC)
         return rule
 

@@ -299,6 +299,18 @@ class AlertRule(Base):
     mailed_at: Mapped[datetime | None]
     # False: matches go only to the rule's channels, not to its address.
     mail_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # When matches go out (hitwatch.alerts.timing): at once, or bundled hourly or daily at
+    # `daily_at` (Asia/Shanghai); quiet hours, muted weekdays (0 = Monday) and a minimum
+    # interval hold matches until the next open moment; `heartbeat` sends 今日无新匹配.
+    cadence: Mapped[str] = mapped_column(String(16), default="immediate")
+    daily_at: Mapped[str] = mapped_column(String(5), default="08:00")
+    quiet_start: Mapped[str] = mapped_column(String(5), default="")
+    quiet_end: Mapped[str] = mapped_column(String(5), default="")
+    muted_weekdays: Mapped[list[Any]] = mapped_column(default=list)
+    min_interval_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    heartbeat: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_message_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
 
 
 class AlertDelivery(Base):

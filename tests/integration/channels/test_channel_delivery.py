@@ -5,87 +5,17 @@ with the same delivery id, pause after repeated failures with one e-mail to the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import select
 
 from hitwatch.alerts.mail import AlertLinks
 from hitwatch.alerts.posting import send_test
 from hitwatch.alerts.rules import add_rule, recent_posts, set_rule_channels
-from hitwatch.channels import HttpPoster, Vault, add_channel
+from hitwatch.channels import HttpPoster
 from hitwatch.errors import TransientError
 from hitwatch.mail import open_transport
-from hitwatch.messages import StoryIndexed
-from hitwatch.search.memory import InMemoryIndex
-from hitwatch.settings import load_settings
-from hitwatch.store import open_database
 from hitwatch.store.models import Channel, ChannelAttempt, ChannelDelivery
-from notifier.alerts import AlertTasks
-from tests.factories import Doc, add_documents
-from tests.receivers import Receiver
-
-SECRET_KEY = "channels-test-secret-0123456789abcdef"
-BASE = "https://hitwatch.example.org"
-OWNER = "team@example.org"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def stack(tmp_path, inbox, receiver):
-    settings = load_settings(
-        data_dir=tmp_path / "data",
-        smtp_port=inbox[1],
-        mail_from="hitwatch <alerts@example.org>",
-        secret_key=SECRET_KEY,
-        public_base_url=BASE,
-        channel_allow_http=True,
-        channel_allowed_hosts="127.0.0.1",
-        channel_pause_after=3,
-        channel_timeout=1.0,
-    )
-    database = open_database(settings.resolved_database_url)
-    database.migrate()
-    tasks = AlertTasks(database, settings)
-    yield settings, database, tasks, inbox[0]
-    database.dispose()
-
-
-def channel(
-    settings, database, receiver: Receiver, kind: str, *, secret: str | None = None, owner=OWNER
-):
-    return add_channel(
-        database, Vault(SECRET_KEY), HttpPoster.from_settings(settings), owner, kind,
-        receiver.url(kind), name=f"{kind}群",
-        secret=receiver.secret if secret is None else secret,
-    )  # fmt: skip
-
-
-def event(doc_id: str) -> StoryIndexed:
-    return StoryIndexed(
-        doc_id=doc_id, story_id=f"s-{doc_id}", version=1, new_story=True, updated=False,
-        title="t", source_name="国家卫健委",
-    )  # fmt: skip
-
-
-def publish(database, doc_id: str, title: str, body: str = "各地推进电子病历建设。") -> None:
-    add_documents(
-        database,
-        InMemoryIndex(),
-        [
-            Doc(
-                doc_id, title, body, source_id="nhc", source_name="国家卫健委",
-                story_id=f"s-{doc_id}", url=f"https://www.nhc.gov.cn/{doc_id}.shtml",
-                doc_type="政策文件",
-            )
-        ],
-    )  # fmt: skip
+from tests.integration.channels.support import BASE, OWNER, SECRET_KEY, channel, event, publish
 
 
 def test_a_match_is_posted_once_to_each_platform_in_its_format(stack, receiver):

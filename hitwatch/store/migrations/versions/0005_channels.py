@@ -1,5 +1,5 @@
 """channels (企业微信, 钉钉, 飞书, webhook) for alerts, their deliveries and attempts;
-alert rules may leave out their e-mail
+alert rules may leave out their e-mail and bundle their matches
 
 Revision ID: 0005
 Revises: 0004
@@ -93,11 +93,46 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("mail_enabled", sa.Boolean(), nullable=False, server_default=sa.true())
         )
+        batch_op.add_column(
+            sa.Column("cadence", sa.String(length=16), nullable=False, server_default="immediate")
+        )
+        batch_op.add_column(
+            sa.Column("daily_at", sa.String(length=5), nullable=False, server_default="08:00")
+        )
+        batch_op.add_column(
+            sa.Column("quiet_start", sa.String(length=5), nullable=False, server_default="")
+        )
+        batch_op.add_column(
+            sa.Column("quiet_end", sa.String(length=5), nullable=False, server_default="")
+        )
+        batch_op.add_column(
+            sa.Column("muted_weekdays", sa.JSON(), nullable=False, server_default="[]")
+        )
+        batch_op.add_column(
+            sa.Column("min_interval_minutes", sa.Integer(), nullable=False, server_default="0")
+        )
+        batch_op.add_column(
+            sa.Column("heartbeat", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+        batch_op.add_column(sa.Column("last_message_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("alert_rules", schema=None) as batch_op:
-        batch_op.drop_column("mail_enabled")
+        for column in (
+            "heartbeat_at",
+            "last_message_at",
+            "heartbeat",
+            "min_interval_minutes",
+            "muted_weekdays",
+            "quiet_end",
+            "quiet_start",
+            "daily_at",
+            "cadence",
+            "mail_enabled",
+        ):
+            batch_op.drop_column(column)
     op.drop_table("channel_attempts")
     op.drop_table("channel_deliveries")
     op.drop_table("alert_rule_channels")
