@@ -30,8 +30,10 @@ from hitwatch.alerts.rules import (
     rule_stats,
     rules_of,
     set_rule_channels,
+    set_rule_timing,
     unsubscribe_rule,
 )
+from hitwatch.alerts.timing import TimingError
 from hitwatch.channels import (
     KINDS,
     ChannelError,
@@ -187,6 +189,8 @@ def manage(token: str) -> str:
     return _manage_page(email, token)
 
 
+WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+CADENCE_LABELS = {"immediate": "有新信息即发", "hourly": "每小时汇总一次", "daily": "每天汇总一次"}
 CHANNEL_ERRORS = {
     "kind": "请选择渠道类型。",
     "url": "请填写机器人或 Webhook 的地址（不超过 2000 个字符）。",
@@ -211,6 +215,8 @@ def _manage_page(email: str, token: str, **extra: object) -> str:
         links=rule_channel_ids(database, rule_ids),
         posts=recent_posts(database, rule_ids),
         kinds={kind: channel_wording()["kinds"][kind] for kind in KINDS},
+        weekdays=WEEKDAYS,
+        cadences=CADENCE_LABELS,
         token=token,
         **extra,
     )
@@ -243,6 +249,21 @@ def manage_action(token: str, rule_id: int, action: str) -> tuple[str, int] | Ba
                 database, email, rule_id, chosen, mail_enabled=request.form.get("mail") == "1"
             )
             message = "已保存发送方式。"
+        elif action == "timing":
+            form = request.form
+            set_rule_timing(
+                database,
+                email,
+                rule_id,
+                cadence=form.get("cadence", "immediate"),
+                daily_at=form.get("daily_at", "") or "08:00",
+                quiet_start=form.get("quiet_start", ""),
+                quiet_end=form.get("quiet_end", ""),
+                muted_weekdays=[int(d) for d in form.getlist("muted") if d.isdigit()],
+                min_interval_minutes=_minutes(form.get("min_interval", "")),
+                heartbeat=form.get("heartbeat") == "1",
+            )
+            message = "已保存发送时间。"
         elif action in changes:
             change, message = changes[action]
             change_rule(database, email, rule_id, change)
@@ -253,8 +274,17 @@ def manage_action(token: str, rule_id: int, action: str) -> tuple[str, int] | Ba
     except QueryError as exc:
         error, detail = query_error(exc)
         return _manage_page(email, token, error=error, error_detail=detail), 400
+    except TimingError:
+        error = "发送时间设置有误：时间请用“时:分”，免打扰需同时填开始和结束，不能每天都免打扰。"
+        return _manage_page(email, token, error=error), 400
     flash(message, "success")
     return redirect(url_for("alerts.manage", token=token))
+
+
+def _minutes(text: str) -> int:
+    """The form's minimum interval; -1 (refused by the timing) when it is not a number."""
+    text = text.strip()
+    return int(text) if text.isdigit() else (0 if not text else -1)
 
 
 @bp.post("/alerts/manage/<token>/channels")

@@ -157,3 +157,37 @@ def test_someone_elses_channel_is_not_reachable(web, database, receiver):
         == 404
     )
     assert receiver.requests == 0
+
+
+def test_a_rules_timing_is_set_on_the_page_and_checked(web, database):
+    app, settings = web()
+    rule = add_rule(database, OWNER, "电子病历")
+    path = AlertLinks("http://localhost", settings.secret_key.get_secret_value()).manage(OWNER)
+    path = path.removeprefix("http://localhost")
+    client = app.test_client()
+    page, csrf = _page(client, path)
+    assert "有新信息即发" in page and "今日无新匹配" in page
+    response = client.post(
+        f"{path}/{rule.id}/timing",
+        data={
+            "csrf_token": csrf, "cadence": "daily", "daily_at": "08:30", "quiet_start": "22:00",
+            "quiet_end": "07:00", "muted": ["5", "6"], "min_interval": "30", "heartbeat": "1",
+        },
+    )  # fmt: skip
+    assert response.status_code == 302
+    with database.session() as session:
+        stored = session.get(AlertRule, rule.id)
+        assert (stored.cadence, stored.daily_at, stored.quiet_start, stored.quiet_end) == (
+            "daily", "08:30", "22:00", "07:00",
+        )  # fmt: skip
+        assert stored.muted_weekdays == [5, 6] and stored.min_interval_minutes == 30
+        assert stored.heartbeat is True
+    page, csrf = _page(client, path)
+    assert "每天汇总一次（08:30）" in page and "22:00–07:00 免打扰" in page
+    bad = client.post(
+        f"{path}/{rule.id}/timing",
+        data={"csrf_token": csrf, "cadence": "daily", "quiet_start": "22:00", "min_interval": "x"},
+    )
+    assert bad.status_code == 400 and "发送时间设置有误" in bad.get_data(as_text=True)
+    with database.session() as session:
+        assert session.get(AlertRule, rule.id).quiet_end == "07:00"  # nothing half-saved
