@@ -20,7 +20,6 @@ from hitwatch.tasks import INDEX_DOCUMENT
 from tests.factories import classified_document
 from tests.integration.support import wait_for
 from tests.migrations import check_channels_migration
-from tests.receivers import Receiver
 
 pytestmark = pytest.mark.requires_redis
 
@@ -37,13 +36,6 @@ def document(n: int, title: str) -> ClassifiedDocument:
         story_id=stable_id(f"story-{n}"), fetched_at=datetime(2024, 7, 2, tzinfo=UTC),
         topics=[TopicScore(code="G", name="电子病历", score=1.0)], doc_type="政策文件",
     )  # fmt: skip
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
