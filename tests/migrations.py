@@ -36,7 +36,14 @@ def check_accounts_migration(database: Database) -> None:
     assert {"created_by", "published_by"} <= _columns(database, "digest_issues")
 
 
-CHANNEL_TABLES = {"channels", "alert_rule_channels", "channel_deliveries", "channel_attempts"}
+CHANNEL_TABLES = {
+    "channels",
+    "alert_rule_channels",
+    "channel_deliveries",
+    "channel_attempts",
+    "digest_subscriber_channels",
+    "digest_channel_deliveries",
+}
 
 
 def check_channels_migration(database: Database) -> None:

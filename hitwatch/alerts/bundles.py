@@ -27,8 +27,15 @@ from sqlalchemy import or_, select, update
 
 from hitwatch.alerts.delivery import rule_timing, touch_rules
 from hitwatch.alerts.mail import AlertLinks, bundle_message, heartbeat_message
-from hitwatch.alerts.posting import channel_item, mail_paused_owner, post_message
-from hitwatch.channels import ChannelItem, ChannelMessage, Poster, Vault, record_outcome
+from hitwatch.alerts.posting import channel_item, mail_paused_owner
+from hitwatch.channels import (
+    ChannelItem,
+    ChannelMessage,
+    Poster,
+    Vault,
+    post_to_channel,
+    record_outcome,
+)
 from hitwatch.channels.formats import rule_names, wording
 from hitwatch.errors import QueryError
 from hitwatch.mail import MailTransport
@@ -334,7 +341,7 @@ def _send_post(
         rules=tuple((rule.id, rule.name or rule.query) for rule in rules.values()),
     )
     vault = Vault(settings.secret_key.get_secret_value())
-    result = post_message(database, vault, poster, channel, message, batch_id, "bundle")
+    result = post_to_channel(database, vault, poster, channel, message, batch_id, "bundle")
     if result.ok:
         _finish_rows(
             database, ChannelDelivery, rows, status="sent", error="", sent_at=datetime.now(UTC)
@@ -417,5 +424,5 @@ def _heartbeats(
         )
         for channel in channels:
             beat = uuid.uuid4().hex
-            if post_message(database, vault, poster, channel, message, beat, "heartbeat").ok:
+            if post_to_channel(database, vault, poster, channel, message, beat, "heartbeat").ok:
                 report.heartbeats += 1

@@ -25,16 +25,13 @@ from hitwatch.channels import (
     ChannelError,
     ChannelItem,
     ChannelMessage,
-    ChannelTarget,
     Poster,
     PostResult,
     Vault,
-    prepare_post,
-    record_attempt,
+    post_to_channel,
     record_outcome,
 )
 from hitwatch.channels.formats import rule_names, wording
-from hitwatch.channels.vault import VaultError
 from hitwatch.mail import MailTransport
 from hitwatch.search import SearchDocument
 from hitwatch.settings import Settings
@@ -46,7 +43,6 @@ __all__ = [
     "channel_item",
     "mail_paused_owner",
     "post_matches",
-    "post_message",
     "send_test",
 ]
 
@@ -204,7 +200,7 @@ def post_matches(
         )
         heading = str(wording()["alert_heading"]).format(names=rule_names(named), title=item.title)
         message = ChannelMessage(event="alert", heading=heading, items=(item,), rules=tuple(named))
-        result = post_message(database, vault, poster, channel, message, batch_id, "alert")
+        result = post_to_channel(database, vault, poster, channel, message, batch_id, "alert")
         if result.ok:
             report.posted += 1
             _finish(
@@ -228,38 +224,6 @@ def post_matches(
             continue
         report.refused.append(channel.name or f"#{channel_id}")
     return report
-
-
-def post_message(
-    database: Database,
-    vault: Vault,
-    poster: Poster,
-    channel: Channel,
-    message: ChannelMessage,
-    batch_id: str,
-    purpose: str,
-) -> PostResult:
-    try:
-        target = ChannelTarget(
-            channel.id,
-            channel.kind,
-            channel.name,
-            channel.owner_email,
-            vault.open(channel.url_encrypted),
-            vault.open(channel.secret_encrypted),
-        )
-    except VaultError as error:
-        result = PostResult(ok=False, error=str(error))
-    else:
-        post = prepare_post(
-            target.kind, target.url, target.secret, message,
-            now=datetime.now(UTC), delivery_id=batch_id,
-        )  # fmt: skip
-        result = poster(target.kind, post)
-    record_attempt(database, channel.id, batch_id, purpose, result)
-    if result.ok:
-        record_outcome(database, channel.id, result, pause_after=1)
-    return result
 
 
 def mail_paused_owner(
@@ -311,4 +275,4 @@ def send_test(
         note=str(wording()["test_text"]).format(name=name),
     )
     vault = Vault(settings.secret_key.get_secret_value())
-    return post_message(database, vault, poster, channel, message, uuid.uuid4().hex, "test")
+    return post_to_channel(database, vault, poster, channel, message, uuid.uuid4().hex, "test")

@@ -107,13 +107,15 @@ class ChannelItem:
 
 @dataclass(frozen=True)
 class ChannelMessage:
-    """What one post says: an alert naming its rules, or a test."""
+    """What one post says: an alert naming its rules, a digest issue (`note` its 本期导语,
+    `items` its 信息目录, `link` the issue page), a heartbeat, or a test."""
 
-    event: str  # "alert" | "test"
+    event: str  # "alert" | "digest" | "heartbeat" | "test"
     heading: str
     items: tuple[ChannelItem, ...] = ()
     rules: tuple[tuple[int, str], ...] = ()  # (id, name) of the rules named
     note: str = ""
+    link: str = ""
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,7 @@ def _webhook_body(message: ChannelMessage, delivery_id: str, now: datetime) -> d
         "sent_at": now.isoformat(),
         "heading": message.heading,
         "note": message.note,
+        "link": message.link,
         "rules": [{"id": rule_id, "name": name} for rule_id, name in message.rules],
         "items": [
             {

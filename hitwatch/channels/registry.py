@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, select, update
 
-from hitwatch.channels.formats import KINDS
-from hitwatch.channels.post import HttpPoster, PostResult
-from hitwatch.channels.vault import Vault
+from hitwatch.channels.formats import KINDS, ChannelMessage, prepare_post
+from hitwatch.channels.post import HttpPoster, Poster, PostResult
+from hitwatch.channels.vault import Vault, VaultError
 from hitwatch.errors import PermanentError, TransientError
 from hitwatch.store import Database
 from hitwatch.store.models import Channel, ChannelAttempt
@@ -29,6 +29,7 @@ __all__ = [
     "channels_of",
     "check_channel_url",
     "delete_channel",
+    "post_to_channel",
     "record_attempt",
     "record_outcome",
     "resume_channel",
@@ -198,3 +199,37 @@ def record_outcome(
             .values(state="paused", paused_at=now)
         )
         return bool(paused.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def post_to_channel(
+    database: Database,
+    vault: Vault,
+    poster: Poster,
+    channel: Channel,
+    message: ChannelMessage,
+    batch_id: str,
+    purpose: str,
+) -> PostResult:
+    """Post `message` to a channel now and keep the attempt; a success clears the
+    channel's count of failures (a failure is counted by the caller: a test is not)."""
+    try:
+        target = ChannelTarget(
+            channel.id,
+            channel.kind,
+            channel.name,
+            channel.owner_email,
+            vault.open(channel.url_encrypted),
+            vault.open(channel.secret_encrypted),
+        )
+    except VaultError as error:
+        result = PostResult(ok=False, error=str(error))
+    else:
+        post = prepare_post(
+            target.kind, target.url, target.secret, message,
+            now=datetime.now(UTC), delivery_id=batch_id,
+        )  # fmt: skip
+        result = poster(target.kind, post)
+    record_attempt(database, channel.id, batch_id, purpose, result)
+    if result.ok:
+        record_outcome(database, channel.id, result, pause_after=1)
+    return result

@@ -33,10 +33,12 @@ __all__ = [
     "Channel",
     "ChannelAttempt",
     "ChannelDelivery",
+    "DigestChannelDelivery",
     "DigestDelivery",
     "DigestEntry",
     "DigestIssue",
     "DigestSubscriber",
+    "DigestSubscriberChannel",
     "Failure",
     "Source",
     "Story",
@@ -405,6 +407,39 @@ class ChannelDelivery(Base):
     __table_args__ = (
         UniqueConstraint("rule_id", "story_id", "channel_id", name="uq_channel_delivery"),
         Index("ix_channel_deliveries_status", "status"),
+    )
+
+
+class DigestSubscriberChannel(Base):
+    """A digest subscription also posted to a channel of the subscriber's address."""
+
+    __tablename__ = "digest_subscriber_channels"
+
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("digest_subscribers.id", ondelete="CASCADE"), primary_key=True
+    )
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class DigestChannelDelivery(Base):
+    """One issue revision posted (or being posted) to one channel: the key makes it once."""
+
+    __tablename__ = "digest_channel_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("digest_issues.id"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="sending")
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    error: Mapped[str] = mapped_column(Text, default="")
+    batch_id: Mapped[str] = mapped_column(String(40), default="")
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("issue_id", "channel_id", name="uq_digest_channel_delivery"),
     )
 
 

@@ -191,3 +191,42 @@ def test_a_rules_timing_is_set_on_the_page_and_checked(web, database):
     assert bad.status_code == 400 and "发送时间设置有误" in bad.get_data(as_text=True)
     with database.session() as session:
         assert session.get(AlertRule, rule.id).quiet_end == "07:00"  # nothing half-saved
+
+
+def test_a_digest_subscriber_picks_channels_of_their_address(web, database, receiver):
+    from hitwatch.digest.channels import subscriber_channels
+    from hitwatch.digest.mail import PREFERENCES, make_token
+    from hitwatch.store.models import DigestSubscriber
+
+    app, settings = web(channel_allow_http=True, channel_allowed_hosts="127.0.0.1")
+    with database.session() as session:
+        subscriber = DigestSubscriber(email=OWNER, status="active", kind="monthly")
+        session.add(subscriber)
+        session.flush()
+        subscriber_id = subscriber.id
+    secret = settings.secret_key.get_secret_value()
+    path = f"/digests/preferences/{make_token(secret, PREFERENCES, subscriber_id)}"
+    client = app.test_client()
+    page, csrf = _page(client, path)
+    assert "这个邮箱还没有渠道" in page and "/alerts/manage/" in page
+    manage = AlertLinks("http://localhost", secret).manage(OWNER).removeprefix("http://localhost")
+    _text, manage_csrf = _page(client, manage)
+    client.post(
+        f"{manage}/channels",
+        data={
+            "csrf_token": manage_csrf,
+            "kind": "feishu",
+            "name": "运营群",
+            "url": receiver.url("feishu"),
+        },
+    )
+    page, csrf = _page(client, path)
+    assert "运营群" in page
+    with database.session() as session:
+        channel_id = session.scalars(select(Channel.id)).one()
+    response = client.post(
+        path,
+        data={"csrf_token": csrf, "action": "save", "kind": "monthly", "channel": str(channel_id)},
+    )
+    assert response.status_code == 302
+    assert subscriber_channels(database, subscriber_id)[1] == {channel_id}

@@ -1,4 +1,5 @@
-"""channels (企业微信, 钉钉, 飞书, webhook) for alerts, their deliveries and attempts;
+"""channels (企业微信, 钉钉, 飞书, webhook) for alerts and digests, their deliveries and
+attempts;
 alert rules may leave out their e-mail and bundle their matches
 
 Revision ID: 0005
@@ -89,6 +90,36 @@ def upgrade() -> None:
         batch_op.create_index("ix_channel_attempts_channel_id", ["channel_id"], unique=False)
         batch_op.create_index("ix_channel_attempts_batch_id", ["batch_id"], unique=False)
 
+    op.create_table(
+        "digest_subscriber_channels",
+        sa.Column("subscriber_id", sa.Integer(), nullable=False),
+        sa.Column("channel_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["subscriber_id"], ["digest_subscribers.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["channel_id"], ["channels.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("subscriber_id", "channel_id"),
+    )
+    with op.batch_alter_table("digest_subscriber_channels", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_digest_subscriber_channels_channel_id", ["channel_id"], unique=False
+        )
+
+    op.create_table(
+        "digest_channel_deliveries",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("issue_id", sa.Integer(), nullable=False),
+        sa.Column("channel_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("batch_id", sa.String(length=40), nullable=False),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["issue_id"], ["digest_issues.id"]),
+        sa.ForeignKeyConstraint(["channel_id"], ["channels.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("issue_id", "channel_id", name="uq_digest_channel_delivery"),
+    )
+
     with op.batch_alter_table("alert_rules", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("mail_enabled", sa.Boolean(), nullable=False, server_default=sa.true())
@@ -133,6 +164,8 @@ def downgrade() -> None:
             "mail_enabled",
         ):
             batch_op.drop_column(column)
+    op.drop_table("digest_channel_deliveries")
+    op.drop_table("digest_subscriber_channels")
     op.drop_table("channel_attempts")
     op.drop_table("channel_deliveries")
     op.drop_table("alert_rule_channels")
