@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from hitwatch.alerts.mail import alert_links
 from hitwatch.channels import HttpPoster, Poster
 from hitwatch.digest.build import month_period, week_period
 from hitwatch.digest.channels import post_issue
@@ -57,14 +58,25 @@ class DigestTasks:
 
     def deliver(self, payload: dict[str, object]) -> None:
         event = parse_message(DigestPublished, payload)
+        transport = open_transport(self.settings)
         report = deliver_issue(
             self.database,
             self.settings,
-            open_transport(self.settings),
+            transport,
             event.issue_id,
             links=subscriber_links(self.settings.resolved_public_base_url),
         )
-        posts = post_issue(self.database, self.settings, self.poster(self.settings), event.issue_id)
+        links = alert_links(
+            self.settings.resolved_public_base_url, self.settings.secret_key.get_secret_value()
+        )
+        posts = post_issue(
+            self.database,
+            self.settings,
+            self.poster(self.settings),
+            transport,
+            event.issue_id,
+            manage_url=links.manage,
+        )
         log.info("digest issue %s delivered: %s; channels: %s", event.issue_id, report, posts)
         if report.failed or posts.retry or posts.busy:
             # Sends that failed stay recorded; retrying the task retries only those.

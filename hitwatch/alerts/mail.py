@@ -37,7 +37,6 @@ __all__ = [
     "alert_links",
     "alert_message",
     "bundle_message",
-    "channel_paused_message",
     "confirmation_message",
     "heartbeat_message",
     "local_date",
@@ -194,35 +193,6 @@ def manage_message(*, sender: str, recipient: str, manage_url: str) -> EmailMess
     message["To"] = recipient
     message["Message-ID"] = new_message_id(sender)
     message.set_content(_render("manage.txt", manage_url=manage_url))
-    return message
-
-
-def channel_paused_message(
-    *,
-    sender: str,
-    recipient: str,
-    channel_name: str,
-    kind_label: str,
-    failures: int,
-    error: str,
-    manage_url: str,
-) -> EmailMessage:
-    """Told once when a channel of the address was paused after failing again and again."""
-    message = EmailMessage()
-    message["Subject"] = wording()["channel_paused_subject"].format(name=channel_name)
-    message["From"] = sender
-    message["To"] = recipient
-    message["Message-ID"] = new_message_id(sender)
-    message.set_content(
-        _render(
-            "channel_paused.txt",
-            name=channel_name,
-            kind=kind_label,
-            failures=failures,
-            error=error,
-            manage_url=manage_url,
-        )
-    )
     return message
 
 

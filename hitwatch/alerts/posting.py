@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 
 from hitwatch.alerts.delivery import claim_channel, hold, rule_timing, touch_rules
-from hitwatch.alerts.mail import AlertLinks, channel_paused_message, local_date
+from hitwatch.alerts.mail import AlertLinks, local_date
 from hitwatch.channels import (
     ChannelError,
     ChannelItem,
@@ -28,6 +28,7 @@ from hitwatch.channels import (
     Poster,
     PostResult,
     Vault,
+    paused_message,
     post_to_channel,
     record_outcome,
 )
@@ -233,11 +234,11 @@ def mail_paused_owner(
     result: PostResult,
     links: AlertLinks,
 ) -> None:
-    message = channel_paused_message(
+    message = paused_message(
         sender=settings.mail_from,
         recipient=channel.owner_email,
-        channel_name=channel.name or str(wording()["kinds"][channel.kind]),
-        kind_label=str(wording()["kinds"][channel.kind]),
+        channel_name=channel.name,
+        kind=channel.kind,
         failures=settings.channel_pause_after,
         error=result.error,
         manage_url=links.manage(channel.owner_email),

@@ -18,6 +18,7 @@ from hitwatch.channels.formats import (
     render_markdown,
     webhook_signature,
 )
+from hitwatch.channels.notice import paused_message
 from hitwatch.channels.post import HttpPoster, Poster, PostResult
 from hitwatch.channels.registry import (
     ChannelError,
@@ -50,6 +51,7 @@ __all__ = [
     "delete_channel",
     "dingtalk_sign",
     "feishu_sign",
+    "paused_message",
     "post_to_channel",
     "prepare_post",
     "record_attempt",

@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import quote_plus, urlsplit, urlunsplit
 
 import yaml
-from jinja2 import Environment, PackageLoader
+from jinja2 import Environment, PackageLoader, Template
 
 __all__ = [
     "KINDS",
@@ -42,6 +42,7 @@ __all__ = [
     "prepare_post",
     "render_markdown",
     "rule_names",
+    "template",
     "webhook_signature",
     "wording",
 ]
@@ -74,6 +75,11 @@ def _templates() -> Environment:
 
 
 _MARKDOWN_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>#|~"})
+
+
+def template(name: str) -> Template:
+    """A template of this package (Markdown posts, the pause e-mail's text)."""
+    return _templates().get_template(name)
 
 
 def markdown_text(text: object) -> str:

@@ -5,14 +5,14 @@ linked to its page, and a link to the issue.
 A (issue, channel) row is claimed as a mail is (`DigestChannelDelivery`): a redelivered
 event finds it `sent`; a post that failed for a passing reason (5xx, 429, timeout) is
 `failed` and taken again when the task is retried; failures count towards pausing the
-channel like alert posts (the owner's e-mail about a pause is sent by alert posts).
+channel like alert posts, and the post that pauses one mails its owner.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +24,7 @@ from hitwatch.channels import (
     ChannelMessage,
     Poster,
     Vault,
+    paused_message,
     post_to_channel,
     record_outcome,
 )
@@ -31,6 +32,7 @@ from hitwatch.digest.build import Digest
 from hitwatch.digest.mail import filter_digest
 from hitwatch.digest.render import lead, masthead
 from hitwatch.digest.workflow import DigestError, issue_digest
+from hitwatch.mail import MailTransport
 from hitwatch.settings import Settings
 from hitwatch.store import Database
 from hitwatch.store.models import (
@@ -131,9 +133,18 @@ def _finish(database: Database, issue_id: int, channel_id: int, **values: object
 
 
 def post_issue(
-    database: Database, settings: Settings, poster: Poster, issue_id: int
+    database: Database,
+    settings: Settings,
+    poster: Poster,
+    transport: MailTransport,
+    issue_id: int,
+    *,
+    manage_url: Callable[[str], str],
 ) -> ChannelPostReport:
-    """Post a published issue to every active channel its active subscribers picked."""
+    """Post a published issue to every active channel its active subscribers picked.
+
+    `manage_url(address)` is the page where an owner resumes a channel (the alerts'
+    management page), named in the e-mail sent when a failing post pauses one."""
     report = ChannelPostReport()
     with database.session() as session:
         issue = session.get(DigestIssue, issue_id)
@@ -190,9 +201,34 @@ def post_issue(
         paused = record_outcome(
             database, channel.id, result, pause_after=settings.channel_pause_after
         )
+        if paused:
+            _tell_owner(settings, transport, channel, result.error, manage_url(channel.owner_email))
         name = channel.name or f"#{channel.id}"
         (report.retry if result.retryable and not paused else report.refused).append(name)
     return report
+
+
+def _tell_owner(
+    settings: Settings, transport: MailTransport, channel: Channel, error: str, manage_url: str
+) -> None:
+    message = paused_message(
+        sender=settings.mail_from,
+        recipient=channel.owner_email,
+        channel_name=channel.name,
+        kind=channel.kind,
+        failures=settings.channel_pause_after,
+        error=error,
+        manage_url=manage_url,
+    )
+    try:
+        transport.send(message)
+    except OSError as failure:
+        log.error(
+            "could not tell %s that channel %s was paused: %s",
+            channel.owner_email,
+            channel.id,
+            failure,
+        )
 
 
 def subscriber_channels(database: Database, subscriber_id: int) -> tuple[list[Channel], set[int]]:

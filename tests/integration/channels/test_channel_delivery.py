@@ -197,12 +197,14 @@ def test_a_redirect_is_not_followed(stack, receiver):
 
 def test_mail_of_a_pause_goes_through_real_smtp(stack):
     settings, _database, _tasks, inbox = stack
-    from hitwatch.alerts.mail import channel_paused_message
+    from hitwatch.channels import paused_message
 
     open_transport(settings).send(
-        channel_paused_message(
-            sender=settings.mail_from, recipient=OWNER, channel_name="群", kind_label="钉钉自定义机器人",
+        paused_message(
+            sender=settings.mail_from, recipient=OWNER, channel_name="", kind="dingtalk",
             failures=3, error="HTTP 500", manage_url=AlertLinks(BASE, SECRET_KEY).manage(OWNER),
         )
     )  # fmt: skip
-    assert inbox.messages[0]["Subject"] == "提醒渠道已暂停：群"
+    [mail] = inbox.messages
+    assert mail["Subject"] == "提醒渠道已暂停：钉钉自定义机器人"
+    assert "连续 3 次发送失败" in mail.get_content() and "HTTP 500" in mail.get_content()

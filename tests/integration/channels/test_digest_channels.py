@@ -11,7 +11,7 @@ from hitwatch.digest.channels import set_subscriber_channels, subscriber_channel
 from hitwatch.digest.workflow import build_draft, publish_issue
 from hitwatch.errors import TransientError
 from hitwatch.messages import DigestPublished
-from hitwatch.store.models import DigestChannelDelivery, DigestIssue, DigestSubscriber
+from hitwatch.store.models import Channel, DigestChannelDelivery, DigestIssue, DigestSubscriber
 from notifier.digests import DigestTasks
 from tests.integration.channels.support import BASE, OWNER, channel
 from tests.unit.digest.samples import END, START, store_bulletin
@@ -87,3 +87,17 @@ def test_a_failed_issue_post_is_retried(stack, receiver, issue):
     with database.session() as session:
         row = session.scalars(select(DigestChannelDelivery)).one()
     assert (row.status, row.attempts) == ("sent", 2)
+
+
+def test_an_issue_post_that_pauses_a_channel_mails_its_owner(stack, receiver, issue):
+    settings, database, _tasks, inbox = stack
+    hook = channel(settings, database, receiver, "webhook")
+    set_subscriber_channels(database, _subscriber(database, OWNER), [hook.id])
+    with database.session() as session:
+        session.get(Channel, hook.id).failures = 2  # CHANNEL_PAUSE_AFTER is 3 here
+    receiver.fail_with = [500]
+    DigestTasks(database, settings).deliver(DigestPublished(issue_id=issue).to_payload())
+    with database.session() as session:
+        assert session.get(Channel, hook.id).state == "paused"
+    [notice] = [m for m in inbox.messages if m["Subject"].startswith("提醒渠道已暂停")]
+    assert notice["To"] == OWNER and f"{BASE}/alerts/manage/" in notice.get_content()
