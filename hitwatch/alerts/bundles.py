@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 
 from hitwatch.alerts.delivery import rule_timing, touch_rules
 from hitwatch.alerts.mail import AlertLinks, bundle_message, heartbeat_message
@@ -78,12 +78,11 @@ def order_items(items: Sequence[ChannelItem]) -> list[ChannelItem]:
     return sorted(newest, key=lambda item: item.doc_type != POLICY)
 
 
-def _pending(model: type[Row], stale: datetime):  # type: ignore[no-untyped-def]
+def _pending(model: Any, stale: datetime) -> ColumnElement[bool]:
+    """Rows to send: held ones, and claims left by a worker that died (after the timeout)."""
     return or_(
         model.status == "waiting",
-        (model.status == "sending") & (model.claimed_at < stale) & (model.batch_id != "")
-        if model is ChannelDelivery
-        else (model.status == "sending") & (model.claimed_at < stale),
+        (model.status == "sending") & (model.claimed_at < stale),
     )
 
 
