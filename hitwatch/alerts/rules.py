@@ -374,13 +374,18 @@ def recent_posts(
     if not rule_ids:
         return posts
     with database.session() as session:
-        rows = session.execute(
-            select(ChannelDelivery, Channel.name, Channel.kind, Article.title)
-            .join(Channel, Channel.id == ChannelDelivery.channel_id)
-            .outerjoin(Article, Article.id == ChannelDelivery.doc_id)
-            .where(ChannelDelivery.rule_id.in_(rule_ids))
-            .order_by(ChannelDelivery.claimed_at.desc(), ChannelDelivery.id.desc())
-        ).all()
+        rows = [
+            row
+            for rule_id in rule_ids  # one small query per rule: its newest rows only
+            for row in session.execute(
+                select(ChannelDelivery, Channel.name, Channel.kind, Article.title)
+                .join(Channel, Channel.id == ChannelDelivery.channel_id)
+                .outerjoin(Article, Article.id == ChannelDelivery.doc_id)
+                .where(ChannelDelivery.rule_id == rule_id)
+                .order_by(ChannelDelivery.claimed_at.desc(), ChannelDelivery.id.desc())
+                .limit(per_rule)
+            ).all()
+        ]
         batches = {row[0].batch_id for row in rows if row[0].batch_id}
         tries: dict[tuple[int, str], list[tuple[datetime, bool, int | None, str]]] = {}
         if batches:
@@ -393,8 +398,6 @@ def recent_posts(
                     (attempt.created_at, attempt.ok, attempt.http_status, attempt.error)
                 )
     for delivery, name, kind, title in rows:
-        if len(posts[delivery.rule_id]) >= per_rule:
-            continue
         # A retry keeps the row's batch id, so its attempts are all found through it.
         posts[delivery.rule_id].append(
             ChannelPost(
