@@ -121,6 +121,16 @@ def fetch_guard(settings: Settings) -> Iterator[Finding]:
         )
 
 
+def channel_http(settings: Settings) -> Iterator[Finding]:
+    if settings.channel_allow_http:
+        yield Finding(
+            "CHANNEL_ALLOW_HTTP",
+            "alert channels may post to http:// URLs: the robots' access keys and the"
+            " alerts travel unencrypted",
+            "set CHANNEL_ALLOW_HTTP=false; 企业微信, 钉钉 and 飞书 robots all have https URLs",
+        )
+
+
 def admin_account(settings: Settings) -> Iterator[Finding]:
     """An installation needs someone who can manage it; public reading makes it urgent."""
     from hitwatch.accounts import count_admins
@@ -155,6 +165,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("public address over https", public_base_url),
     ("server passwords", server_passwords),
     ("fetch guard", fetch_guard),
+    ("channels over https", channel_http),
 )
 STORE_CHECKS: tuple[tuple[str, Check], ...] = (("admin account", admin_account),)
 

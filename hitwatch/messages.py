@@ -19,6 +19,7 @@ from hitwatch.errors import ExtractionError, SchemaError
 
 __all__ = [
     "DOCUMENT_EXTENSIONS",
+    "AlertsDue",
     "Attachment",
     "AttachmentFile",
     "ClassifiedDocument",
@@ -217,6 +218,17 @@ class DigestDue(_Message):
 
     schema_: Literal["digest_due/1"] = Field("digest_due/1", alias="schema")
     kind: Literal["monthly", "weekly"] = "monthly"
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def to_payload(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class AlertsDue(_Message):
+    """Command (every minute): send the matches rules held back, and due heartbeats."""
+
+    schema_: Literal["alerts_due/1"] = Field("alerts_due/1", alias="schema")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -7,18 +7,19 @@ from typing import Any
 
 from celery.schedules import crontab
 
-from hitwatch.messages import DigestDue
+from hitwatch.messages import AlertsDue, DigestDue
 from hitwatch.settings import Settings
 from hitwatch.sources import configured_sources
-from hitwatch.tasks import BUILD_DIGEST, CRAWL_SOURCE, queue_for
+from hitwatch.tasks import BUILD_DIGEST, CRAWL_SOURCE, SEND_ALERT_BUNDLES, queue_for
 
 __all__ = ["beat_schedule"]
 
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
-    """One periodic crawl per enabled source, at the interval its definition gives, and
-    the draft digests built when a month (1st, 06:00) or a week (Monday 06:00) closes.
-    Times are Asia/Shanghai (the Celery app's timezone)."""
+    """One periodic crawl per enabled source, at the interval its definition gives, the
+    draft digests built when a month (1st, 06:00) or a week (Monday 06:00) closes, and
+    every minute the alerts' tick (held and bundled matches, heartbeats). Times are
+    Asia/Shanghai (the Celery app's timezone)."""
     digests = {
         f"{kind} digest draft": {
             "task": BUILD_DIGEST,
@@ -41,4 +42,13 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
         for source in configured_sources(settings)
         if source.enabled
     }
-    return crawls | digests
+    alerts = {
+        "alert bundles": {
+            "task": SEND_ALERT_BUNDLES,
+            "schedule": timedelta(minutes=1),
+            "args": [AlertsDue().to_payload()],
+            # A tick nobody took within the minute is replaced by the next one.
+            "options": {"queue": queue_for(SEND_ALERT_BUNDLES), "expires": 60},
+        }
+    }
+    return crawls | digests | alerts

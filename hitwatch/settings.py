@@ -264,6 +264,38 @@ class Settings(BaseSettings):
         "keep it below BROKER_VISIBILITY_TIMEOUT.",
     )
 
+    channel_allow_http: bool = Field(
+        False,
+        validation_alias="CHANNEL_ALLOW_HTTP",
+        description="Let alert channels (企业微信, 钉钉, 飞书, webhooks) post to http:// URLs "
+        "(off: https only).",
+    )
+    channel_allowed_hosts: str = Field(
+        "",
+        validation_alias="CHANNEL_ALLOWED_HOSTS",
+        description="Comma-separated host names (or addresses) channels may post to even when "
+        "they resolve to a loopback, private or link-local address, e.g. an intranet webhook.",
+    )
+    channel_timeout: float = Field(
+        10.0,
+        gt=0,
+        validation_alias="CHANNEL_TIMEOUT",
+        description="Seconds a channel post may take to connect and to answer.",
+    )
+    channel_max_response_bytes: int = Field(
+        65536,
+        gt=0,
+        validation_alias="CHANNEL_MAX_RESPONSE_BYTES",
+        description="Bytes of a channel's answer that are read; the rest is not.",
+    )
+    channel_pause_after: int = Field(
+        5,
+        ge=1,
+        validation_alias="CHANNEL_PAUSE_AFTER",
+        description="Failed posts in a row after which a channel is paused and its owner "
+        "told by e-mail.",
+    )
+
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
@@ -282,6 +314,14 @@ class Settings(BaseSettings):
         hosts = (
             host.strip().strip("[]").rstrip(".").lower()
             for host in self.fetch_allowed_hosts.split(",")
+        )
+        return frozenset(host for host in hosts if host)
+
+    @property
+    def channel_allowed_host_set(self) -> frozenset[str]:
+        hosts = (
+            host.strip().strip("[]").rstrip(".").lower()
+            for host in self.channel_allowed_hosts.split(",")
         )
         return frozenset(host for host in hosts if host)
 

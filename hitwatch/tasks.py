@@ -16,6 +16,7 @@ __all__ = [
     "INDEX_DOCUMENT",
     "QUEUES",
     "RECLASSIFY_DOCUMENTS",
+    "SEND_ALERT_BUNDLES",
     "TASK_QUEUES",
     "queue_for",
 ]
@@ -28,6 +29,7 @@ INDEX_DOCUMENT = "indexer.index_document"
 HANDLE_STORY_INDEXED = "notifier.handle_story_indexed"
 BUILD_DIGEST = "notifier.build_digest"
 DELIVER_DIGEST = "notifier.deliver_digest"
+SEND_ALERT_BUNDLES = "notifier.send_alert_bundles"
 
 # Every task name and the queue it travels on; one queue per pipeline stage so that each
 # stage scales by adding workers that listen to its queue only.
@@ -40,6 +42,7 @@ TASK_QUEUES: dict[str, str] = {
     HANDLE_STORY_INDEXED: "notify",
     BUILD_DIGEST: "notify",
     DELIVER_DIGEST: "notify",
+    SEND_ALERT_BUNDLES: "notify",
 }
 
 QUEUES: tuple[str, ...] = ("crawl", "classify", "index", "notify")

@@ -1,4 +1,5 @@
-"""Alert matching on "story indexed": load the document, match every confirmed rule, mail.
+"""Alert matching on "story indexed": load the document, match every confirmed rule, mail
+it and post it to the rules' channels.
 
 The compiled rules are kept between events and reloaded only when the rules table
 changed (one cheap aggregate query per event), so 10,000 rules are parsed once.
@@ -10,13 +11,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from hitwatch.alerts.bundles import send_due
 from hitwatch.alerts.delivery import deliver_matches, load_document
-from hitwatch.alerts.mail import alert_links
+from hitwatch.alerts.mail import AlertLinks, alert_links
+from hitwatch.alerts.posting import post_matches
 from hitwatch.alerts.rules import load_matcher, rules_version
+from hitwatch.channels import HttpPoster, Poster
 from hitwatch.errors import TransientError
 from hitwatch.mail import MailTransport, open_transport
-from hitwatch.messages import StoryIndexed
-from hitwatch.search import RuleMatcher
+from hitwatch.messages import AlertsDue, StoryIndexed, parse_message
+from hitwatch.search import RuleMatcher, positive_terms
 from hitwatch.settings import Settings
 from hitwatch.store import Database
 
@@ -30,6 +34,7 @@ class AlertTasks:
     database: Database
     settings: Settings
     transport: Callable[[Settings], MailTransport] = open_transport
+    poster: Callable[[Settings], Poster] = HttpPoster.from_settings
     _matcher: RuleMatcher = field(default_factory=RuleMatcher, repr=False)
     _version: object = field(default=None, repr=False)
 
@@ -42,6 +47,24 @@ class AlertTasks:
                 self._version = version
                 log.info("alert rules loaded: %d active", len(self._matcher))
         return self._matcher
+
+    def _links(self) -> AlertLinks:
+        return alert_links(
+            self.settings.resolved_public_base_url, self.settings.secret_key.get_secret_value()
+        )
+
+    def send_bundles(self, payload: dict[str, object]) -> None:
+        """The scheduler's tick: held and bundled matches whose time has come, heartbeats."""
+        parse_message(AlertsDue, payload)
+        report = send_due(
+            self.database,
+            self.settings,
+            self.poster(self.settings),
+            self.transport(self.settings),
+            self._links(),
+        )
+        if report.mails or report.posts or report.heartbeats or report.failed:
+            log.info("alert tick: %s", report)
 
     def handle(self, event: StoryIndexed) -> None:
         # A copy joining a known story is not news; a new story or a changed text is. A
@@ -57,21 +80,24 @@ class AlertTasks:
         matched = matcher.matching_rules(document)
         if not matched:
             return
-        report = deliver_matches(
+        links = self._links()
+        transport = self.transport(self.settings)
+        report = deliver_matches(self.database, self.settings, transport, document, matched, links)
+        terms = {rule.id: [term.text for term in positive_terms(rule.query)] for rule in matched}
+        posts = post_matches(
             self.database,
             self.settings,
-            self.transport(self.settings),
+            self.poster(self.settings),
+            transport,
             document,
-            matched,
-            alert_links(
-                self.settings.resolved_public_base_url,
-                self.settings.secret_key.get_secret_value(),
-            ),
+            terms,
+            links,
         )
-        log.info("alerts for story %s: %s", event.story_id, report)
-        if report.failed or report.busy:
+        log.info("alerts for story %s: %s; channels: %s", event.story_id, report, posts)
+        if report.failed or report.busy or posts.retry or posts.busy:
             # Failed sends stay recorded and are retried; a fresh claim by another worker
             # is looked at again later (it is taken over if that worker died).
             raise TransientError(
-                f"{len(report.failed)} alert e-mail(s) failed, {report.busy} being sent elsewhere"
+                f"{len(report.failed)} alert e-mail(s) and {len(posts.retry)} channel post(s) "
+                f"failed, {report.busy + posts.busy} being sent elsewhere"
             )

@@ -1,13 +1,18 @@
-"""Digest tasks: build the draft when a period closes, deliver a published issue."""
+"""Digest tasks: build the draft when a period closes, deliver a published issue (by
+e-mail, and to the channels its subscribers picked)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from hitwatch.alerts.mail import alert_links
+from hitwatch.channels import HttpPoster, Poster
 from hitwatch.digest.build import month_period, week_period
+from hitwatch.digest.channels import post_issue
 from hitwatch.digest.delivery import deliver_issue, subscriber_links
 from hitwatch.digest.workflow import DigestError, build_draft
 from hitwatch.errors import TransientError
@@ -35,6 +40,7 @@ def closed_period(kind: str, today: date) -> tuple[date, date]:
 class DigestTasks:
     database: Database
     settings: Settings
+    poster: Callable[[Settings], Poster] = HttpPoster.from_settings
 
     def build(self, payload: dict[str, object]) -> None:
         due = parse_message(DigestDue, payload)
@@ -52,14 +58,29 @@ class DigestTasks:
 
     def deliver(self, payload: dict[str, object]) -> None:
         event = parse_message(DigestPublished, payload)
+        transport = open_transport(self.settings)
         report = deliver_issue(
             self.database,
             self.settings,
-            open_transport(self.settings),
+            transport,
             event.issue_id,
             links=subscriber_links(self.settings.resolved_public_base_url),
         )
-        log.info("digest issue %s delivered: %s", event.issue_id, report)
-        if report.failed:
+        links = alert_links(
+            self.settings.resolved_public_base_url, self.settings.secret_key.get_secret_value()
+        )
+        posts = post_issue(
+            self.database,
+            self.settings,
+            self.poster(self.settings),
+            transport,
+            event.issue_id,
+            manage_url=links.manage,
+        )
+        log.info("digest issue %s delivered: %s; channels: %s", event.issue_id, report, posts)
+        if report.failed or posts.retry or posts.busy:
             # Sends that failed stay recorded; retrying the task retries only those.
-            raise TransientError(f"{len(report.failed)} digest e-mail(s) failed; will retry")
+            raise TransientError(
+                f"{len(report.failed)} digest e-mail(s) and {len(posts.retry)} channel post(s) "
+                f"failed, {posts.busy} being posted elsewhere; will retry"
+            )

@@ -13,7 +13,7 @@ from hitwatch.messages import StoryIndexed, parse_message
 from hitwatch.settings import Settings
 from hitwatch.store import Database, StoryEvent, open_database
 from hitwatch.store.failures import open_failure_log
-from hitwatch.tasks import BUILD_DIGEST, DELIVER_DIGEST, HANDLE_STORY_INDEXED
+from hitwatch.tasks import BUILD_DIGEST, DELIVER_DIGEST, HANDLE_STORY_INDEXED, SEND_ALERT_BUNDLES
 from notifier.alerts import AlertTasks
 from notifier.digests import DigestTasks
 
@@ -63,8 +63,10 @@ def create_worker(settings: Settings) -> Celery:
     database = open_database(settings.resolved_database_url)
     failures = open_failure_log(settings, database)
     digests = DigestTasks(database, settings)
-    notifier = Notifier(database, AlertTasks(database, settings))
+    alerts = AlertTasks(database, settings)
+    notifier = Notifier(database, alerts)
     register_task(app, HANDLE_STORY_INDEXED, notifier.handle, failures, settings)
+    register_task(app, SEND_ALERT_BUNDLES, alerts.send_bundles, failures, settings)
     register_task(app, BUILD_DIGEST, digests.build, failures, settings)
     register_task(app, DELIVER_DIGEST, digests.deliver, failures, settings)
     return app

@@ -59,3 +59,41 @@ def check_source_health_migration(database: Database) -> None:
     with database.engine.connect() as connection:
         row = connection.execute(text("SELECT name, health_mailed FROM sources")).one()
     assert tuple(row) == ("医信观察", "")
+
+
+CHANNEL_TABLES = {
+    "channels",
+    "alert_rule_channels",
+    "channel_deliveries",
+    "channel_attempts",
+    "digest_subscriber_channels",
+    "digest_channel_deliveries",
+}
+
+
+def check_channels_migration(database: Database) -> None:
+    """0006 goes down to 0005 and up again; a rule made before it keeps mailing."""
+    from hitwatch.store.models import AlertRule
+
+    database.migrate()
+    with database.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    with database.engine.begin() as connection:
+        config = alembic_config(str(database.engine.url))
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0005")
+    assert not CHANNEL_TABLES & set(inspect(database.engine).get_table_names())
+    assert "mail_enabled" not in _columns(database, "alert_rules")
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO alert_rules (email, name, query, include_offtopic, confirmed, active,"
+            " created_at, updated_at) VALUES ('old@example.org', '', '医保', false, true, true,"
+            " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+        )
+    database.migrate()
+    assert set(inspect(database.engine).get_table_names()) >= CHANNEL_TABLES
+    with database.session() as session:
+        [rule] = session.query(AlertRule).all()
+        assert rule.mail_enabled is True and rule.cadence == "immediate"
+        assert rule.muted_weekdays == [] and rule.heartbeat is False

@@ -95,6 +95,8 @@ ROUTES: dict[str, Access] = {
     "alerts.confirm": Access.SIGNED,
     "alerts.manage": Access.SIGNED,
     "alerts.manage_action": Access.SIGNED,
+    "alerts.channel_add": Access.SIGNED,
+    "alerts.channel_action": Access.SIGNED,
     "alerts.unsubscribe": Access.SIGNED,
     "alerts.one_click_unsubscribe": Access.SIGNED,
     "sources.index": Access.ADMIN,

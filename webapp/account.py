@@ -23,6 +23,7 @@ from hitwatch.accounts import (
     set_password,
     user_for_password_link,
 )
+from hitwatch.alerts.mail import alert_links
 from hitwatch.mail import open_transport
 from hitwatch.store.models import AlertRule, DigestSubscriber, User
 from webapp.access import SignedInUser, actor, client_address, safe_next, start_session
@@ -87,9 +88,14 @@ def _account_page(**extra: object) -> str:
         subscriber = session.scalar(
             select(DigestSubscriber).where(DigestSubscriber.email == user.email)
         )
+    # The account's own address: its signed management page (alerts and their channels).
+    manage_url = alert_links(request.host_url, deps.settings.secret_key.get_secret_value()).manage(
+        user.email
+    )
     return render_template(
         "account/index.html",
         user=user,
+        manage_url=manage_url,
         tokens=tokens,
         rules=rules,
         subscriber=subscriber,

@@ -18,6 +18,7 @@ from hitwatch.tasks import (
     HANDLE_STORY_INDEXED,
     INDEX_DOCUMENT,
     RECLASSIFY_DOCUMENTS,
+    SEND_ALERT_BUNDLES,
     queue_for,
 )
 from webapp import queries
@@ -43,6 +44,7 @@ TASK_LABELS = {
     HANDLE_STORY_INDEXED: "提醒匹配",
     BUILD_DIGEST: "生成月报",
     DELIVER_DIGEST: "投递月报",
+    SEND_ALERT_BUNDLES: "汇总提醒",
 }
 
 

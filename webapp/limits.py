@@ -50,6 +50,9 @@ LIMITS: dict[str, tuple[tuple[str, Callable[[], str], bool], ...]] = {
         ("10 per hour", by_client, False),
         ("3 per hour", by_form_email, False),
     ),
+    # Each test message is a request to someone's group robot: not a way to flood a group.
+    "alerts.channel_add": (("30 per hour", by_client, False),),
+    "alerts.channel_action": (("30 per hour;100 per day", by_client, False),),
     "subscriptions.subscribe": (
         ("10 per hour", by_client, False),
         ("3 per hour", by_form_email, False),

@@ -9,6 +9,7 @@ import click
 from sqlalchemy import select
 
 from hitwatch.alerts.mail import alert_links
+from hitwatch.alerts.posting import send_test
 from hitwatch.alerts.rules import (
     AlertError,
     RuleStats,
@@ -17,12 +18,13 @@ from hitwatch.alerts.rules import (
     request_alert,
     rule_stats,
 )
+from hitwatch.channels import ChannelError, HttpPoster
 from hitwatch.errors import QueryError
 from hitwatch.mail import AddressError
 from hitwatch.search import SHANGHAI, RuleMatcher, article_document, compile_rule
 from hitwatch.settings import Settings, load_settings
 from hitwatch.store import Database, open_database
-from hitwatch.store.models import AlertRule, Article, Story
+from hitwatch.store.models import AlertRule, Article, Channel, Story
 
 __all__ = ["alerts_group"]
 
@@ -33,7 +35,7 @@ def _database() -> Iterator[tuple[Database, Settings]]:
     database = open_database(settings.resolved_database_url)
     try:
         yield database, settings
-    except (AlertError, AddressError) as error:
+    except (AlertError, AddressError, ChannelError) as error:
         raise click.ClickException(str(error)) from None
     except QueryError as error:
         raise click.ClickException(f"bad query: {error}") from None
@@ -151,3 +153,35 @@ def test_command(query: str, recent: int, include_offtopic: bool) -> None:
             )
             click.echo(f"{day}  {document.source_name}  {document.title}  ({document.doc_id})")
         click.echo(f"{len(matched)} of the {len(documents)} newest stories match")
+
+
+@alerts_group.command("channels")
+@click.option("--email", help="Only the channels of this address.")
+def channels_command(email: str | None) -> None:
+    """Every channel: id, state, failures in a row, kind, owner, name, URL (shortened)."""
+    with _database() as (database, _settings), database.session() as session:
+        query = select(Channel).order_by(Channel.id)
+        if email:
+            query = query.where(Channel.owner_email == email.strip().lower())
+        channels = session.scalars(query).all()
+    for channel in channels:
+        click.echo(
+            f"{channel.id:>5}  {channel.state:<7} failures {channel.failures:<3} "
+            f"{channel.kind:<9} {channel.owner_email:<32} {channel.name or '-'}  {channel.url_hint}"
+        )
+    click.echo(f"{len(channels)} channel(s)")
+
+
+@alerts_group.command("test-channel")
+@click.argument("channel_id", type=int)
+def test_channel_command(channel_id: int) -> None:
+    """Post one sample message to channel CHANNEL_ID now and say how it went."""
+    with _database() as (database, settings):
+        result = send_test(database, settings, HttpPoster.from_settings(settings), channel_id)
+    status = f"HTTP {result.http_status}" if result.http_status else "no answer"
+    if not result.ok:
+        raise click.ClickException(
+            f"channel {channel_id}: the test message failed ({status}, {result.duration_ms} ms):"
+            f" {result.error}"
+        )
+    click.echo(f"channel {channel_id}: test message delivered ({status}, {result.duration_ms} ms)")

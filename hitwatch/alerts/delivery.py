@@ -20,17 +20,28 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hitwatch.alerts.mail import AlertLinks, alert_message
+from hitwatch.alerts.timing import Timing, TimingError
 from hitwatch.mail import MailTransport
 from hitwatch.search import CompiledRule, SearchDocument, article_document, positive_terms
 from hitwatch.settings import Settings
 from hitwatch.store import Database
-from hitwatch.store.models import AlertDelivery, AlertRule, Article
+from hitwatch.store.models import AlertDelivery, AlertRule, Article, ChannelDelivery
 
-__all__ = ["AlertReport", "Claim", "claim", "deliver_matches", "load_document"]
+__all__ = [
+    "AlertReport",
+    "Claim",
+    "claim",
+    "claim_channel",
+    "deliver_matches",
+    "hold",
+    "load_document",
+    "rule_timing",
+    "touch_rules",
+]
 
 log = logging.getLogger(__name__)
 
-Claim = Literal["claimed", "sent", "busy", "gone"]
+Claim = Literal["claimed", "sent", "busy", "held", "gone"]
 
 
 def load_document(database: Database, doc_id: str) -> SearchDocument | None:
@@ -48,45 +59,105 @@ def claim(
     timeout: float,
     now: datetime | None = None,
 ) -> Claim:
-    """Take the (rule, story) row for sending, or say why not."""
-    now = now or datetime.now(UTC)
+    """Take the (rule, story) row for mailing, or say why not."""
+    keys = {"rule_id": rule_id, "story_id": story_id}
+    return _claim(database, AlertDelivery, keys, doc_id, timeout=timeout, now=now)
+
+
+def claim_channel(
+    database: Database,
+    rule_id: int,
+    story_id: str,
+    channel_id: int,
+    doc_id: str,
+    *,
+    timeout: float,
+    now: datetime | None = None,
+) -> Claim:
+    """Take the (rule, story, channel) row for posting, or say why not."""
+    keys = {"rule_id": rule_id, "story_id": story_id, "channel_id": channel_id}
+    return _claim(database, ChannelDelivery, keys, doc_id, timeout=timeout, now=now)
+
+
+def hold(
+    database: Database,
+    model: type[AlertDelivery] | type[ChannelDelivery],
+    keys: dict[str, object],
+    doc_id: str,
+    *,
+    now: datetime | None = None,
+) -> bool:
+    """Keep a match `waiting` for its rule's next message (False: it is known already)."""
     try:
         with database.session() as session:
             session.add(
-                AlertDelivery(rule_id=rule_id, story_id=story_id, doc_id=doc_id, claimed_at=now)
+                model(
+                    **keys,
+                    doc_id=doc_id,
+                    status="waiting",
+                    attempts=0,
+                    claimed_at=now or datetime.now(UTC),
+                )
             )
+        return True
+    except IntegrityError:
+        return False
+
+
+def touch_rules(database: Database, rule_ids: Sequence[int], now: datetime) -> None:
+    """Record that these rules' matches just went out (their minimum interval starts)."""
+    with database.session() as session:
+        session.execute(
+            update(AlertRule)
+            .where(AlertRule.id.in_(list(rule_ids)))
+            .values(last_message_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _claim(
+    database: Database,
+    model: type[AlertDelivery] | type[ChannelDelivery],
+    keys: dict[str, object],
+    doc_id: str,
+    *,
+    timeout: float,
+    now: datetime | None,
+) -> Claim:
+    now = now or datetime.now(UTC)
+    try:
+        with database.session() as session:
+            session.add(model(**keys, doc_id=doc_id, claimed_at=now))
         return "claimed"
     except IntegrityError:
-        pass  # the row exists (or the rule was deleted: see below)
+        pass  # the row exists (or the rule or channel was deleted: see below)
     stale = now - timedelta(seconds=timeout)
+    where = [getattr(model, name) == value for name, value in keys.items()]
     with database.session() as session:
         taken = session.execute(
-            update(AlertDelivery)
+            update(model)
             .where(
-                AlertDelivery.rule_id == rule_id,
-                AlertDelivery.story_id == story_id,
+                *where,
                 or_(
-                    AlertDelivery.status == "failed",
-                    (AlertDelivery.status == "sending") & (AlertDelivery.claimed_at < stale),
+                    model.status == "failed",
+                    (model.status == "sending") & (model.claimed_at < stale),
                 ),
             )
             .values(
                 status="sending",
                 claimed_at=now,
                 doc_id=doc_id,
-                attempts=AlertDelivery.attempts + 1,
+                attempts=model.attempts + 1,
             )
             .execution_options(synchronize_session=False)
         )
         if taken.rowcount == 1:  # type: ignore[attr-defined]
             return "claimed"
-        status = session.scalar(
-            select(AlertDelivery.status).where(
-                AlertDelivery.rule_id == rule_id, AlertDelivery.story_id == story_id
-            )
-        )
+        status = session.scalar(select(model.status).where(*where))
     if status is None:
-        return "gone"  # no row and no insert: the rule no longer exists
+        return "gone"  # no row and no insert: the rule (or channel) no longer exists
+    if status == "waiting":
+        return "held"  # the scheduler's tick sends it with the rule's next message
     return "sent" if status == "sent" else "busy"
 
 
@@ -107,8 +178,25 @@ def _finish(
         )
 
 
+def rule_timing(rule: AlertRule) -> Timing:
+    """The rule's timing; a malformed one (edited by hand) is read as immediate."""
+    try:
+        return Timing.parse(
+            rule.cadence,
+            rule.daily_at,
+            rule.quiet_start,
+            rule.quiet_end,
+            list(rule.muted_weekdays or ()),
+            rule.min_interval_minutes,
+        )
+    except TimingError as error:
+        log.warning("alert %s has a bad timing (%s): sent at once", rule.id, error)
+        return Timing()
+
+
 @dataclass
 class AlertReport:
+    held: int = 0
     sent: int = 0
     already_sent: int = 0
     busy: int = 0
@@ -141,7 +229,14 @@ def deliver_matches(
             )
         ).all()
     report.skipped = len(rule_ids) - len(rules)
+    now = datetime.now(UTC)
     for rule in rules:
+        if not rule.mail_enabled:
+            continue  # this rule posts to its channels only
+        if rule_timing(rule).holds(now, rule.last_message_at):
+            keys = {"rule_id": rule.id, "story_id": document.story_id}
+            report.held += hold(database, AlertDelivery, keys, document.doc_id, now=now)
+            continue
         terms = [term.text for term in positive_terms(queries[rule.id])]
         state = claim(
             database,
@@ -151,7 +246,7 @@ def deliver_matches(
             timeout=settings.alert_claim_timeout,
         )
         if state != "claimed":
-            if state == "sent":
+            if state in ("sent", "held"):
                 report.already_sent += 1
             elif state == "busy":
                 report.busy += 1
@@ -177,4 +272,5 @@ def deliver_matches(
         else:
             report.sent += 1
             _finish(database, rule.id, document.story_id, "sent", "", str(message["Message-ID"]))
+            touch_rules(database, [rule.id], datetime.now(UTC))
     return report

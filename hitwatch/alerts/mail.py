@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -35,7 +36,10 @@ __all__ = [
     "AlertLinks",
     "alert_links",
     "alert_message",
+    "bundle_message",
     "confirmation_message",
+    "heartbeat_message",
+    "local_date",
     "manage_message",
     "plain_snippet",
     "wording",
@@ -111,7 +115,7 @@ def plain_snippet(text: str, terms: list[str], width: int = SNIPPET_WIDTH) -> st
     return html.unescape(_MARK.sub(lambda m: "】" if m.group().startswith("</") else "【", marked))
 
 
-def _local_date(published: datetime | None) -> str:
+def local_date(published: datetime | None) -> str:
     if published is None:
         return wording()["undated"]
     return f"{published.astimezone(SHANGHAI):%Y-%m-%d}"
@@ -136,7 +140,7 @@ def alert_message(
         "query": described if rule_name else "",  # a named rule also says what it asks
         "title": document.title,
         "source": document.source_name,
-        "date": _local_date(document.published_at),
+        "date": local_date(document.published_at),
         "url": document.url,
         "item_url": links.item(document.doc_id),
         "manage_url": links.manage(recipient),
@@ -189,4 +193,46 @@ def manage_message(*, sender: str, recipient: str, manage_url: str) -> EmailMess
     message["To"] = recipient
     message["Message-ID"] = new_message_id(sender)
     message.set_content(_render("manage.txt", manage_url=manage_url))
+    return message
+
+
+def bundle_message(
+    *,
+    sender: str,
+    recipient: str,
+    names: str,
+    items: Sequence[Any],
+    manage_url: str,
+    unsubscribe_rule: int | None,
+    links: AlertLinks,
+) -> EmailMessage:
+    """Every match of a window in one mail, in the order given (text + HTML). `items` are
+    `hitwatch.channels.ChannelItem`s; a mail for one rule can be unsubscribed in one click."""
+    heading = wording()["bundle_subject"].format(names=names, count=len(items))
+    message = EmailMessage()
+    message["Subject"] = heading
+    message["From"] = sender
+    message["To"] = recipient
+    message["Message-ID"] = new_message_id(sender)
+    if unsubscribe_rule is not None:
+        message["List-Id"] = formataddr(
+            (names, f"alert-{unsubscribe_rule}.{sender_domain(sender)}")
+        )
+        message["List-Unsubscribe"] = f"<{links.one_click(unsubscribe_rule)}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    context = {"heading": heading, "items": items, "manage_url": manage_url}
+    message.set_content(_render("bundle.txt", **context))
+    message.add_alternative(_render("bundle.html", **context), subtype="html")
+    return message
+
+
+def heartbeat_message(*, sender: str, recipient: str, name: str, manage_url: str) -> EmailMessage:
+    """今日无新匹配: the rule is alive and found nothing in the past day."""
+    heading = wording()["heartbeat_subject"].format(name=name)
+    message = EmailMessage()
+    message["Subject"] = heading
+    message["From"] = sender
+    message["To"] = recipient
+    message["Message-ID"] = new_message_id(sender)
+    message.set_content(_render("heartbeat.txt", heading=heading, name=name, manage_url=manage_url))
     return message

@@ -16,16 +16,26 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hitwatch.alerts.mail import AlertLinks, confirmation_message, manage_message
+from hitwatch.alerts.timing import Timing
 from hitwatch.errors import PermanentError, QueryError
 from hitwatch.mail import MailTransport, normalize_address
 from hitwatch.search import CompiledRule, RuleMatcher, compile_rule
 from hitwatch.settings import Settings
 from hitwatch.store import Database
-from hitwatch.store.models import AlertDelivery, AlertRule
+from hitwatch.store.models import (
+    AlertDelivery,
+    AlertRule,
+    AlertRuleChannel,
+    Article,
+    Channel,
+    ChannelAttempt,
+    ChannelDelivery,
+)
 
 __all__ = [
     "AlertError",
     "AlertRequest",
+    "ChannelPost",
     "RuleChange",
     "RuleStats",
     "add_rule",
@@ -34,11 +44,15 @@ __all__ = [
     "confirm_rule",
     "delete_rule",
     "load_matcher",
+    "recent_posts",
     "request_alert",
     "request_manage_link",
+    "rule_channel_ids",
     "rule_stats",
     "rules_of",
     "rules_version",
+    "set_rule_channels",
+    "set_rule_timing",
     "unsubscribe_rule",
 ]
 
@@ -253,6 +267,152 @@ def unsubscribe_rule(database: Database, rule_id: int) -> AlertRule | None:
             rule.unsubscribed_at = datetime.now(UTC)
             rule.updated_at = datetime.now(UTC)
         return rule
+
+
+def set_rule_channels(
+    database: Database,
+    email: str | None,
+    rule_id: int,
+    channel_ids: Sequence[int],
+    *,
+    mail_enabled: bool,
+) -> AlertRule:
+    """Where a rule's matches go: its address (`mail_enabled`) and these channels, which
+    must be the rule owner's. AlertError for a channel that is someone else's or gone."""
+    with database.session() as session:
+        rule = _owned(session, email, rule_id)
+        wanted = set(channel_ids)
+        owned = set(
+            session.scalars(
+                select(Channel.id).where(Channel.id.in_(wanted), Channel.owner_email == rule.email)
+            )
+        )
+        if wanted - owned:
+            raise AlertError(f"channel(s) {sorted(wanted - owned)} are not {rule.email}'s")
+        current = set(
+            session.scalars(
+                select(AlertRuleChannel.channel_id).where(AlertRuleChannel.rule_id == rule_id)
+            )
+        )
+        for channel_id in current - wanted:
+            link = session.get(AlertRuleChannel, (rule_id, channel_id))
+            if link is not None:
+                session.delete(link)
+        for channel_id in sorted(wanted - current):
+            session.add(AlertRuleChannel(rule_id=rule_id, channel_id=channel_id))
+        rule.mail_enabled = mail_enabled
+        rule.updated_at = datetime.now(UTC)
+        return rule
+
+
+def set_rule_timing(
+    database: Database,
+    email: str | None,
+    rule_id: int,
+    *,
+    cadence: str = "immediate",
+    daily_at: str = "08:00",
+    quiet_start: str = "",
+    quiet_end: str = "",
+    muted_weekdays: Sequence[int] = (),
+    min_interval_minutes: int = 0,
+    heartbeat: bool = False,
+) -> AlertRule:
+    """When the rule's matches go out (TimingError when malformed); matches already held
+    follow the new timing at the next tick."""
+    timing = Timing.parse(
+        cadence, daily_at, quiet_start, quiet_end, list(muted_weekdays), min_interval_minutes
+    )
+    with database.session() as session:
+        rule = _owned(session, email, rule_id)
+        rule.cadence = timing.cadence
+        rule.daily_at = f"{timing.daily_at:%H:%M}"
+        rule.quiet_start = f"{timing.quiet_start:%H:%M}" if timing.quiet_start else ""
+        rule.quiet_end = f"{timing.quiet_end:%H:%M}" if timing.quiet_end else ""
+        rule.muted_weekdays = sorted(timing.muted_weekdays)
+        rule.min_interval_minutes = min_interval_minutes
+        rule.heartbeat = heartbeat
+        rule.updated_at = datetime.now(UTC)
+        return rule
+
+
+def rule_channel_ids(database: Database, rule_ids: Sequence[int]) -> dict[int, set[int]]:
+    """The channels each rule posts to."""
+    links: dict[int, set[int]] = {rule_id: set() for rule_id in rule_ids}
+    if not rule_ids:
+        return links
+    with database.session() as session:
+        for rule_id, channel_id in session.execute(
+            select(AlertRuleChannel.rule_id, AlertRuleChannel.channel_id).where(
+                AlertRuleChannel.rule_id.in_(rule_ids)
+            )
+        ):
+            links[rule_id].add(channel_id)
+    return links
+
+
+@dataclass(frozen=True)
+class ChannelPost:
+    """One (rule, story, channel) delivery and the requests made for it, for the page."""
+
+    rule_id: int
+    channel_name: str
+    title: str
+    status: str
+    attempts: int
+    error: str
+    claimed_at: datetime
+    sent_at: datetime | None
+    tries: tuple[tuple[datetime, bool, int | None, str], ...]
+
+
+def recent_posts(
+    database: Database, rule_ids: Sequence[int], per_rule: int = 10
+) -> dict[int, list[ChannelPost]]:
+    """The newest channel deliveries of each rule, each with every request made for it."""
+    posts: dict[int, list[ChannelPost]] = {rule_id: [] for rule_id in rule_ids}
+    if not rule_ids:
+        return posts
+    with database.session() as session:
+        rows = [
+            row
+            for rule_id in rule_ids  # one small query per rule: its newest rows only
+            for row in session.execute(
+                select(ChannelDelivery, Channel.name, Channel.kind, Article.title)
+                .join(Channel, Channel.id == ChannelDelivery.channel_id)
+                .outerjoin(Article, Article.id == ChannelDelivery.doc_id)
+                .where(ChannelDelivery.rule_id == rule_id)
+                .order_by(ChannelDelivery.claimed_at.desc(), ChannelDelivery.id.desc())
+                .limit(per_rule)
+            ).all()
+        ]
+        batches = {row[0].batch_id for row in rows if row[0].batch_id}
+        tries: dict[tuple[int, str], list[tuple[datetime, bool, int | None, str]]] = {}
+        if batches:
+            for attempt in session.scalars(
+                select(ChannelAttempt)
+                .where(ChannelAttempt.batch_id.in_(batches))
+                .order_by(ChannelAttempt.id)
+            ):
+                tries.setdefault((attempt.channel_id, attempt.batch_id), []).append(
+                    (attempt.created_at, attempt.ok, attempt.http_status, attempt.error)
+                )
+    for delivery, name, kind, title in rows:
+        # A retry keeps the row's batch id, so its attempts are all found through it.
+        posts[delivery.rule_id].append(
+            ChannelPost(
+                rule_id=delivery.rule_id,
+                channel_name=name or kind,
+                title=title or delivery.doc_id,
+                status=delivery.status,
+                attempts=delivery.attempts,
+                error=delivery.error,
+                claimed_at=delivery.claimed_at,
+                sent_at=delivery.sent_at,
+                tries=tuple(tries.get((delivery.channel_id, delivery.batch_id), ())),
+            )
+        )
+    return posts
 
 
 def request_manage_link(

@@ -25,14 +25,20 @@ from sqlalchemy.types import TypeDecorator
 __all__ = [
     "AlertDelivery",
     "AlertRule",
+    "AlertRuleChannel",
     "ApiToken",
     "Article",
     "AuditEvent",
     "Base",
+    "Channel",
+    "ChannelAttempt",
+    "ChannelDelivery",
+    "DigestChannelDelivery",
     "DigestDelivery",
     "DigestEntry",
     "DigestIssue",
     "DigestSubscriber",
+    "DigestSubscriberChannel",
     "Failure",
     "Source",
     "Story",
@@ -297,6 +303,20 @@ class AlertRule(Base):
     unsubscribed_at: Mapped[datetime | None]
     # The last confirmation or management mail that went out (not one that failed).
     mailed_at: Mapped[datetime | None]
+    # False: matches go only to the rule's channels, not to its address.
+    mail_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # When matches go out (hitwatch.alerts.timing): at once, or bundled hourly or daily at
+    # `daily_at` (Asia/Shanghai); quiet hours, muted weekdays (0 = Monday) and a minimum
+    # interval hold matches until the next open moment; `heartbeat` sends 今日无新匹配.
+    cadence: Mapped[str] = mapped_column(String(16), default="immediate")
+    daily_at: Mapped[str] = mapped_column(String(5), default="08:00")
+    quiet_start: Mapped[str] = mapped_column(String(5), default="")
+    quiet_end: Mapped[str] = mapped_column(String(5), default="")
+    muted_weekdays: Mapped[list[Any]] = mapped_column(default=list)
+    min_interval_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    heartbeat: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_message_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
 
 
 class AlertDelivery(Base):
@@ -323,6 +343,126 @@ class AlertDelivery(Base):
         UniqueConstraint("rule_id", "story_id", name="uq_alert_delivery"),
         Index("ix_alert_deliveries_status", "status"),
     )
+
+
+class Channel(Base):
+    """A group robot or webhook that an address's alerts can post to (企业微信, 钉钉, 飞书,
+    generic webhook). The URL (it carries the robot's access key) and the signing secret
+    are stored encrypted with a key derived from SECRET_KEY; `url_hint` is what pages show.
+
+    `failures` counts failed sends in a row; at CHANNEL_PAUSE_AFTER the channel is
+    `paused` and its owner mailed once.
+    """
+
+    __tablename__ = "channels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner_email: Mapped[str] = mapped_column(String(320), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    url_encrypted: Mapped[str] = mapped_column(Text)
+    url_hint: Mapped[str] = mapped_column(String(300), default="")
+    secret_encrypted: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    last_sent_at: Mapped[datetime | None]
+    paused_at: Mapped[datetime | None]
+
+
+class AlertRuleChannel(Base):
+    """A rule posting its matches to a channel (of the same owner)."""
+
+    __tablename__ = "alert_rule_channels"
+
+    rule_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_rules.id", ondelete="CASCADE"), primary_key=True
+    )
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class ChannelDelivery(Base):
+    """One story posted (or being posted) for one rule to one channel: once, by its key.
+
+    Claimed like AlertDelivery; `batch_id` is the message that carried it (the
+    `X-Hitwatch-Delivery` id of a webhook), shared by the rules one message names.
+    """
+
+    __tablename__ = "channel_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rules.id", ondelete="CASCADE"))
+    story_id: Mapped[str] = mapped_column(String(40))
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), index=True
+    )
+    doc_id: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16), default="sending")
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    error: Mapped[str] = mapped_column(Text, default="")
+    batch_id: Mapped[str] = mapped_column(String(40), default="", index=True)
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("rule_id", "story_id", "channel_id", name="uq_channel_delivery"),
+        Index("ix_channel_deliveries_status", "status"),
+    )
+
+
+class DigestSubscriberChannel(Base):
+    """A digest subscription also posted to a channel of the subscriber's address."""
+
+    __tablename__ = "digest_subscriber_channels"
+
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("digest_subscribers.id", ondelete="CASCADE"), primary_key=True
+    )
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class DigestChannelDelivery(Base):
+    """One issue revision posted (or being posted) to one channel: the key makes it once."""
+
+    __tablename__ = "digest_channel_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("digest_issues.id"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="sending")
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    error: Mapped[str] = mapped_column(Text, default="")
+    batch_id: Mapped[str] = mapped_column(String(40), default="")
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("issue_id", "channel_id", name="uq_digest_channel_delivery"),
+    )
+
+
+class ChannelAttempt(Base):
+    """One HTTP request to a channel and how it ended (shown on the rule's page)."""
+
+    __tablename__ = "channel_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), index=True
+    )
+    batch_id: Mapped[str] = mapped_column(String(40), index=True)
+    purpose: Mapped[str] = mapped_column(String(16), default="alert")
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class User(Base):

@@ -16,18 +16,35 @@ from hitwatch.alerts.mail import (
     AlertLinks,
     alert_links,
 )
+from hitwatch.alerts.posting import send_test
 from hitwatch.alerts.rules import (
     AlertError,
     RuleChange,
     change_rule,
     confirm_rule,
     delete_rule,
+    recent_posts,
     request_alert,
     request_manage_link,
+    rule_channel_ids,
     rule_stats,
     rules_of,
+    set_rule_channels,
+    set_rule_timing,
     unsubscribe_rule,
 )
+from hitwatch.alerts.timing import TimingError
+from hitwatch.channels import (
+    KINDS,
+    ChannelError,
+    HttpPoster,
+    Vault,
+    add_channel,
+    channels_of,
+    delete_channel,
+    resume_channel,
+)
+from hitwatch.channels.formats import wording as channel_wording
 from hitwatch.errors import QueryError
 from hitwatch.mail import AddressError, TokenError, open_transport, read_address_token, read_token
 from webapp.dependencies import dependencies
@@ -172,12 +189,36 @@ def manage(token: str) -> str:
     return _manage_page(email, token)
 
 
-def _manage_page(email: str, token: str, **error: object) -> str:
+WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+CADENCE_LABELS = {"immediate": "有新信息即发", "hourly": "每小时汇总一次", "daily": "每天汇总一次"}
+CHANNEL_ERRORS = {
+    "kind": "请选择渠道类型。",
+    "url": "请填写机器人或 Webhook 的地址（不超过 2000 个字符）。",
+    "secret": "密钥太长（不超过 200 个字符）。",
+    "refused": "这个地址不能使用：只能是 https 地址，且不能指向本机、内网或链路本地地址。",
+    "unresolved": "这个地址的域名暂时解析不了，请检查后再试。",
+    "too_many": "这个邮箱的渠道已达上限（20 个），请先删除一些。",
+    "missing": "这个渠道已不存在。",
+}
+
+
+def _manage_page(email: str, token: str, **extra: object) -> str:
     database = dependencies().database
     rules = rules_of(database, email)
-    stats = rule_stats(database, [rule.id for rule in rules])
+    rule_ids = [rule.id for rule in rules]
     return render_template(
-        "alerts/manage.html", email=email, rules=rules, stats=stats, token=token, **error
+        "alerts/manage.html",
+        email=email,
+        rules=rules,
+        stats=rule_stats(database, rule_ids),
+        channels=channels_of(database, email),
+        links=rule_channel_ids(database, rule_ids),
+        posts=recent_posts(database, rule_ids),
+        kinds={kind: channel_wording()["kinds"][kind] for kind in KINDS},
+        weekdays=WEEKDAYS,
+        cadences=CADENCE_LABELS,
+        token=token,
+        **extra,
     )
 
 
@@ -202,6 +243,27 @@ def manage_action(token: str, rule_id: int, action: str) -> tuple[str, int] | Ba
             )
             change_rule(database, email, rule_id, change)
             message = "已保存修改。"
+        elif action == "channels":
+            chosen = [int(value) for value in request.form.getlist("channel") if value.isdigit()]
+            set_rule_channels(
+                database, email, rule_id, chosen, mail_enabled=request.form.get("mail") == "1"
+            )
+            message = "已保存发送方式。"
+        elif action == "timing":
+            form = request.form
+            set_rule_timing(
+                database,
+                email,
+                rule_id,
+                cadence=form.get("cadence", "immediate"),
+                daily_at=form.get("daily_at", "") or "08:00",
+                quiet_start=form.get("quiet_start", ""),
+                quiet_end=form.get("quiet_end", ""),
+                muted_weekdays=[int(d) for d in form.getlist("muted") if d.isdigit()],
+                min_interval_minutes=_minutes(form.get("min_interval", "")),
+                heartbeat=form.get("heartbeat") == "1",
+            )
+            message = "已保存发送时间。"
         elif action in changes:
             change, message = changes[action]
             change_rule(database, email, rule_id, change)
@@ -212,8 +274,79 @@ def manage_action(token: str, rule_id: int, action: str) -> tuple[str, int] | Ba
     except QueryError as exc:
         error, detail = query_error(exc)
         return _manage_page(email, token, error=error, error_detail=detail), 400
+    except TimingError:
+        error = "发送时间设置有误：时间请用“时:分”，免打扰需同时填开始和结束，不能每天都免打扰。"
+        return _manage_page(email, token, error=error), 400
     flash(message, "success")
     return redirect(url_for("alerts.manage", token=token))
+
+
+def _minutes(text: str) -> int:
+    """The form's minimum interval; -1 (refused by the timing) when it is not a number."""
+    text = text.strip()
+    return int(text) if text.isdigit() else (0 if not text else -1)
+
+
+@bp.post("/alerts/manage/<token>/channels")
+def channel_add(token: str) -> tuple[str, int] | BaseResponse:
+    """Add a 企业微信 / 钉钉 / 飞书 / webhook channel to the address; its URL and secret
+    are stored encrypted and never shown again."""
+    email = _address(token)
+    deps = dependencies()
+    form = request.form
+    try:
+        add_channel(
+            deps.database,
+            Vault(_secret()),
+            HttpPoster.from_settings(deps.settings),
+            email,
+            form.get("kind", ""),
+            form.get("url", ""),
+            name=form.get("name", ""),
+            secret=form.get("secret", ""),
+        )
+    except ChannelError as error:
+        detail = error.message if error.key in ("refused", "unresolved") else ""
+        values = {"kind": form.get("kind", ""), "name": form.get("name", "")}
+        return _manage_page(
+            email,
+            token,
+            channel_error=CHANNEL_ERRORS[error.key],
+            channel_detail=detail,
+            channel_values=values,
+        ), 400
+    flash("已添加渠道。可以点“发送测试消息”确认已接通，再在提醒下面勾选它。", "success")
+    return redirect(url_for("alerts.manage", token=token, _anchor="channels"))
+
+
+@bp.post("/alerts/manage/<token>/channels/<int:channel_id>/<action>")
+def channel_action(token: str, channel_id: int, action: str) -> BaseResponse:
+    email = _address(token)
+    deps = dependencies()
+    try:
+        if action == "test":
+            result = send_test(
+                deps.database,
+                deps.settings,
+                HttpPoster.from_settings(deps.settings),
+                channel_id,
+                owner_email=email,
+            )
+            if result.ok:
+                flash("测试消息已发出，请到群里查看。", "success")
+            else:
+                flash(f"测试消息没有发出：{result.error}", "error")
+        elif action == "resume":
+            resume_channel(deps.database, email, channel_id)
+            flash("已恢复该渠道。", "success")
+        elif action == "delete":
+            delete_channel(deps.database, email, channel_id)
+            flash("已删除该渠道。", "success")
+        else:
+            abort(404)
+    except ChannelError:
+        abort(404)
+    return redirect(url_for("alerts.manage", token=token, _anchor="channels"))
 
 
 @bp.route("/alerts/unsubscribe/<token>", methods=["GET", "POST"])

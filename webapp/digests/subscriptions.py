@@ -18,7 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
+from hitwatch.alerts.mail import alert_links
+from hitwatch.channels.formats import wording as channel_wording
 from hitwatch.digest.build import DigestKind, period_word
+from hitwatch.digest.channels import set_subscriber_channels, subscriber_channels
 from hitwatch.digest.delivery import (
     confirm_subscriber,
     request_subscription,
@@ -156,6 +159,11 @@ def preferences(token: str) -> str | BaseResponse:
                 topics=tuple(form.getlist("topics")),
                 doc_types=tuple(form.getlist("doc_types")),
             )
+            set_subscriber_channels(
+                deps.database,
+                subscriber_id,
+                [int(value) for value in form.getlist("channel") if value.isdigit()],
+            )
         except DigestError:
             abort(404, description="这个订阅已不存在，请重新订阅。")
         flash(f"已保存：今后按新的设置发送{period_word(kind, deps.settings)}。", "success")
@@ -167,13 +175,23 @@ def preferences(token: str) -> str | BaseResponse:
         topics, doc_types = _choices(session)
         chosen_topics = [str(t) for t in subscriber.topics or []]
         chosen_types = [str(t) for t in subscriber.doc_types or []]
-        return render_template(
-            "digests/preferences.html",
-            subscriber=subscriber,
-            token=token,
-            topics=sorted({*topics, *chosen_topics}),
-            doc_types=sorted({*doc_types, *chosen_types}),
-            chosen_topics=chosen_topics,
-            chosen_types=chosen_types,
-            kinds=kind_labels(deps.settings),
-        )
+        email = subscriber.email
+    channels, chosen_channels = subscriber_channels(deps.database, subscriber_id)
+    # The signed link proves the address, as the alert management link does.
+    manage_url = alert_links(request.host_url, deps.settings.secret_key.get_secret_value()).manage(
+        email
+    )
+    return render_template(
+        "digests/preferences.html",
+        subscriber=subscriber,
+        token=token,
+        topics=sorted({*topics, *chosen_topics}),
+        doc_types=sorted({*doc_types, *chosen_types}),
+        chosen_topics=chosen_topics,
+        chosen_types=chosen_types,
+        kinds=kind_labels(deps.settings),
+        channels=channels,
+        chosen_channels=chosen_channels,
+        channel_kinds=channel_wording()["kinds"],
+        manage_url=manage_url,
+    )

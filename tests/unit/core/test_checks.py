@@ -42,6 +42,7 @@ def test_a_safe_deployment_has_no_finding(tmp_path: Path) -> None:
         "public address over https",
         "server passwords",
         "fetch guard",
+        "channels over https",
     ]
 
 
@@ -71,6 +72,7 @@ def test_the_embedded_demo_has_no_finding(tmp_path: Path) -> None:
             "Elasticsearch on es2",
         ),
         ({"FETCH_ALLOW_PRIVATE": "true"}, "FETCH_ALLOW_PRIVATE", "loopback, private"),
+        ({"CHANNEL_ALLOW_HTTP": "true"}, "CHANNEL_ALLOW_HTTP", "travel unencrypted"),
     ],
 )
 def test_each_insecure_setting_is_found(
@@ -91,6 +93,7 @@ def test_each_insecure_setting_is_found(
         {"DATABASE_URL": "sqlite:////var/lib/hitwatch/hitwatch.db"},
         {"ELASTICSEARCH_URL": "http://[::1]:9200"},
         {"FETCH_ALLOWED_HOSTS": "intranet.hospital"},
+        {"CHANNEL_ALLOWED_HOSTS": "webhook.intranet.hospital"},
     ],
 )
 def test_what_only_this_machine_reaches_is_not_a_finding(

@@ -85,6 +85,7 @@ def _url(rule: Rule, world: World) -> str:
         "ext": "txt",
         "action": "include",
         "rule_id": 1,
+        "channel_id": 1,
         "filename": "style.css",
         "message_id": "1765000000000-" + "0" * 32,
     }

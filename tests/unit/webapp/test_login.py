@@ -197,3 +197,15 @@ def test_failed_logins_are_limited_per_account(app: Flask, database) -> None:
     client = app.test_client()
     response = _login(client, "reader@example.org", PASSWORD)
     assert response.status_code == 429 and "操作过于频繁" in text(response)
+
+
+def test_the_account_page_opens_its_address_alert_and_channel_management(client, database):
+    from hitwatch.alerts.rules import add_rule
+
+    sign_in(client, database, "reader")
+    add_rule(database, "reader@example.org", "电子病历")
+    page = client.get("/account").get_data(as_text=True)
+    link = re.search(r'href="http://localhost(/alerts/manage/[^"]+)">管理提醒与发送渠道', page)
+    assert link is not None
+    manage = client.get(link.group(1)).get_data(as_text=True)
+    assert "reader@example.org 的全部提醒" in manage and "添加渠道" in manage

@@ -117,3 +117,26 @@ def test_search_hides_off_topic_articles_unless_all(
     page = client.get("/search", query_string={"q": "电子病历", "all": "1"}).get_data(as_text=True)
     assert 'href="/items/off-topic"' in page
     assert "all=1" in page  # sort, page and facet links keep it
+
+
+def test_the_webhook_body_is_the_documented_one(spec: Json) -> None:
+    import json
+    from datetime import UTC, datetime
+
+    from hitwatch.channels import ChannelItem, ChannelMessage, prepare_post
+
+    item = ChannelItem(
+        "d1", "s1", "电子病历评级通知", "https://www.nhc.gov.cn/1.shtml",
+        "https://hw.example.org/items/d1", "国家卫健委", None, "日期未知",
+        doc_type="政策文件", doc_number="国卫办规划函〔2024〕1号", terms=("电子病历",),
+    )  # fmt: skip
+    message = ChannelMessage("alert", "【提醒：病历】电子病历评级通知", (item,), ((1, "病历"),))
+    post = prepare_post(
+        "webhook", "https://h", "s", message, now=datetime.now(UTC), delivery_id="d"
+    )
+    body = json.loads(post.body)
+    schema = resolve(spec, spec["components"]["schemas"]["ChannelWebhook"])
+    assert set(schema["required"]) == set(body)
+    item_schema = resolve(spec, schema["properties"]["items"]["items"])
+    assert set(item_schema["required"]) == set(body["items"][0])
+    assert set(schema["properties"]["rules"]["items"]["required"]) == set(body["rules"][0])
