@@ -157,6 +157,8 @@ def test_metrics_add_up_every_process_of_the_host(
         {"task": "indexer.index_document", "stage": "index", "outcome": "done"}.items()
     )
     assert found[("hitwatch_tasks_total", done)] == 7
-    assert found[("hitwatch_task_duration_seconds_count", frozenset({"stage": "index"}.items()))] == 7
+    assert (
+        found[("hitwatch_task_duration_seconds_count", frozenset({"stage": "index"}.items()))] == 7
+    )
     assert found[("hitwatch_mails_sent_total", frozenset())] == 2
     assert found[("hitwatch_up", frozenset({"part": "store"}.items()))] == 1
