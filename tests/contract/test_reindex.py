@@ -131,7 +131,7 @@ def test_searches_keep_answering_while_reindex_runs(
         while not stop.is_set():
             try:
                 totals.append(search_index.search(SearchRequest(text="信息平台", limit=5)).total)
-            except BaseException as error:  # noqa: BLE001 (reported below)
+            except BaseException as error:
                 errors.append(error)
                 return
 
