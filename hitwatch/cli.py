@@ -7,6 +7,8 @@ service's dependencies load only where that service runs.
 from __future__ import annotations
 
 import importlib
+import re
+from pathlib import Path
 from typing import Any
 
 import click
@@ -70,6 +72,10 @@ HELP: dict[str, str] = {
 }
 
 
+# The file prometheus-client keeps per process in its multiprocess folder.
+_METRICS_FILE = re.compile(r"(?:counter|gauge_\w+|histogram|summary)_\d+\.db")
+
+
 class LazyGroup(click.Group):
     """A group whose subcommands are imported from "module:attribute" only when used."""
 
@@ -102,6 +108,16 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except SettingsError as error:
             raise click.ClickException(str(error)) from error
+        except FileNotFoundError as error:
+            # prometheus-client writes a file per process into PROMETHEUS_MULTIPROC_DIR
+            # from the first metric on, which is when a service's module is imported.
+            name = Path(str(error.filename or ""))
+            if not _METRICS_FILE.fullmatch(name.name):
+                raise
+            raise click.ClickException(
+                f"the metrics folder {name.parent} (PROMETHEUS_MULTIPROC_DIR) does not exist:"
+                " create it, empty, before starting hitwatch processes"
+            ) from error
         except Exception as error:
             # Imported here so that `hitwatch --help` does not load SQLAlchemy.
             from hitwatch.store.db import database_error_message
