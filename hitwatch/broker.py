@@ -21,6 +21,7 @@ from celery.exceptions import Reject
 
 from hitwatch.errors import TransientError
 from hitwatch.messages import CrawledItem, _Message
+from hitwatch.metrics import TASK_DURATION, TASK_FAILURES, TASKS
 from hitwatch.settings import Settings
 from hitwatch.store.failures import FailureLog, item_key
 from hitwatch.tasks import QUEUES, TASK_QUEUES, queue_for
@@ -94,13 +95,16 @@ def register_task(
 
     def outcome(payload: dict[str, Any], result: str, attempts: int, started: float) -> None:
         # One line per task outcome; with LOG_FORMAT=json, fields an operator can filter.
+        elapsed = time.monotonic() - started
+        TASKS.labels(name, stage, result).inc()
+        TASK_DURATION.labels(stage).observe(elapsed)
         fields = {
             "task": name,
             "stage": stage,
             "item": item_key(payload),
             "outcome": result,
             "attempts": attempts,
-            "duration_ms": round((time.monotonic() - started) * 1000, 1),
+            "duration_ms": round(elapsed * 1000, 1),
         }
         task_log.info(
             "%s %s for %s in %.0f ms",
@@ -118,6 +122,7 @@ def register_task(
             log.critical("%s: failure not recorded (%s); the message goes back", name, error)
             outcome(payload, "requeued", attempts, started)
             raise Reject(exc, requeue=True) from error
+        TASK_FAILURES.labels(stage, type(exc).__name__).inc()
         outcome(payload, "failed", attempts, started)
 
     @app.task(name=name, bind=True, max_retries=settings.task_max_retries)  # type: ignore[untyped-decorator]

@@ -7,6 +7,8 @@ service's dependencies load only where that service runs.
 from __future__ import annotations
 
 import importlib
+import re
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "migrate": "hitwatch.operations:migrate_command",
     "backup": "hitwatch.backup:backup_command",
     "restore": "hitwatch.backup:restore_command",
+    "reindex": "hitwatch.reindex:reindex_command",
     "settings": "hitwatch.operations:settings_command",
     "check": "hitwatch.operations:check_command",
     "failures": "hitwatch.operations:failures_group",
@@ -46,6 +49,7 @@ HELP: dict[str, str] = {
     "migrate": "Create or upgrade the database tables.",
     "backup": "Copy the store of record, the FTS5 index and Redis into one folder.",
     "restore": "Put a backup back into the stores the settings name.",
+    "reindex": "Rebuild the search index from the store and swap it in without downtime.",
     "settings": "Print the effective settings (secrets masked).",
     "check": "List insecure settings (secret, TLS, passwords, fetch guard); exit 1 if any.",
     "failures": "List and replay items that failed in the pipeline.",
@@ -66,6 +70,10 @@ HELP: dict[str, str] = {
     "mirror": "Serve the bundled offline mirror of the watched sites (demo mode).",
     "web": "Serve the web app (latest items, search, digests, sources, failures).",
 }
+
+
+# The file prometheus-client keeps per process in its multiprocess folder.
+_METRICS_FILE = re.compile(r"(?:counter|gauge_\w+|histogram|summary)_\d+\.db")
 
 
 class LazyGroup(click.Group):
@@ -100,6 +108,16 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except SettingsError as error:
             raise click.ClickException(str(error)) from error
+        except FileNotFoundError as error:
+            # prometheus-client writes a file per process into PROMETHEUS_MULTIPROC_DIR
+            # from the first metric on, which is when a service's module is imported.
+            name = Path(str(error.filename or ""))
+            if not _METRICS_FILE.fullmatch(name.name):
+                raise
+            raise click.ClickException(
+                f"the metrics folder {name.parent} (PROMETHEUS_MULTIPROC_DIR) does not exist:"
+                " create it, empty, before starting hitwatch processes"
+            ) from error
         except Exception as error:
             # Imported here so that `hitwatch --help` does not load SQLAlchemy.
             from hitwatch.store.db import database_error_message

@@ -181,6 +181,19 @@ def _line(counts: dict[str, int], crawling: bool) -> str:
     )
 
 
+def _metrics_dir(settings: Settings) -> Path:
+    """The folder where every process started here counts its metrics, so the web app's
+    /metrics adds them all up. Ours is emptied first: files of an earlier run's processes
+    would add to the new counters."""
+    if settings.metrics_dir is not None:
+        settings.metrics_dir.mkdir(parents=True, exist_ok=True)
+        return settings.metrics_dir
+    folder = settings.data_dir / "metrics"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    return folder
+
+
 @click.command("run")
 @click.option("--live", is_flag=True, help="Crawl the configured real sources (needs internet).")
 @click.option("--no-crawl", is_flag=True, help="Start everything but skip the first crawl.")
@@ -200,6 +213,7 @@ def run_command(live: bool, no_crawl: bool, exit_after_crawl: bool) -> None:
     # The children see the embedded Redis as REDIS_URL, i.e. as a deployment: they get
     # the demo's key (generated in the data dir) explicitly.
     env["SECRET_KEY"] = settings.secret_key.get_secret_value()
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir(settings))
 
     embedded = None
     if not settings.redis_url:

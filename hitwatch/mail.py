@@ -21,6 +21,7 @@ from typing import Protocol
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from hitwatch.errors import PermanentError
+from hitwatch.metrics import MAILS_FAILED, MAILS_SENT
 from hitwatch.settings import Settings
 
 __all__ = [
@@ -175,6 +176,14 @@ class SmtpTransport:
             self._drop()
 
     def send(self, message: EmailMessage | RawMessage) -> None:
+        try:
+            self._send(message)
+        except Exception:
+            MAILS_FAILED.inc()
+            raise
+        MAILS_SENT.inc()
+
+    def _send(self, message: EmailMessage | RawMessage) -> None:
         reused = self._client is not None
         try:
             self._send_once(message)

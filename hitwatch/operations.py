@@ -176,6 +176,9 @@ def worker_command(queue: str, concurrency: int | None, pool: str) -> None:
     require_secret_key(settings)
     configure_logging(settings)
     app = importlib.import_module(WORKERS[queue]).create_worker(settings)
+    from hitwatch.monitoring import serve_metrics
+
+    serve_metrics(settings, open_database(settings.resolved_database_url))
     app.worker_main(
         [
             "worker",

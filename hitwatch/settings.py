@@ -257,6 +257,20 @@ class Settings(BaseSettings):
         description="Digest sections by document type, e.g. 政策动态=政策文件,政策解读;行业动态=*; "
         "empty: one list.",
     )
+    prometheus_multiproc_dir: str = Field(
+        "",
+        validation_alias="PROMETHEUS_MULTIPROC_DIR",
+        description="Folder where every hitwatch process of this host keeps its metrics, so "
+        "/metrics adds up the web app and all workers; set it in their environment before "
+        "they start. Empty: each process serves only its own.",
+    )
+    metrics_address: str = Field(
+        "",
+        validation_alias="METRICS_ADDRESS",
+        description="host:port where hitwatch web and hitwatch worker also serve /metrics "
+        "without login, for a Prometheus on a private network (the first process to bind "
+        "serves the host's metrics); empty: only the web app's /metrics, for admins.",
+    )
     alert_claim_timeout: int = Field(
         600,
         validation_alias="ALERT_CLAIM_TIMEOUT",
@@ -295,6 +309,16 @@ class Settings(BaseSettings):
         description="Failed posts in a row after which a channel is paused and its owner "
         "told by e-mail.",
     )
+    @field_validator("metrics_address")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        if value:
+            _host, colon, port = value.rpartition(":")
+            if not colon or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(
+                    f"METRICS_ADDRESS must be host:port, e.g. 127.0.0.1:9464, not {value!r}"
+                )
+        return value
 
     @field_validator("data_dir")
     @classmethod
@@ -329,6 +353,18 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         """The one-machine demo: neither REDIS_URL nor DATABASE_URL names a server."""
         return not self.redis_url and not self.database_url
+
+    @property
+    def metrics_dir(self) -> Path | None:
+        return Path(self.prometheus_multiproc_dir) if self.prometheus_multiproc_dir else None
+
+    @property
+    def metrics_bind(self) -> tuple[str, int] | None:
+        """METRICS_ADDRESS as (host, port), or None when it is empty."""
+        if not self.metrics_address:
+            return None
+        host, _, port = self.metrics_address.rpartition(":")
+        return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 (the operator asked)
 
     @property
     def fts_path(self) -> Path:

@@ -31,6 +31,7 @@ def _blueprints() -> list[Blueprint]:
         failures,
         health,
         mailbox,
+        metrics,
         search,
         sources,
     )
@@ -49,6 +50,7 @@ def _blueprints() -> list[Blueprint]:
         admin.bp,
         mailbox.bp,
         health.bp,
+        metrics.bp,
     ]
 
 

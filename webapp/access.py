@@ -108,6 +108,8 @@ ROUTES: dict[str, Access] = {
     "admin.remove_user": Access.ADMIN,
     "admin.audit": Access.ADMIN,
     "admin.settings": Access.ADMIN,
+    # Prometheus scrapes with an admin's API token, or METRICS_ADDRESS without one.
+    "metrics.index": Access.ADMIN,
     # The demo's caught mail (404 unless MAIL_CATCHER): subscribers' links are in it.
     "mailbox.index": Access.ADMIN,
     "mailbox.message": Access.ADMIN,
@@ -116,7 +118,9 @@ ROUTES: dict[str, Access] = {
 
 # Machine readers (scripts, feed readers) prove themselves with a personal API token:
 # `Authorization: Bearer hw_...`, or `?token=hw_...` where a feed reader cannot set headers.
-TOKEN_ENDPOINTS = frozenset({"api.items", "api.item", "api.search", "search.feed", "digests.feed"})
+TOKEN_ENDPOINTS = frozenset(
+    {"api.items", "api.item", "api.search", "search.feed", "digests.feed", "metrics.index"}
+)
 
 _NEEDED_ROLE = {
     Access.READ: Role.READER,

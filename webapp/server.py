@@ -21,9 +21,11 @@ def serve(settings: Settings, *, threads: int = 8) -> None:
     import waitress
 
     require_secret_key(settings)
+    from hitwatch.monitoring import serve_metrics
     from webapp import create_app
 
     app = create_app(settings)
+    serve_metrics(settings, app.extensions["hitwatch"].database)
     log.info("web app on http://%s:%d/", settings.web_host, settings.web_port)
     waitress.serve(
         app,

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from hitwatch.alerts.mail import AlertLinks, alert_message
 from hitwatch.alerts.timing import Timing, TimingError
 from hitwatch.mail import MailTransport
+from hitwatch.metrics import ALERT_LATENCY
 from hitwatch.search import CompiledRule, SearchDocument, article_document, positive_terms
 from hitwatch.settings import Settings
 from hitwatch.store import Database
@@ -228,6 +229,8 @@ def deliver_matches(
                 AlertRule.active.is_(True),
             )
         ).all()
+        # The stored version's time: what "indexed -> alert handed to SMTP" measures from.
+        stored_at = session.scalar(select(Article.updated_at).where(Article.id == document.doc_id))
     report.skipped = len(rule_ids) - len(rules)
     now = datetime.now(UTC)
     for rule in rules:
@@ -271,6 +274,8 @@ def deliver_matches(
             _finish(database, rule.id, document.story_id, "failed", str(error), "")
         else:
             report.sent += 1
+            if stored_at is not None:
+                ALERT_LATENCY.observe(max(0.0, (datetime.now(UTC) - stored_at).total_seconds()))
             _finish(database, rule.id, document.story_id, "sent", "", str(message["Message-ID"]))
             touch_rules(database, [rule.id], datetime.now(UTC))
     return report

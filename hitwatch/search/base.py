@@ -17,6 +17,7 @@ __all__ = [
     "TOTAL_CAP",
     "FacetCounts",
     "FacetField",
+    "IndexBuild",
     "SearchDocument",
     "SearchHit",
     "SearchIndex",
@@ -127,6 +128,20 @@ def order_facet(field: str, counts: Iterable[tuple[str, int]], size: int) -> lis
     return [(value, count) for value, count in ordered if value and count][:size]
 
 
+class IndexBuild(Protocol):
+    """A new index filled beside the live one while searches keep using the live one,
+    then put in its place in one step (`hitwatch reindex`)."""
+
+    def write(self, documents: Sequence[SearchDocument]) -> None:
+        """Insert or replace documents in the new index (not searchable yet)."""
+
+    def swap(self) -> None:
+        """Make the new index the live one at once and delete the old one."""
+
+    def abandon(self) -> None:
+        """Delete the new index; the live one stays as it was."""
+
+
 class SearchIndex(Protocol):
     """A full-text index of `SearchDocument`s keyed by `doc_id` (writes are upserts)."""
 
@@ -167,6 +182,10 @@ class SearchIndex(Protocol):
 
     def refresh(self) -> None:
         """Make every write so far visible to searches."""
+
+    def rebuild(self) -> IndexBuild:
+        """Start an empty index beside the live one (a build an interrupted rebuild left
+        behind is discarded), for `hitwatch reindex`."""
 
     def drop(self) -> None:
         """Delete the whole index (tests, reindexing)."""

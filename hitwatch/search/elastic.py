@@ -9,6 +9,7 @@ swap the alias without downtime. Title and body are kept only for display.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
@@ -42,7 +43,14 @@ from hitwatch.search.terms import (
 )
 from hitwatch.text import QueryTokens, index_tokens, normalize
 
-__all__ = ["MAPPINGS", "ElasticsearchIndex", "build_query", "facet_aggregations", "tree_query"]
+__all__ = [
+    "MAPPINGS",
+    "ElasticsearchBuild",
+    "ElasticsearchIndex",
+    "build_query",
+    "facet_aggregations",
+    "tree_query",
+]
 
 VERSION = 1
 TITLE_BOOST = 3.0
@@ -477,6 +485,9 @@ class ElasticsearchIndex:
         with self._errors("refresh the index"):
             self._client.indices.refresh(index=self.alias)
 
+    def rebuild(self) -> ElasticsearchBuild:
+        return ElasticsearchBuild(self)
+
     def drop(self) -> None:
         with self._errors("delete the index"):
             try:
@@ -488,3 +499,58 @@ class ElasticsearchIndex:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _version(name: str) -> int:
+    match = re.search(r"-v(\d+)$", name)
+    return int(match.group(1)) if match else VERSION
+
+
+class ElasticsearchBuild:
+    """A rebuild as the next index version, `<alias>-v<N+1>`: bulk-filled with refreshes
+    off while the alias still points at the live index, then one `_aliases` request moves
+    the alias (searches and writes switch at once) and the old index is deleted."""
+
+    def __init__(self, index: ElasticsearchIndex) -> None:
+        self._index = index
+        client = index._client
+        with index._errors("start a new index version"):
+            try:
+                self.live = sorted(client.indices.get_alias(name=index.alias))
+            except NotFoundError:
+                self.live = []
+            version = max((_version(name) for name in self.live), default=VERSION) + 1
+            self.name = f"{index.alias}-v{version}"
+            # Never behind the alias (that holds only older versions): a leftover of an
+            # interrupted reindex.
+            client.indices.delete(index=self.name, ignore_unavailable=True)
+            client.indices.create(
+                index=self.name,
+                settings={"number_of_shards": index.shards, "refresh_interval": "-1"},
+                mappings=MAPPINGS,
+            )
+
+    def write(self, documents: Sequence[SearchDocument]) -> None:
+        actions = (
+            {"_op_type": "index", "_index": self.name, "_id": doc.doc_id, "_source": _source(doc)}
+            for doc in documents
+        )
+        with self._index._errors(f"index {len(documents)} documents into {self.name}"):
+            helpers.bulk(self._index._client, actions, chunk_size=500, max_chunk_bytes=20_000_000)
+
+    def swap(self) -> None:
+        client, alias = self._index._client, self._index.alias
+        with self._index._errors(f"put {self.name} behind the alias"):
+            client.indices.put_settings(index=self.name, settings={"refresh_interval": None})
+            client.indices.refresh(index=self.name)
+            actions: list[dict[str, Any]] = [
+                {"remove": {"index": name, "alias": alias}} for name in self.live
+            ]
+            actions.append({"add": {"index": self.name, "alias": alias, "is_write_index": True}})
+            client.indices.update_aliases(actions=actions)
+            for name in self.live:
+                client.indices.delete(index=name, ignore_unavailable=True)
+
+    def abandon(self) -> None:
+        with self._index._errors(f"delete {self.name}"):
+            self._index._client.indices.delete(index=self.name, ignore_unavailable=True)

@@ -76,7 +76,7 @@ from hitwatch.search.terms import (
 )
 from hitwatch.text import QueryTokens, index_tokens, normalize
 
-__all__ = ["Fts5Index", "document_keys", "fts_expression"]
+__all__ = ["Fts5Build", "Fts5Index", "document_keys", "fts_expression"]
 
 BUSY_TIMEOUT_SECONDS = 30.0
 # bm25 column weights, in the FTS table's column order: a title match counts 3 bodies;
@@ -89,8 +89,8 @@ _ALL = "kall"  # in every row's keys: the positive side of NOT, and the empty qu
 _TEXT = "{title_tokens body_tokens}"
 _OFF_TOPIC = "koff"  # in the keys of pages the classifier judged off-topic
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
+_DOCUMENTS_TABLE = """
+CREATE TABLE IF NOT EXISTS {name} (
     id INTEGER PRIMARY KEY,
     doc_id TEXT NOT NULL UNIQUE,
     story_id TEXT NOT NULL,
@@ -106,12 +106,21 @@ CREATE TABLE IF NOT EXISTS documents (
     relevant INTEGER NOT NULL,
     issuer TEXT NOT NULL DEFAULT '',
     doc_number TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS documents_published_at ON documents (published_at);
-CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5 (
+)"""
+_FTS_TABLE = """
+CREATE VIRTUAL TABLE IF NOT EXISTS {name} USING fts5 (
     title_tokens, body_tokens, keys, tokenize = 'unicode61 remove_diacritics 0'
-);
-"""
+)"""
+_PUBLISHED_INDEX = "CREATE INDEX IF NOT EXISTS documents_published_at ON documents (published_at)"
+_SCHEMA = ";".join(
+    (
+        _DOCUMENTS_TABLE.format(name="documents"),
+        _PUBLISHED_INDEX,
+        _FTS_TABLE.format(name="documents_fts"),
+    )
+)
+# `hitwatch reindex` fills these beside the live tables, then renames them in their place.
+_NEXT_DOCUMENTS, _NEXT_FTS = "documents_next", "documents_fts_next"
 
 # Every column a filter, sort or facet reads, so that those never touch the rows, whose
 # long body (in overflow pages) comes before the later columns. Made after older files
@@ -493,33 +502,9 @@ class Fts5Index:
             )
 
     def index(self, documents: Sequence[SearchDocument]) -> None:
-        rows = [
-            (_row(doc), index_tokens(doc.title), index_tokens(doc.body), document_keys(doc))
-            for doc in documents
-        ]
+        rows = _index_rows(documents)
         with self._transaction() as connection:
-            for row, title_tokens, body_tokens, keys in rows:
-                (rowid,) = connection.execute(
-                    "INSERT INTO documents (doc_id, story_id, url, title, body, source_id,"
-                    " source_name, published_at, doc_type, topics, region, relevant, issuer,"
-                    " doc_number)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (doc_id) DO UPDATE SET story_id = excluded.story_id,"
-                    " url = excluded.url, title = excluded.title, body = excluded.body,"
-                    " source_id = excluded.source_id, source_name = excluded.source_name,"
-                    " published_at = excluded.published_at, doc_type = excluded.doc_type,"
-                    " topics = excluded.topics, region = excluded.region,"
-                    " relevant = excluded.relevant, issuer = excluded.issuer,"
-                    " doc_number = excluded.doc_number"
-                    " RETURNING id",
-                    row,
-                ).fetchone()
-                connection.execute("DELETE FROM documents_fts WHERE rowid = ?", (rowid,))
-                connection.execute(
-                    "INSERT INTO documents_fts (rowid, title_tokens, body_tokens, keys)"
-                    " VALUES (?, ?, ?, ?)",
-                    (rowid, title_tokens, body_tokens, keys),
-                )
+            _write_rows(connection, rows, "documents", "documents_fts")
 
     def delete(self, doc_id: str) -> None:
         with self._transaction() as connection:
@@ -712,8 +697,13 @@ class Fts5Index:
     def refresh(self) -> None:
         """Committed writes are visible at once."""
 
+    def rebuild(self) -> Fts5Build:
+        return Fts5Build(self)
+
     def drop(self) -> None:
         with self._transaction() as connection:
+            connection.execute(f"DROP TABLE IF EXISTS {_NEXT_FTS}")
+            connection.execute(f"DROP TABLE IF EXISTS {_NEXT_DOCUMENTS}")
             connection.execute("DROP TABLE IF EXISTS documents_fts")
             connection.execute("DROP TABLE IF EXISTS documents")
 
@@ -723,3 +713,78 @@ class Fts5Index:
         for connection in opened:
             connection.close()
         self._local = threading.local()
+
+
+_IndexRow = tuple[tuple[Any, ...], str, str, str]
+
+
+def _index_rows(documents: Sequence[SearchDocument]) -> list[_IndexRow]:
+    """Each document's row and FTS columns, tokenised before a transaction starts."""
+    return [
+        (_row(doc), index_tokens(doc.title), index_tokens(doc.body), document_keys(doc))
+        for doc in documents
+    ]
+
+
+def _write_rows(
+    connection: sqlite3.Connection, rows: Sequence[_IndexRow], documents: str, fts: str
+) -> None:
+    """Upsert rows into a documents table and its FTS table (live or next) by doc_id."""
+    for row, title_tokens, body_tokens, keys in rows:
+        (rowid,) = connection.execute(
+            f"INSERT INTO {documents} (doc_id, story_id, url, title, body, source_id,"  # noqa: S608
+            " source_name, published_at, doc_type, topics, region, relevant, issuer,"
+            " doc_number)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (doc_id) DO UPDATE SET story_id = excluded.story_id,"
+            " url = excluded.url, title = excluded.title, body = excluded.body,"
+            " source_id = excluded.source_id, source_name = excluded.source_name,"
+            " published_at = excluded.published_at, doc_type = excluded.doc_type,"
+            " topics = excluded.topics, region = excluded.region,"
+            " relevant = excluded.relevant, issuer = excluded.issuer,"
+            " doc_number = excluded.doc_number"
+            " RETURNING id",
+            row,
+        ).fetchone()
+        connection.execute(f"DELETE FROM {fts} WHERE rowid = ?", (rowid,))  # noqa: S608
+        connection.execute(
+            f"INSERT INTO {fts} (rowid, title_tokens, body_tokens, keys)"  # noqa: S608
+            " VALUES (?, ?, ?, ?)",
+            (rowid, title_tokens, body_tokens, keys),
+        )
+
+
+class Fts5Build:
+    """A rebuild of the index in the same file: `documents_next` and its FTS table are
+    filled while searches read the live tables, then one transaction drops those and
+    renames the new ones in their place (readers in WAL mode keep their snapshot, so a
+    search running across the swap answers from the old tables). The indexes that
+    queries name are made in that transaction, after the rows: faster than keeping them
+    up to date row by row, and SQLite cannot rename an index."""
+
+    def __init__(self, index: Fts5Index) -> None:
+        self._index = index
+        with index._transaction() as connection:
+            connection.execute(f"DROP TABLE IF EXISTS {_NEXT_FTS}")  # left by an interrupted run
+            connection.execute(f"DROP TABLE IF EXISTS {_NEXT_DOCUMENTS}")
+            connection.execute(_DOCUMENTS_TABLE.format(name=_NEXT_DOCUMENTS))
+            connection.execute(_FTS_TABLE.format(name=_NEXT_FTS))
+
+    def write(self, documents: Sequence[SearchDocument]) -> None:
+        rows = _index_rows(documents)
+        with self._index._transaction() as connection:
+            _write_rows(connection, rows, _NEXT_DOCUMENTS, _NEXT_FTS)
+
+    def swap(self) -> None:
+        with self._index._transaction() as connection:
+            connection.execute("DROP TABLE documents_fts")
+            connection.execute("DROP TABLE documents")
+            connection.execute(f"ALTER TABLE {_NEXT_DOCUMENTS} RENAME TO documents")
+            connection.execute(f"ALTER TABLE {_NEXT_FTS} RENAME TO documents_fts")
+            connection.execute(_PUBLISHED_INDEX)
+            connection.execute(_META_INDEX)
+
+    def abandon(self) -> None:
+        with self._index._transaction() as connection:
+            connection.execute(f"DROP TABLE IF EXISTS {_NEXT_FTS}")
+            connection.execute(f"DROP TABLE IF EXISTS {_NEXT_DOCUMENTS}")

@@ -246,9 +246,32 @@ class InMemoryIndex:
     def refresh(self) -> None:
         """Writes are visible at once."""
 
+    def rebuild(self) -> _MemoryBuild:
+        return _MemoryBuild(self)
+
     def drop(self) -> None:
         with self._lock:
             self._docs.clear()
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+class _MemoryBuild:
+    """A second dict, put in place of the live one by `swap`."""
+
+    def __init__(self, index: InMemoryIndex) -> None:
+        self._index = index
+        self._docs: dict[str, TokenizedDocument] = {}
+
+    def write(self, documents: Sequence[SearchDocument]) -> None:
+        for document in documents:
+            self._docs[document.doc_id] = tokenize_document(document)
+
+    def swap(self) -> None:
+        with self._index._lock:
+            self._index._docs = self._docs
+        self._docs = {}
+
+    def abandon(self) -> None:
+        self._docs = {}

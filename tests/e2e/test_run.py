@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.smtp import free_port
 
@@ -28,7 +29,7 @@ def _port_open(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _log_in_as_the_printed_admin(base: str, transcript: str) -> None:
+def _log_in_as_the_printed_admin(base: str, transcript: str, indexed: int) -> None:
     """The demo prints its admin's login; with it the admin pages open, without not."""
     login = re.search(r"log in as (\S+) with password (\S+)", transcript)
     assert login, f"the demo says how to log in:\n{transcript}"
@@ -40,6 +41,18 @@ def _log_in_as_the_printed_admin(base: str, transcript: str) -> None:
         assert response.url == f"{base}/", "a good login lands on the home page"
     with opener.open(f"{base}/failures", timeout=10) as response:
         assert "失败记录" in response.read().decode("utf-8")
+    # Every process it started counts into one folder: /metrics adds up the workers'.
+    with opener.open(f"{base}/metrics", timeout=10) as response:
+        metrics = response.read().decode("utf-8")
+    stored = sum(
+        sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+        if sample.name == "hitwatch_tasks_total"
+        and sample.labels["stage"] == "index"
+        and sample.labels["outcome"] == "done"
+    )
+    assert stored >= indexed, metrics
     # The demo catches mail: a subscription's confirmation is readable on the 邮件 page.
     form = opener.open(f"{base}/digests/subscribe", timeout=10).read().decode("utf-8")
     token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
@@ -116,7 +129,7 @@ def test_run_demo_crawls_indexes_serves_and_stops_cleanly(tmp_path):
             home = page.read().decode("utf-8")
         assert relevant[0]["title"] in home, "the home page lists the newest relevant item"
         _wechat_items_and_their_story(base)
-        _log_in_as_the_printed_admin(base, transcript)
+        _log_in_as_the_printed_admin(base, transcript, indexed)
 
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=60)
