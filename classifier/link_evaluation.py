@@ -160,7 +160,7 @@ def _page(fact: LinkFacts, facts: dict[str, LinkFacts]) -> tuple[str, str, list[
     points = [f"{'一二三四五六七八九十'[i % 10]}、{p}。" for i, p in enumerate(fact.points)]
     if fact.type == "政策解读":
         opening = [_citation_sentence(c, facts, fact.region) for c in fact.cite]
-        body = opening + ["一、出台背景", "为回应各方关切，现就文件主要内容解读如下。"]
+        body = [*opening, "一、出台背景", "为回应各方关切，现就文件主要内容解读如下。"]
         body += ["二、主要内容", *points, "三、下一步工作", "将加强宣传培训，指导各地抓好落实。"]
         return fact.title, "\n".join(body), []
     if fact.type == "新闻报道":

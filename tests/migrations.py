@@ -34,3 +34,22 @@ def check_accounts_migration(database: Database) -> None:
     database.migrate()
     assert set(inspect(database.engine).get_table_names()) >= ACCOUNT_TABLES
     assert {"created_by", "published_by"} <= _columns(database, "digest_issues")
+
+
+POLICY_TABLES = {"policies", "policy_names", "policy_citations"}
+
+
+def check_policies_migration(database: Database) -> None:
+    """Head matches the models; 0005 goes down to 0004 and up again."""
+    database.migrate()
+    with database.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    with database.engine.begin() as connection:
+        config = alembic_config(str(database.engine.url))
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0004")
+    assert not POLICY_TABLES & set(inspect(database.engine).get_table_names())
+    database.migrate()
+    assert set(inspect(database.engine).get_table_names()) >= POLICY_TABLES
+    assert {"key", "level", "targets"} <= _columns(database, "policies")

@@ -116,11 +116,7 @@ def find_citations(text: str) -> list[_Found]:
         if any(a <= start < b for a, b in covered):
             continue
         number = normalize_doc_number(match.group(1))
-        found.append(
-            _Found(
-                "", number, start, match.end(), _clause_before(text, start), ""
-            )
-        )
+        found.append(_Found("", number, start, match.end(), _clause_before(text, start), ""))
     found.sort(key=lambda f: f.start)
     return found
 
@@ -149,9 +145,13 @@ def _change_cue(found: _Found) -> tuple[str, str]:
     before = found.before.rstrip()
     after = found.after.lstrip()
     for word in words.repeal_after:
-        if after.startswith(word) or (after.startswith(("同时", "即行", "予以", "一并")) and word in after[:8]):
+        if after.startswith(word) or (
+            after.startswith(("同时", "即行", "予以", "一并")) and word in after[:8]
+        ):
             return "repeals", word
-    if before.endswith(words.revise_before) and not before.endswith(("新修订的", "修订后的", "新修订")):
+    if before.endswith(words.revise_before) and not before.endswith(
+        ("新修订的", "修订后的", "新修订")
+    ):
         return "revises", next(w for w in words.revise_before if before.endswith(w))
     for word in words.revise_after:
         if after.startswith(word):
@@ -159,9 +159,7 @@ def _change_cue(found: _Found) -> tuple[str, str]:
     return "", ""
 
 
-def _citation(
-    found: _Found, kind: str, cue: str, field: str, text: str
-) -> Citation:
+def _citation(found: _Found, kind: str, cue: str, field: str, text: str) -> Citation:
     name = unicodedata.normalize("NFKC", found.name)
     quote_start = max(0, found.start - len(found.before))
     quote = text[quote_start : found.end + len(found.after)].strip()
@@ -177,9 +175,7 @@ def _citation(
     )
 
 
-def citations_of(
-    title: str, body: str, *, doc_type: str, level: str
-) -> list[Citation]:
+def citations_of(title: str, body: str, *, doc_type: str, level: str) -> list[Citation]:
     """The documents this one names, each with its kind.
 
     `doc_type` is the classifier's (政策文件, 政策解读, 新闻报道 ...); `level` the
@@ -230,7 +226,9 @@ def citations_of(
                     citations.append(_citation(found, "interprets", cue, field, text))
                     interpreted = True
                     continue
-                citations.append(_citation(found, "cites", _cue(found, words.implements_cues), field, text))
+                citations.append(
+                    _citation(found, "cites", _cue(found, words.implements_cues), field, text)
+                )
             elif doc_type == "政策文件":
                 cue = _cue(found, words.implements_cues)
                 if field == "title" and not cue and found.name and "实施" in title:

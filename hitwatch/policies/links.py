@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from hitwatch.policies.citations import KINDS
@@ -88,11 +88,8 @@ def choose_target(
     pool = [p for p in candidates if p.id != citation.doc_id]
     if citation.doc_number:
         exact = [p for p in pool if p.doc_number == citation.doc_number]
-        if exact:
-            pool = exact
-        else:
-            # A different 发文字号 is a different document; an unknown one may be it.
-            pool = [p for p in pool if not p.doc_number and citation.key]
+        # A different 发文字号 is a different document; an unknown one may be it.
+        pool = exact or [p for p in pool if not p.doc_number and citation.key]
     if len({_lead(p.issuer) for p in pool}) > 1:
         # Several issuers use the name (每个省的《关于促进…的实施意见》): only the citing
         # document's own province can settle it; otherwise no link rather than a guess.
@@ -193,7 +190,7 @@ def links_to(session: Session, policy_id: str) -> list[Link]:
     if policy is None:
         return []
     keys = list(session.scalars(select(PolicyName.key).where(PolicyName.policy_id == policy_id)))
-    conditions = [PolicyCitation.key.in_(keys)] if keys else []
+    conditions: list[ColumnElement[bool]] = [PolicyCitation.key.in_(keys)] if keys else []
     if policy.doc_number:
         conditions.append(PolicyCitation.doc_number == policy.doc_number)
     if not conditions:
@@ -201,7 +198,9 @@ def links_to(session: Session, policy_id: str) -> list[Link]:
     citing = select(PolicyCitation.doc_id).where(or_(*conditions))
     # Resolve every citation of the citing documents: a document naming two editions of
     # one name links to one of them only.
-    return [link for link in links_from(session, session.scalars(citing)) if link.target_id == policy_id]
+    return [
+        link for link in links_from(session, session.scalars(citing)) if link.target_id == policy_id
+    ]
 
 
 @dataclass(frozen=True)
@@ -216,7 +215,9 @@ REVISED = "已修订"
 REPEALED = "已废止"
 
 
-def policy_status(session: Session, policy: Policy, links: Sequence[Link] | None = None) -> PolicyStatus:
+def policy_status(
+    session: Session, policy: Policy, links: Sequence[Link] | None = None
+) -> PolicyStatus:
     """In force until a later document repeals or revises it, or a later edition of the
     same name from the same issuer appears."""
     incoming = links if links is not None else links_to(session, policy.id)

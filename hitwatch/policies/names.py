@@ -93,7 +93,7 @@ def _edition_marker(inside: str) -> bool:
 
 
 def edition_of(name: str) -> str:
-    """The edition markers of a name, joined: "X（2024年版）" -> "2024年版", "X（试行）" -> "试行"."""
+    """The edition markers of a name: "X（2024年版）" -> "2024年版", "X（试行）" -> "试行"."""
     text = unicodedata.normalize("NFKC", name)
     return "、".join(m for m in _BRACKETED.findall(text) if _edition_marker(m))
 
@@ -153,7 +153,9 @@ def issuer_level(issuer: str) -> str:
                 if rest.startswith(suffix):
                     rest = rest[len(suffix) :]
                     break
-            local = re.match(rf"^[\u4e00-\u9fff]{{1,8}}?(?:{_alternation(words.local_units)})", rest)
+            local = re.match(
+                rf"^[\u4e00-\u9fff]{{1,8}}?(?:{_alternation(words.local_units)})", rest
+            )
             # 省人民政府 / 省卫生健康委员会 are the province; 深圳市… / 朝阳区… are below it.
             if local and not rest.startswith(("人民", "卫生", "医疗", "大数据", "政府")):
                 return "municipal"

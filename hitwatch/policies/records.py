@@ -124,7 +124,13 @@ def record_document(
     session.execute(delete(PolicyCitation).where(PolicyCitation.doc_id == doc.doc_id))
     stamp = now or utcnow()
     for citation in document_citations(doc, level):
-        identity = (citation.field, citation.position, citation.kind, citation.key[:255], citation.doc_number)
+        identity = (
+            citation.field,
+            citation.position,
+            citation.kind,
+            citation.key[:255],
+            citation.doc_number,
+        )
         session.add(
             PolicyCitation(
                 doc_id=doc.doc_id,
