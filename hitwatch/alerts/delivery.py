@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hitwatch.alerts.mail import AlertLinks, alert_message
 from hitwatch.mail import MailTransport
+from hitwatch.policies import document_status
 from hitwatch.search import CompiledRule, SearchDocument, article_document, positive_terms
 from hitwatch.settings import Settings
 from hitwatch.store import Database
@@ -36,7 +37,9 @@ Claim = Literal["claimed", "sent", "busy", "gone"]
 def load_document(database: Database, doc_id: str) -> SearchDocument | None:
     with database.session() as session:
         article = session.get(Article, doc_id)
-        return article_document(article) if article is not None else None
+        if article is None:
+            return None
+        return article_document(article, document_status(session, doc_id))
 
 
 def claim(

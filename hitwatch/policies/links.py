@@ -28,7 +28,9 @@ __all__ = [
     "REVISED",
     "Link",
     "PolicyStatus",
+    "affected_policies",
     "choose_target",
+    "document_status",
     "links_from",
     "links_to",
     "policy_status",
@@ -238,3 +240,30 @@ def policy_status(
         edition = f"（{latest.edition}）" if latest.edition else ""
         return PolicyStatus(REVISED, latest.id, f"新版本{edition}{_date(latest)}发布")
     return PolicyStatus(IN_FORCE, "", "")
+
+
+def document_status(session: Session, doc_id: str) -> str:
+    """The status of a stored document that is a policy, "" for any other document."""
+    policy = session.get(Policy, doc_id)
+    return policy_status(session, policy).status if policy is not None else ""
+
+
+def affected_policies(session: Session, doc_id: str) -> list[str]:
+    """The other policies whose status this document may change: those it repeals or
+    revises, and the other editions of its name from its issuer."""
+    targets = {
+        link.target_id
+        for link in links_from(session, [doc_id])
+        if link.kind in ("repeals", "revises")
+    }
+    policy = session.get(Policy, doc_id)
+    if policy is not None and policy.key:
+        lead = _lead(policy.issuer)
+        targets |= {
+            other.id
+            for other in session.scalars(
+                select(Policy).where(Policy.key == policy.key, Policy.id != doc_id)
+            )
+            if _lead(other.issuer) == lead
+        }
+    return sorted(targets)

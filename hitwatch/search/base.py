@@ -75,6 +75,7 @@ class SearchDocument:
     relevant: bool = True
     issuer: str = ""  # 发文机关 of a policy document
     doc_number: str = ""  # 发文字号, as written
+    status: str = ""  # a policy's validity: 现行有效, 已修订, 已废止 ("" for other documents)
 
 
 @dataclass(frozen=True)

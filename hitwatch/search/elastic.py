@@ -80,6 +80,7 @@ MAPPINGS: dict[str, Any] = {
         # the forms query filters compare: normalised issuer, docno with 〔〕 brackets
         "issuer_key": {"type": "keyword"},
         "doc_number_key": {"type": "keyword"},
+        "status": {"type": "keyword"},
     },
 }
 
@@ -122,7 +123,7 @@ def _field_query(node: Field) -> dict[str, Any]:
         return {"wildcard": {"issuer_key": {"value": f"*{_escape_wildcard(value)}*"}}}
     if node.name == "region":
         return {"prefix": {"region_parts": {"value": value}}}
-    field = {"type": "doc_type", "topic": "topics", "docno": "doc_number_key"}
+    field = {"type": "doc_type", "topic": "topics", "docno": "doc_number_key", "status": "status"}
     return {"term": {field[node.name]: value}}
 
 
@@ -227,6 +228,7 @@ def _source(document: SearchDocument) -> dict[str, Any]:
         "doc_number": document.doc_number,
         "issuer_key": normalize(document.issuer),
         "doc_number_key": normalize_docno(document.doc_number),
+        "status": document.status,
     }
 
 
@@ -247,6 +249,7 @@ def _document(source: dict[str, Any]) -> SearchDocument:
         relevant=source["relevant"],
         issuer=source.get("issuer", ""),
         doc_number=source.get("doc_number", ""),
+        status=source.get("status", ""),
     )
 
 

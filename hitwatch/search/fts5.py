@@ -105,7 +105,8 @@ CREATE TABLE IF NOT EXISTS documents (
     region TEXT NOT NULL,
     relevant INTEGER NOT NULL,
     issuer TEXT NOT NULL DEFAULT '',
-    doc_number TEXT NOT NULL DEFAULT ''
+    doc_number TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS documents_published_at ON documents (published_at);
 CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5 (
@@ -126,7 +127,8 @@ _MATCHES_FROM = "documents d INDEXED BY documents_meta2"
 
 _COLUMNS = (
     "d.doc_id, d.story_id, d.url, d.title, d.body, d.source_id, d.source_name,"
-    " d.published_at, d.doc_type, d.topics, d.region, d.relevant, d.issuer, d.doc_number"
+    " d.published_at, d.doc_type, d.topics, d.region, d.relevant, d.issuer, d.doc_number,"
+    " d.status"
 )
 _NEWEST_FIRST = "d.published_at IS NULL, d.published_at DESC, d.doc_id"
 
@@ -157,6 +159,7 @@ def _row(document: SearchDocument) -> tuple[Any, ...]:
         int(document.relevant),
         document.issuer,
         document.doc_number,
+        document.status,
     )
 
 
@@ -177,6 +180,7 @@ def _document(row: sqlite3.Row) -> SearchDocument:
         relevant=bool(row["relevant"]),
         issuer=row["issuer"],
         doc_number=row["doc_number"],
+        status=row["status"],
     )
 
 
@@ -184,6 +188,7 @@ def _document(row: sqlite3.Row) -> SearchDocument:
 _ADDED_COLUMNS = {
     "issuer": "TEXT NOT NULL DEFAULT ''",
     "doc_number": "TEXT NOT NULL DEFAULT ''",
+    "status": "TEXT NOT NULL DEFAULT ''",
 }
 _TERM_SQL = "d.id IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?)"
 # The field filters that stay SQL over the documents row; the one parameter is the value.
@@ -192,7 +197,13 @@ _FIELD_SQL = {
     "docno": "(d.doc_number != '' AND hitwatch_docno(d.doc_number) = :v)",
 }
 # query field -> the key field of `document_keys` it compares (regions by prefix)
-_KEY_FIELDS = {"source": "source", "type": "type", "topic": "topic", "region": "region"}
+_KEY_FIELDS = {
+    "source": "source",
+    "type": "type",
+    "topic": "topic",
+    "region": "region",
+    "status": "status",
+}
 
 
 def _key(field: str, value: str) -> str:
@@ -211,6 +222,8 @@ def document_keys(document: SearchDocument) -> str:
         keys.append(_OFF_TOPIC)
     if document.doc_type:
         keys.append(_key("type", document.doc_type))
+    if document.status:
+        keys.append(_key("status", document.status))
     keys.extend(_key("topic", topic) for topic in document.topics)
     # every prefix of the region and of its city part: region:广东 and region:深圳 each
     # find 广东省深圳市 by one token
@@ -502,15 +515,15 @@ class Fts5Index:
                 (rowid,) = connection.execute(
                     "INSERT INTO documents (doc_id, story_id, url, title, body, source_id,"
                     " source_name, published_at, doc_type, topics, region, relevant, issuer,"
-                    " doc_number)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " doc_number, status)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT (doc_id) DO UPDATE SET story_id = excluded.story_id,"
                     " url = excluded.url, title = excluded.title, body = excluded.body,"
                     " source_id = excluded.source_id, source_name = excluded.source_name,"
                     " published_at = excluded.published_at, doc_type = excluded.doc_type,"
                     " topics = excluded.topics, region = excluded.region,"
                     " relevant = excluded.relevant, issuer = excluded.issuer,"
-                    " doc_number = excluded.doc_number"
+                    " doc_number = excluded.doc_number, status = excluded.status"
                     " RETURNING id",
                     row,
                 ).fetchone()

@@ -108,6 +108,8 @@ def _field_matches(document: SearchDocument, node: Field) -> bool:
         return value in normalize(document.issuer)
     if node.name == "docno":
         return bool(document.doc_number) and normalize_docno(document.doc_number) == value
+    if node.name == "status":
+        return document.status == value
     raise ValueError(f"unknown query field {node.name!r}")
 
 

@@ -59,6 +59,7 @@ FIELDS = {
     "region": "province or city; 广东 and 深圳 both find 广东省深圳市 (start of either)",
     "issuer": "issuing body (发文机关)",
     "docno": "document number (发文字号)",
+    "status": "validity of a policy document (现行有效, 已修订, 已废止)",
 }
 DATE_FIELDS = ("after", "before", "month")
 
@@ -122,7 +123,7 @@ _OR.3: /OR(?=[\s(\"])/ | "|"
 _AND.3: /AND(?=[\s(\"-])/
 _NOT.3: /NOT(?=[\s(\"-])/
 MINUS: /-(?=[^\s])/
-FIELD_NAME.2: /(source|type|topic|region|issuer|docno|after|before|month)(?=[:：])/
+FIELD_NAME.2: /(source|type|topic|region|issuer|docno|status|after|before|month)(?=[:：])/
 _COLON: /[:：]/
 PHRASE: /"[^"]*"/
 WORD: /[^\s()"|:\-][^\s()"|]*/
@@ -163,7 +164,8 @@ def _half_width(text: str) -> str:
 
 ERRORS = Path(__file__).with_name("query_errors.yaml")
 _FIELD_EXAMPLES = {"source": "nhc", "type": "政策文件", "topic": "G", "region": "广东",
-                   "issuer": "国家医保局", "docno": "国卫办发〔2024〕3号"}  # fmt: skip
+                   "issuer": "国家医保局", "docno": "国卫办发〔2024〕3号",
+                   "status": "现行有效"}  # fmt: skip
 
 
 @lru_cache(maxsize=1)

@@ -194,3 +194,27 @@ def test_a_document_that_stops_being_a_policy_loses_its_record(database) -> None
         save_document(session, _national(doc_type="新闻报道", reclassified=True))
     with database.session() as session:
         assert session.get(Policy, "nat") is None
+
+
+def test_the_indexer_reindexes_a_policy_whose_status_a_new_document_changes(database) -> None:
+    from hitwatch.search import SearchRequest
+    from hitwatch.search.memory import InMemoryIndex
+    from hitwatch.search.query import parse_query
+    from indexer.policies import policy_search_documents
+
+    index = InMemoryIndex()
+    old = _provincial("old", "浙江省", "现印发本办法。", title="某省互联网医院管理办法")
+    new = _provincial(
+        "new",
+        "浙江省",
+        "本规定自印发之日起施行，《某省互联网医院管理办法》同时废止。",
+        title="某省互联网医院管理规定",
+    )
+    for document in (old, new):
+        with database.session() as session:
+            save_document(session, document)
+            index.index(policy_search_documents(session, document))
+    found = index.search(SearchRequest(query=parse_query("status:已废止"))).hits
+    assert [hit.doc_id for hit in found] == ["old"]
+    in_force = index.search(SearchRequest(query=parse_query("status:现行有效"))).hits
+    assert [hit.doc_id for hit in in_force] == ["new"]
