@@ -31,6 +31,7 @@ def _blueprints() -> list[Blueprint]:
         failures,
         health,
         mailbox,
+        policies,
         search,
         sources,
     )
@@ -39,6 +40,7 @@ def _blueprints() -> list[Blueprint]:
     return [
         browse.bp,
         search.bp,
+        policies.bp,
         api.bp,
         sources.bp,
         failures.bp,

@@ -29,6 +29,14 @@ from hitwatch.policies.names import (
     policy_key,
     policy_name,
 )
+from hitwatch.policies.pages import (
+    Deadline,
+    LinkedDocument,
+    PolicyPage,
+    list_policies,
+    policy_page,
+    upcoming_deadlines,
+)
 from hitwatch.policies.records import POLICY_TYPE, document_issuer, province_of, record_document
 from hitwatch.policies.targets import Target, find_targets
 
@@ -40,7 +48,10 @@ __all__ = [
     "REPEALED",
     "REVISED",
     "Citation",
+    "Deadline",
     "Link",
+    "LinkedDocument",
+    "PolicyPage",
     "PolicyStatus",
     "Target",
     "affected_policies",
@@ -55,10 +66,13 @@ __all__ = [
     "level_rank",
     "links_from",
     "links_to",
+    "list_policies",
     "normalize_doc_number",
     "policy_key",
     "policy_name",
+    "policy_page",
     "policy_status",
     "province_of",
     "record_document",
+    "upcoming_deadlines",
 ]

@@ -17,9 +17,14 @@ from hitwatch.policies.names import _alternation, vocabulary
 __all__ = ["Target", "find_targets"]
 
 _SENTENCE = re.compile(r"[^。；;！!？?\n]+")
+_VERB = r"(?:平均)?(?:达到|不低于|不少于|超过|提高到|提升至|提升到|降至|降低到|控制在|力争达到)"
+# A number with its unit (a verb may come before it), or a grade in words after a verb:
+# "达到四级甲等以上" is a level, the "三级" of "三级医院" is not.
 _LEVEL = re.compile(
-    r"(?:(?:平均)?(?:达到|不低于|不少于|超过|提高到|提升至|提升到|降至|降低到|控制在|力争达到)\s*)?"
-    r"(\d+(?:\.\d+)?\s*(?:%|‰|个百分点|级以上|级|家以上|家|个以上|个|万人|万家|万|亿元|亿|倍|天|小时|分钟)(?:以上|以内|左右)?)"
+    rf"(?:{_VERB}\s*)?"
+    r"(\d+(?:\.\d+)?\s*(?:%|‰|个百分点|级以上|级|家以上|家|个以上|个|万人|万家|万|亿元|亿|倍|天|小时|分钟)"
+    r"(?:以上|以内|左右)?)"
+    rf"|{_VERB}\s*([一二三四五六七八九十]+级(?:甲等|乙等)?(?:以上)?)"
 )
 _DONE = re.compile(r"(全覆盖|全面覆盖|全部覆盖|基本覆盖|全面建成|基本建成|建成|全面完成|完成|实现)")
 _MAX_SENTENCE = 200
@@ -58,15 +63,13 @@ def find_targets(text: str) -> list[Target]:
             continue
         year = int(year_match.group(1) or year_match.group(2))
         rest = sentence[year_match.end() :].lstrip("，,、： ")
-        level_match = _LEVEL.search(rest)
+        level_match = next(
+            (m for m in _LEVEL.finditer(rest) if rest[: m.start()].strip("，,、 ")), None
+        )
         if level_match:
             measure = rest[: level_match.start()].strip("，,、 ")
-            measure = re.sub(r"(?:平均)?(?:达到|不低于|不少于|超过)$", "", measure).strip()
-            if not measure:
-                continue
-            targets.append(
-                Target(year, measure[:80], level_match.group(1).strip(), sentence, "target")
-            )
+            level = (level_match.group(1) or level_match.group(2)).strip()
+            targets.append(Target(year, measure[:80], level, sentence, "target"))
             continue
         done = _DONE.search(rest)
         if done and rest[: done.start()].strip("，,、 "):
