@@ -80,6 +80,21 @@ def _lead(issuer: str) -> str:
     return issuer.split("、")[0]
 
 
+def _one_per_story(pool: Sequence[Policy]) -> list[Policy]:
+    """Copies of one text (a policy on the portal and on its ministry's site) are one
+    document: the copy with the most metadata stands for them."""
+    best: dict[str, Policy] = {}
+    for policy in sorted(pool, key=lambda p: p.id):
+        held = best.get(policy.story_id)
+        if held is None or _richness(policy) > _richness(held):
+            best[policy.story_id] = policy
+    return list(best.values())
+
+
+def _richness(policy: Policy) -> tuple[bool, bool, int]:
+    return (bool(policy.doc_number), bool(policy.issuer), level_rank(policy.level))
+
+
 def choose_target(
     citation: PolicyCitation,
     candidates: Sequence[Policy],
@@ -92,6 +107,7 @@ def choose_target(
         exact = [p for p in pool if p.doc_number == citation.doc_number]
         # A different 发文字号 is a different document; an unknown one may be it.
         pool = exact or [p for p in pool if not p.doc_number and citation.key]
+    pool = _one_per_story(pool)
     if len({_lead(p.issuer) for p in pool}) > 1:
         # Several issuers use the name (每个省的《关于促进…的实施意见》): only the citing
         # document's own province can settle it; otherwise no link rather than a guess.
@@ -191,17 +207,23 @@ def links_to(session: Session, policy_id: str) -> list[Link]:
     policy = session.get(Policy, policy_id)
     if policy is None:
         return []
-    keys = list(session.scalars(select(PolicyName.key).where(PolicyName.policy_id == policy_id)))
+    # The copies of its text (same story) are the same policy: a link may name any.
+    copies = list(session.scalars(select(Policy).where(Policy.story_id == policy.story_id)))
+    members = {p.id for p in copies} | {policy_id}
+    keys = list(session.scalars(select(PolicyName.key).where(PolicyName.policy_id.in_(members))))
+    numbers = {p.doc_number for p in copies if p.doc_number}
     conditions: list[ColumnElement[bool]] = [PolicyCitation.key.in_(keys)] if keys else []
-    if policy.doc_number:
-        conditions.append(PolicyCitation.doc_number == policy.doc_number)
+    if numbers:
+        conditions.append(PolicyCitation.doc_number.in_(numbers))
     if not conditions:
         return []
     citing = select(PolicyCitation.doc_id).where(or_(*conditions))
     # Resolve every citation of the citing documents: a document naming two editions of
     # one name links to one of them only.
     return [
-        link for link in links_from(session, session.scalars(citing)) if link.target_id == policy_id
+        link
+        for link in links_from(session, session.scalars(citing))
+        if link.target_id in members and link.source_id not in members
     ]
 
 

@@ -218,3 +218,23 @@ def test_the_indexer_reindexes_a_policy_whose_status_a_new_document_changes(data
     assert [hit.doc_id for hit in found] == ["old"]
     in_force = index.search(SearchRequest(query=parse_query("status:现行有效"))).hits
     assert [hit.doc_id for hit in in_force] == ["new"]
+
+
+def test_copies_of_one_policy_on_two_sites_are_one_target(database) -> None:
+    with database.session() as session:
+        save_document(session, _national("portal", story_id="s-policy"))
+        # The ministry's copy of the same text: no metadata table, same story.
+        save_document(session, _national("ministry", story_id="s-policy", policy=None))
+        save_document(
+            session,
+            classified_document(
+                "n1",
+                title="国办印发意见",
+                body="国务院办公厅日前印发《关于促进“互联网+医疗健康”发展的意见》。",
+                doc_type="新闻报道",
+            ),
+        )
+    with database.session() as session:
+        [link] = links_from(session, ["n1"])
+        assert link.target_id == "portal"
+        assert [item.source_id for item in links_to(session, "ministry")] == ["n1"]
