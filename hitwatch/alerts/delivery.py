@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hitwatch.alerts.mail import AlertLinks, alert_message
 from hitwatch.mail import MailTransport
-from hitwatch.policies import document_status
+from hitwatch.policies import document_links, document_status
 from hitwatch.search import CompiledRule, SearchDocument, article_document, positive_terms
 from hitwatch.settings import Settings
 from hitwatch.store import Database
@@ -39,7 +39,9 @@ def load_document(database: Database, doc_id: str) -> SearchDocument | None:
         article = session.get(Article, doc_id)
         if article is None:
             return None
-        return article_document(article, document_status(session, doc_id))
+        return article_document(
+            article, document_status(session, doc_id), document_links(session, doc_id)
+        )
 
 
 def claim(

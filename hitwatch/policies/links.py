@@ -30,6 +30,7 @@ __all__ = [
     "PolicyStatus",
     "affected_policies",
     "choose_target",
+    "document_links",
     "document_status",
     "links_from",
     "links_to",
@@ -289,3 +290,17 @@ def affected_policies(session: Session, doc_id: str) -> list[str]:
             if _lead(other.issuer) == lead
         }
     return sorted(targets)
+
+
+SEARCH_KINDS = ("implements", "interprets")
+
+
+def document_links(session: Session, doc_id: str) -> tuple[str, ...]:
+    """The document's links as the search index keeps them: "implements:<id>" and
+    "interprets:<id>" for those kinds, and "cites:<id>" for every policy it names."""
+    found = set()
+    for link in links_from(session, [doc_id]):
+        found.add(f"cites:{link.target_id}")
+        if link.kind in SEARCH_KINDS:
+            found.add(f"{link.kind}:{link.target_id}")
+    return tuple(sorted(found))

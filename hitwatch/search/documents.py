@@ -15,7 +15,9 @@ from hitwatch.store.models import Article
 __all__ = ["article_document", "search_document"]
 
 
-def search_document(doc: ClassifiedDocument, status: str = "") -> SearchDocument:
+def search_document(
+    doc: ClassifiedDocument, status: str = "", links: tuple[str, ...] = ()
+) -> SearchDocument:
     """The searchable view of a classified document, as the indexer indexes it; `status`
     is a policy's validity, which the store of record knows (`hitwatch.policies`)."""
     return SearchDocument(
@@ -34,10 +36,13 @@ def search_document(doc: ClassifiedDocument, status: str = "") -> SearchDocument
         issuer=doc.policy.issuer if doc.policy else "",
         doc_number=doc.policy.doc_number if doc.policy else "",
         status=status,
+        links=links,
     )
 
 
-def article_document(article: Article, status: str = "") -> SearchDocument:
+def article_document(
+    article: Article, status: str = "", links: tuple[str, ...] = ()
+) -> SearchDocument:
     """The searchable view of a stored article: what `search_document` gave the index."""
     policy = article.policy or {}
     return SearchDocument(
@@ -58,4 +63,5 @@ def article_document(article: Article, status: str = "") -> SearchDocument:
         issuer=str(policy.get("issuer", "")),
         doc_number=str(policy.get("doc_number", "")),
         status=status,
+        links=links,
     )

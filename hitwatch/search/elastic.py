@@ -30,7 +30,7 @@ from hitwatch.search.base import (
     order_facet,
     region_parts,
 )
-from hitwatch.search.query import And, DateRange, Field, MatchAll, Node, Not, Or, Term
+from hitwatch.search.query import LINK_FIELDS, And, DateRange, Field, MatchAll, Node, Not, Or, Term
 from hitwatch.search.terms import (
     date_bounds,
     has_scoring_terms,
@@ -81,6 +81,7 @@ MAPPINGS: dict[str, Any] = {
         "issuer_key": {"type": "keyword"},
         "doc_number_key": {"type": "keyword"},
         "status": {"type": "keyword"},
+        "policy_links": {"type": "keyword"},
     },
 }
 
@@ -123,6 +124,8 @@ def _field_query(node: Field) -> dict[str, Any]:
         return {"wildcard": {"issuer_key": {"value": f"*{_escape_wildcard(value)}*"}}}
     if node.name == "region":
         return {"prefix": {"region_parts": {"value": value}}}
+    if node.name in LINK_FIELDS:
+        return {"term": {"policy_links": f"{node.name}:{value}"}}
     field = {"type": "doc_type", "topic": "topics", "docno": "doc_number_key", "status": "status"}
     return {"term": {field[node.name]: value}}
 
@@ -229,6 +232,7 @@ def _source(document: SearchDocument) -> dict[str, Any]:
         "issuer_key": normalize(document.issuer),
         "doc_number_key": normalize_docno(document.doc_number),
         "status": document.status,
+        "policy_links": list(document.links),
     }
 
 
@@ -250,6 +254,7 @@ def _document(source: dict[str, Any]) -> SearchDocument:
         issuer=source.get("issuer", ""),
         doc_number=source.get("doc_number", ""),
         status=source.get("status", ""),
+        links=tuple(source.get("policy_links", ())),
     )
 
 

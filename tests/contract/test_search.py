@@ -527,6 +527,22 @@ def test_status_filters_policies_and_comes_back(index: SearchIndex) -> None:
     assert hit.document.status == "已废止"
 
 
+def test_links_to_policies_filter_and_come_back(index: SearchIndex) -> None:
+    load(
+        index,
+        doc("gd", "广东实施方案", links=("cites:nat", "implements:nat")),
+        doc("jd", "意见解读", links=("cites:nat", "interprets:nat")),
+        doc("news", "意见印发", links=("cites:nat",)),
+        doc("other", "其他新闻"),
+    )
+    assert found_query(index, "implements:nat") == {"gd"}
+    assert found_query(index, "interprets:nat") == {"jd"}
+    assert found_query(index, "cites:nat") == {"gd", "jd", "news"}
+    assert found_query(index, "cites:nat -implements:nat") == {"jd", "news"}
+    (hit,) = index.search(SearchRequest(query=parse_query("implements:nat"))).hits
+    assert hit.document.links == ("cites:nat", "implements:nat")
+
+
 # --- facets ---------------------------------------------------------------------------
 
 
@@ -579,6 +595,7 @@ ISSUERS = ["国务院办公厅", "国家医疗保障局", "国家卫生健康委
 DOCNOS = ["国办发〔2019〕4号", "医保发〔2024〕1号", ""]
 DOCNO_QUERIES = ["国办发[2019]4号", "国办发（2019）4号", "医保发〔2024〕1号", "医保发"]
 STATUSES = ["现行有效", "已修订", "已废止", ""]
+LINKS = [(), ("cites:p1",), ("cites:p1", "implements:p1"), ("cites:p2", "interprets:p2")]
 MOMENTS = [
     None,
     datetime(2024, 6, 30, 23, 59, tzinfo=SHANGHAI),
@@ -589,7 +606,7 @@ MOMENTS = [
 DAYS = [date(2024, 7, 1), date(2024, 7, 15), date(2024, 8, 1)]
 
 document_strategy = st.builds(
-    lambda title, body, source, doc_type, topics, region, issuer, docno, moment, status: {
+    lambda title, body, source, doc_type, topics, region, issuer, docno, moment, status, links: {
         "title": title,
         "body": body,
         "source_id": source[0],
@@ -601,6 +618,7 @@ document_strategy = st.builds(
         "doc_number": docno,
         "published_at": moment,
         "status": status,
+        "links": links,
     },
     text_strategy,
     text_strategy,
@@ -612,6 +630,7 @@ document_strategy = st.builds(
     st.sampled_from(DOCNOS),
     st.sampled_from(MOMENTS),
     st.sampled_from(STATUSES),
+    st.sampled_from(LINKS),
 )
 
 field_strategy = st.one_of(
@@ -626,6 +645,9 @@ field_strategy = st.one_of(
     st.builds(Field, st.just("issuer"), st.sampled_from(["办公厅", "国务院", "医疗保障", "卫生"])),
     st.builds(Field, st.just("docno"), st.sampled_from(DOCNO_QUERIES)),
     st.builds(Field, st.just("status"), st.sampled_from(["现行有效", "已废止"])),
+    st.builds(
+        Field, st.sampled_from(["implements", "interprets", "cites"]), st.sampled_from(["p1", "p2"])
+    ),
 )
 date_strategy = st.builds(
     DateRange, st.none() | st.sampled_from(DAYS), st.none() | st.sampled_from(DAYS)
@@ -685,6 +707,8 @@ def tree_oracle(node: Node, document: dict[str, Any]) -> bool:
         return bool(document["region"].startswith(node.value))  # a prefix: 广东 -> 广东省深圳市
     if node.name == "status":
         return bool(document["status"] == node.value)
+    if node.name in ("implements", "interprets", "cites"):
+        return f"{node.name}:{node.value}" in document["links"]
     return bool(document["doc_type"] == node.value)
 
 

@@ -238,3 +238,31 @@ def test_copies_of_one_policy_on_two_sites_are_one_target(database) -> None:
         [link] = links_from(session, ["n1"])
         assert link.target_id == "portal"
         assert [item.source_id for item in links_to(session, "ministry")] == ["n1"]
+
+
+def test_an_implementation_indexed_before_its_policy_is_found_by_implements(database) -> None:
+    from hitwatch.search import SearchRequest
+    from hitwatch.search.memory import InMemoryIndex
+    from hitwatch.search.query import parse_query
+    from indexer.policies import policy_search_documents
+
+    index = InMemoryIndex()
+    body = f"为贯彻落实《{NATIONAL}》精神，结合我省实际，提出以下实施意见。"
+    for document in (_provincial("gd", "广东省", body), _national()):
+        with database.session() as session:
+            save_document(session, document)
+            index.index(policy_search_documents(session, document))
+    found = index.search(SearchRequest(query=parse_query("implements:nat"))).hits
+    assert [hit.doc_id for hit in found] == ["gd"]
+
+
+def test_alerts_read_a_stored_document_with_its_links_and_status(database) -> None:
+    from hitwatch.alerts.delivery import load_document
+
+    body = f"根据《{NATIONAL}》，结合本省实际，制定本方案。"
+    with database.session() as session:
+        save_document(session, _national())
+        save_document(session, _provincial("gd", "广东省", body))
+    document = load_document(database, "gd")
+    assert document is not None
+    assert (document.links, document.status) == (("cites:nat", "implements:nat"), "现行有效")

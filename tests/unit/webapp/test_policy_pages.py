@@ -98,3 +98,11 @@ def test_the_item_page_leads_to_the_policy(client: FlaskClient, database: Databa
     assert "/policies/nat" in client.get("/items/nat").get_data(as_text=True)
     implementation = client.get("/items/js").get_data(as_text=True)
     assert "落实：" in implementation and "/policies/nat" in implementation
+
+
+def test_alerts_can_be_set_from_the_policy_page(client: FlaskClient, database: Database) -> None:
+    _store(database)
+    page = client.get("/policies/nat").get_data(as_text=True)
+    assert "/alerts/new?q=implements:nat" in page
+    form = client.get("/alerts/new?q=implements:nat&name=落实&offtopic=1").get_data(as_text=True)
+    assert 'value="implements:nat"' in form and 'value="落实"' in form
