@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from hitwatch.policies.names import (
-    _alternation,
+    alternation,
     normalize_doc_number,
     policy_key,
     policy_name,
@@ -110,7 +110,7 @@ def find_citations(text: str) -> list[_Found]:
             )
         )
         covered.append((match.start(), end))
-    cues = _alternation(vocabulary().implements_cues)
+    cues = alternation(vocabulary().implements_cues)
     for match in re.finditer(rf"(?:{cues})\s*({_DOC_NUMBER})", text):
         start = match.start(1)
         if any(a <= start < b for a, b in covered):

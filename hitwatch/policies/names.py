@@ -21,6 +21,7 @@ import yaml
 __all__ = [
     "LEVELS",
     "Vocabulary",
+    "alternation",
     "edition_of",
     "issuer_level",
     "level_rank",
@@ -62,7 +63,8 @@ def vocabulary(path: Path = VOCABULARY_PATH) -> Vocabulary:
     )
 
 
-def _alternation(words: tuple[str, ...]) -> str:
+def alternation(words: tuple[str, ...]) -> str:
+    """A regex alternation of `words`, in their order (the vocabulary puts longest first)."""
     return "|".join(re.escape(w) for w in words)
 
 
@@ -99,7 +101,7 @@ def edition_of(name: str) -> str:
 
 
 def _strip_interpretation(title: str) -> str:
-    words = _alternation(vocabulary().interpretation_words)
+    words = alternation(vocabulary().interpretation_words)
     quoted = _QUOTED.search(title)
     if quoted and re.search(words, title):
         return quoted.group(1)
@@ -153,14 +155,12 @@ def issuer_level(issuer: str) -> str:
                 if rest.startswith(suffix):
                     rest = rest[len(suffix) :]
                     break
-            local = re.match(
-                rf"^[\u4e00-\u9fff]{{1,8}}?(?:{_alternation(words.local_units)})", rest
-            )
+            local = re.match(rf"^[\u4e00-\u9fff]{{1,8}}?(?:{alternation(words.local_units)})", rest)
             # 省人民政府 / 省卫生健康委员会 are the province; 深圳市… / 朝阳区… are below it.
             if local and not rest.startswith(("人民", "卫生", "医疗", "大数据", "政府")):
                 return "municipal"
             return "provincial"
-    if re.search(rf"(?:{_alternation(words.local_units)})", lead):
+    if re.search(rf"(?:{alternation(words.local_units)})", lead):
         return "municipal"
     return ""
 

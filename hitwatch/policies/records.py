@@ -87,13 +87,13 @@ def _save_policy(session: Session, doc: ClassifiedDocument, level: str, issuer: 
         "story_id": doc.story_id,
         "title": doc.title,
         "name": name,
-        "key": policy_key(name),
+        "key": policy_key(name)[:255],
         "edition": edition_of(name)[:64],
-        "doc_number": doc.policy.doc_number if doc.policy else "",
+        "doc_number": (doc.policy.doc_number if doc.policy else "")[:128],
         "issuer": issuer[:256],
         "level": level,
         "province": province_of(issuer),
-        "written_date": _written_date(doc),
+        "written_date": _written_date(doc)[:10],
         "published_at": doc.published_at,
         "targets": [t.as_dict() for t in find_targets(doc.body)],
     }
@@ -104,7 +104,8 @@ def _save_policy(session: Session, doc: ClassifiedDocument, level: str, issuer: 
             setattr(policy, field, value)
     session.flush()
     session.execute(delete(PolicyName).where(PolicyName.policy_id == doc.doc_id))
-    session.add_all(PolicyName(policy_id=doc.doc_id, key=key[:255]) for key in sorted(keys))
+    truncated = sorted({key[:255] for key in keys})
+    session.add_all(PolicyName(policy_id=doc.doc_id, key=key) for key in truncated)
 
 
 def record_document(

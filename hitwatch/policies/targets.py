@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from hitwatch.policies.names import _alternation, vocabulary
+from hitwatch.policies.names import alternation, vocabulary
 
 __all__ = ["Target", "find_targets"]
 
@@ -43,7 +43,7 @@ class Target:
 
 
 def _horizon() -> re.Pattern[str]:
-    cues = _alternation(vocabulary().target_year_cues)
+    cues = alternation(vocabulary().target_year_cues)
     return re.compile(
         rf"(?:(?:{cues})\s*((?:20)\d{{2}})\s*年(?:底|末|年底)?(?:前)?"
         rf"|((?:20)\d{{2}})\s*年(?:底|末|\d{{1,2}}月(?:\d{{1,2}}日)?)?(?:前|以前|之前))"
