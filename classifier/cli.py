@@ -32,7 +32,7 @@ from classifier.reclassify import (
     send_batches,
     wait_for,
 )
-from hitwatch.errors import ExtractionError
+from hitwatch.errors import ArticleRemovedError, ExtractionError
 
 __all__ = [
     "bench_classify_command",
@@ -71,7 +71,7 @@ def classify_command(file: Path, url: str, source_kind: str) -> None:
 
     try:
         page = extract_page(file.read_bytes(), url)
-    except ExtractionError as exc:
+    except (ExtractionError, ArticleRemovedError) as exc:
         raise click.ClickException(f"{file}: {exc}") from exc
     result = Classifier.load().classify(
         page.title,

@@ -161,6 +161,8 @@ def _notice_items(path: Path) -> list[LabelledItem]:
         if facts.id.startswith("n-ito"):
             subject = "it"
         for built in notice_forms(facts):
+            weak = facts.content_topics if built.form == "short" else ()
+            required = tuple(t for t in facts.topics if t not in weak)
             items.append(
                 LabelledItem(
                     id=f"{facts.id}-{built.form}",
@@ -168,7 +170,8 @@ def _notice_items(path: Path) -> list[LabelledItem]:
                     body=built.body,
                     source_kind=built.source_kind,
                     relevant=facts.relevant,
-                    topics=facts.topics if facts.relevant else (),
+                    topics=required if facts.relevant else (),
+                    weak_topics=weak,
                     doc_type=built.doc_type,
                     policy=built.policy,
                     subject=subject,

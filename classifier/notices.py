@@ -33,6 +33,10 @@ class NoticeFacts:
     relevant: bool
     topics: tuple[str, ...]
     reason: str
+    # Topics only the forwarded document's content shows (its points), not the notice's
+    # own title: the short page cannot show them, so there they are weak (neither
+    # required nor wrong).
+    content_topics: tuple[str, ...] = ()
     docno: str = ""
     forwards: tuple[str, ...] = ()
     points: tuple[str, ...] = ()
@@ -57,13 +61,16 @@ def load_notices(path: Path) -> list[NoticeFacts]:
     notices = []
     for raw in data.get("notices") or []:
         fields: dict[str, Any] = dict(raw)
-        for key in ("topics", "forwards", "points", "forms"):
+        for key in ("topics", "content_topics", "forwards", "points", "forms"):
             if key in fields:
                 fields[key] = tuple(str(x) for x in fields[key] or ())
         fields["date"] = str(fields.get("date", ""))
         fields["docno"] = str(fields.get("docno") or "")
         fields.setdefault("topics", ())
-        notices.append(NoticeFacts(**fields))
+        facts = NoticeFacts(**fields)
+        if not set(facts.content_topics) <= set(facts.topics):
+            raise ValueError(f"{facts.id}: content_topics must be among its topics")
+        notices.append(facts)
     return notices
 
 

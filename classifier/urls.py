@@ -3,13 +3,23 @@
 The same article is reached over http and https, on mobile hosts (m., wap., 3g.), with
 tracking parameters from share buttons and feeds, through a default index page, with a
 fragment or a trailing slash. None of these change the article.
+
+WeChat articles (mp.weixin.qq.com) come as `/s/<id>` or as `/s?__biz=…&mid=…&idx=…&sn=…`
+with a tail of session and share parameters (chksm, scene, key, pass_ticket …): the
+short form keeps its path alone, the long form its four identifying parameters alone.
+The two forms of one article cannot be told apart from the URL; the page itself names its
+long form (`var msg_link`), which the WeChat extraction rule reports.
 """
 
 from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["canonical_url"]
+__all__ = ["WECHAT_ARTICLE_KEYS", "canonical_url"]
+
+# What identifies a WeChat article in the long form, in the order WeChat writes them.
+WECHAT_ARTICLE_KEYS = ("__biz", "mid", "idx", "sn")
+_WECHAT_HOST = "mp.weixin.qq.com"
 
 # m.example.cn serves www.example.cn; m.news.example.cn serves news.example.cn.
 _MOBILE_PREFIXES = ("m.", "wap.", "3g.", "mobile.", "h5.")
@@ -74,6 +84,22 @@ def _is_tracking(name: str) -> bool:
     return lowered in _TRACKING_EXACT or lowered.startswith(_TRACKING_PREFIXES)
 
 
+def _wechat(path: str, query: str) -> str:
+    path = path.rstrip("/") or "/s"
+    if path.startswith("/s/"):
+        return urlunsplit(("https", _WECHAT_HOST, path, "", ""))
+    values = dict(parse_qsl(query, keep_blank_values=True))
+    # Old links name the same article `/mp/appmsg/show` with `appmsgid` and `itemidx`.
+    values.setdefault("mid", values.get("appmsgid", ""))
+    values.setdefault("idx", values.get("itemidx", ""))
+    if all(values.get(key) for key in WECHAT_ARTICLE_KEYS):
+        kept = urlencode([(key, values[key]) for key in WECHAT_ARTICLE_KEYS])
+        return urlunsplit(("https", _WECHAT_HOST, "/s", kept, ""))
+    # Not an article link we understand: keep what it says, minus the usual tracking.
+    kept = urlencode(sorted((k, v) for k, v in parse_qsl(query) if not _is_tracking(k)))
+    return urlunsplit(("https", _WECHAT_HOST, path, kept, ""))
+
+
 def canonical_url(url: str) -> str:
     """https, desktop host, no tracking parameters, index page, fragment or trailing slash."""
     parts = urlsplit(url.strip())
@@ -81,6 +107,8 @@ def canonical_url(url: str) -> str:
     if scheme not in {"http", "https"}:
         return url.strip()
     host = (parts.hostname or "").lower().rstrip(".")
+    if host == _WECHAT_HOST:
+        return _wechat(parts.path, parts.query)
     for prefix in _MOBILE_PREFIXES:
         if host.startswith(prefix) and host.count(".") >= 2:
             host = "www." + host[len(prefix) :] if host.count(".") == 2 else host[len(prefix) :]

@@ -28,7 +28,7 @@ from hitwatch.messages import (
     stable_id,
 )
 from hitwatch.settings import Settings
-from hitwatch.sources import SourceDefinition, load_sources
+from hitwatch.sources import SourceDefinition, configured_sources
 from hitwatch.store import open_database
 from hitwatch.store.failures import open_failure_log
 from hitwatch.tasks import CLASSIFY_ITEM, INDEX_DOCUMENT, RECLASSIFY_DOCUMENTS
@@ -64,7 +64,8 @@ class ClassifyPipeline:
             attachments, problems = attach_documents(page.attachments, item.attachments)
         for problem in problems:
             _log.warning("attachment of %s not read: %s", url, problem)
-        canonical = canonical_url(url)
+        # A WeChat page names its long link, whichever form the bridge gave: one doc_id.
+        canonical = canonical_url(page.canonical_url or url)
         doc_id = stable_id(canonical)
         kind = source.kind if source else "media"
         result, story = self.judge(
@@ -142,7 +143,7 @@ def create_worker(settings: Settings) -> Celery:
     pipeline = ClassifyPipeline(
         classifier=Classifier.load(),
         stories=StoryRegistry(redis.Redis.from_url(settings.resolved_redis_url)),
-        sources={source.id: source for source in load_sources()},
+        sources={source.id: source for source in configured_sources(settings)},
         max_page_bytes=settings.max_page_bytes,
         time_limit=settings.extraction_time_limit,
     )

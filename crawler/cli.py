@@ -15,14 +15,14 @@ import sqlalchemy.exc
 
 from hitwatch.clock import SHANGHAI, ZONE_LABEL, beijing_time
 from hitwatch.settings import Settings, load_settings
-from hitwatch.sources import SourceDefinition, load_sources
+from hitwatch.sources import SourceDefinition, configured_sources
 from hitwatch.store.db import open_database
 
 __all__ = ["crawl_command", "mirror_command", "sources_command"]
 
 
 def _select(settings: Settings, ids: tuple[str, ...], demo: bool) -> list[SourceDefinition]:
-    sources = list(load_sources())
+    sources = list(configured_sources(settings))
     known = {s.id: s for s in sources}
     unknown = [i for i in ids if i not in known]
     if unknown:
@@ -150,10 +150,16 @@ def crawl_command(
         )
         for problem in r.problems:
             click.secho(f"    ! {problem}", fg="yellow")
+        for problem in r.feed_problems:
+            click.secho(f"    ! feed: {problem}", fg="red")
+        if r.removed:
+            click.echo(f"    {r.removed} article(s) removed by the publisher or blocked (not sent)")
     total = sum(r.items_sent for r in runs)
     errors = sum(r.errors for r in runs)
+    removed = sum(r.removed for r in runs)
     elapsed = time.monotonic() - started
-    click.echo(f"done in {elapsed:.1f}s: {total} items sent to classify, {errors} errors")
+    note = f", {removed} removed by their publisher" if removed else ""
+    click.echo(f"done in {elapsed:.1f}s: {total} items sent to classify, {errors} errors{note}")
     if errors:
         click.echo("failed pages are kept: `hitwatch failures list`")
 
@@ -181,7 +187,7 @@ def sources_command() -> None:
     settings = load_settings()
     database = open_database(settings.resolved_database_url)
     try:
-        upsert_sources(database, load_sources())
+        upsert_sources(database, configured_sources(settings))
         rows = list_health(database)
     except sqlalchemy.exc.OperationalError as exc:
         raise click.ClickException(
@@ -204,7 +210,8 @@ def sources_command() -> None:
     broken = sum(1 for row in rows if row.state == "broken")
     if broken:
         click.secho(
-            f"{broken} source(s) broken: check their list selectors in hitwatch/sources/<id>.yaml",
+            f"{broken} source(s) broken: check their list selectors in hitwatch/sources/<id>.yaml"
+            " (a 公众号: its bridge and the bridge's login)",
             fg="red",
         )
 

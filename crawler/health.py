@@ -1,10 +1,17 @@
-"""Source health: after every run, is each source still delivering? Written to `sources`."""
+"""Source health: after every run, is each source still delivering? Written to `sources`.
+
+A web source is broken after repeated empty runs or when its lists lose fields. A feed
+source with a `wechat` block (a 公众号 through a bridge) is judged by its feed: broken at
+once when the bridge answers with an error, with something that is not a feed, or with
+words saying its login lapsed, and broken when the feed has brought nothing new for
+`stale_after_days` (its newest entry, or the first empty answer, is that old).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy.exc
 from sqlalchemy import select
@@ -18,6 +25,7 @@ __all__ = [
     "Assessment",
     "SourceRun",
     "assess",
+    "assess_feed",
     "list_health",
     "record_runs",
     "upsert_sources",
@@ -38,6 +46,11 @@ class SourceRun:
     items_updated: int = 0
     errors: int = 0
     problems: list[str] = field(default_factory=list)
+    removed: int = 0  # 公众号 articles whose page says they were removed or blocked
+    # Feed sources (stale_after_days > 0): what breaks them at once, the newest entry.
+    stale_after_days: int = 0
+    feed_problems: list[str] = field(default_factory=list)
+    newest_entry: datetime | None = None
 
     @property
     def missing_fields(self) -> list[str]:
@@ -50,6 +63,42 @@ class Assessment:
     reason: str
     empty_runs: int
     success: bool
+    quiet_since: datetime | None = None  # feed sources: nothing new since then
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; every time hitwatch writes is UTC.
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def _removed_note(run: SourceRun) -> str:
+    return f"{run.removed} article(s) removed by the publisher or blocked" if run.removed else ""
+
+
+def assess_feed(run: SourceRun, quiet_since: datetime | None, now: datetime) -> Assessment:
+    """A feed source's state: its bridge's answer, and how long it has brought nothing new."""
+    quiet_since = _aware(quiet_since)
+    newest = _aware(run.newest_entry)
+    if newest is not None and (quiet_since is None or newest > quiet_since):
+        quiet_since = newest
+    elif run.links_found == 0 and not run.feed_problems and quiet_since is None:
+        quiet_since = now  # an empty feed: counted from its first empty answer
+    notes = [note for note in (_removed_note(run),) if note]
+    if run.feed_problems:
+        reason = "; ".join(run.feed_problems)[:500]
+        return Assessment("broken", reason, 0, False, quiet_since)
+    days = run.stale_after_days
+    if quiet_since is not None and now - quiet_since >= timedelta(days=days):
+        since = quiet_since.astimezone(UTC).strftime("%Y-%m-%d")
+        what = "no new article" if run.links_found else "the feed is empty"
+        reason = (
+            f"{what} since {since} ({days} days or more): the bridge may have lost the"
+            " account or its login"
+        )
+        return Assessment("broken", "; ".join([reason, *notes]), 0, False, quiet_since)
+    if run.links_found == 0:
+        return Assessment("ok", "; ".join(["the feed is empty", *notes]), 0, False, quiet_since)
+    return Assessment("ok", "; ".join(notes), 0, True, quiet_since)
 
 
 def assess(run: SourceRun, previous_empty_runs: int) -> Assessment:
@@ -112,7 +161,11 @@ def record_runs(
             row = session.get(Source, run.source_id)
             if row is None:
                 continue  # upsert_sources runs first; a vanished definition is skipped
-            verdict = assess(run, row.empty_runs or 0)
+            if run.stale_after_days:
+                verdict = assess_feed(run, row.quiet_since, now)
+                row.quiet_since = verdict.quiet_since
+            else:
+                verdict = assess(run, row.empty_runs or 0)
             row.last_run_at = now
             if verdict.success:
                 row.last_success_at = now

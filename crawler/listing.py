@@ -4,7 +4,8 @@ A list type is what the source definition's `ListEndpoint.type` names: `html` (C
 items, or every link matching `link_pattern` when no item selector is given), `json`
 (records at a dotted path), `post_xml` (Hanweb `<record><![CDATA[html]]>` answers),
 `js_json` (the JSON whose `data.html` a page's script would have inserted), `feed`
-(RSS 2.0 or Atom) and `sitemap`.
+(RSS 2.0, Atom or JSON Feed, read by `crawler.feeds`; an entry may carry the full
+text) and `sitemap`.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import ast
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
 from parsel import Selector
 
+from crawler.feeds import parse_feed
 from hitwatch.sources import ListEndpoint
 
 __all__ = [
@@ -34,6 +37,8 @@ class ListedLink:
     url: str
     title: str = ""
     date: str = ""
+    author: str = ""  # feeds: the entry's author (a 公众号's name)
+    content: str = ""  # feeds: the article's HTML when the feed carries the full text
 
 
 @dataclass
@@ -41,6 +46,8 @@ class ListPage:
     links: list[ListedLink] = field(default_factory=list)
     items_seen: int = 0
     missing: list[str] = field(default_factory=list)
+    newest: datetime | None = None  # feeds: the newest entry's date (source health)
+    expired: str = ""  # feeds: the bridge says its login lapsed, in these words
 
     def problems(self) -> list[str]:
         """Why this page looks broken, empty if it looks fine."""
@@ -83,7 +90,7 @@ class _Collector:
         self.page = ListPage()
         self._urls: set[str] = set()
 
-    def add(self, href: str, title: str, date: str) -> None:
+    def add(self, href: str, title: str, date: str, author: str = "", content: str = "") -> None:
         self.page.items_seen += 1
         href = (href or "").strip()
         if not href or href.startswith(("javascript:", "#", "mailto:")):
@@ -99,7 +106,7 @@ class _Collector:
         date = _clean_date(date)
         if self.endpoint.date and not date:
             self.page.missing.append("date")
-        self.page.links.append(ListedLink(url, title, date))
+        self.page.links.append(ListedLink(url, title, date, author, content))
 
 
 def _html_items(collector: _Collector, root: Selector) -> None:
@@ -166,23 +173,20 @@ def _record_item(collector: _Collector, record: Selector) -> None:
 
 
 def _feed(collector: _Collector, text: str) -> None:
-    root = Selector(text=text, type="xml")
-    root.remove_namespaces()
-    for item in root.xpath("//item"):
-        collector.add(
-            item.xpath("string(link)").get("") or item.xpath("string(guid)").get(""),
-            _clean(item.xpath("string(title)").get("")),
-            _clean(item.xpath("string(pubDate)").get("") or item.xpath("string(date)").get("")),
-        )
-    for entry in root.xpath("//entry"):
-        href = entry.xpath("link[not(@rel) or @rel='alternate']/@href").get("")
-        collector.add(
-            href,
-            _clean(entry.xpath("string(title)").get("")),
-            _clean(
-                entry.xpath("string(published)").get("") or entry.xpath("string(updated)").get("")
-            ),
-        )
+    feed = parse_feed(text)
+    account = collector.endpoint.account
+    # A bridge's feed of all its accounts names each entry's account as its author; a
+    # feed of one account may name it only in its own title.
+    entries = [
+        entry
+        for entry in feed.entries
+        if not account or entry.author == account or (not entry.author and account in feed.title)
+    ]
+    for entry in entries:
+        collector.add(entry.url, entry.title, entry.date, entry.author, entry.content)
+    dates = [entry.published_at for entry in entries if entry.published_at]
+    collector.page.newest = max(dates) if dates else None
+    collector.page.expired = feed.expired
 
 
 def _sitemap(collector: _Collector, text: str) -> None:

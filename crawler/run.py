@@ -19,11 +19,13 @@ from scrapy.core.engine import ExecutionEngine
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.utils.reactor import install_reactor
 
+from crawler.alarms import mail_health_changes
 from crawler.config import fetch_guard_options, mirror_base, scrapy_settings
 from crawler.health import SourceRun, record_runs, upsert_sources
 from crawler.services import open_services
 from crawler.spiders.source import SourceSpider
 from hitwatch.errors import HitwatchError
+from hitwatch.mail import open_transport
 from hitwatch.settings import Settings
 from hitwatch.sources import SourceDefinition
 
@@ -59,7 +61,7 @@ def _check_mirror(base: str, wait_seconds: float = 15.0) -> None:
             time.sleep(0.3)
 
 
-def _snapshot(crawler: Crawler, source_id: str) -> SourceRun:
+def _snapshot(crawler: Crawler, source: SourceDefinition) -> SourceRun:
     stats = crawler.stats.get_stats() if crawler.stats else {}
 
     def value(key: str) -> int:
@@ -67,7 +69,7 @@ def _snapshot(crawler: Crawler, source_id: str) -> SourceRun:
 
     spider = crawler.spider
     return SourceRun(
-        source_id=source_id,
+        source_id=source.id,
         list_pages=value("list_pages"),
         links_found=value("links_found"),
         articles_fetched=value("articles_fetched"),
@@ -75,6 +77,10 @@ def _snapshot(crawler: Crawler, source_id: str) -> SourceRun:
         items_updated=value("items_updated"),
         errors=value("errors"),
         problems=list(getattr(spider, "problems", [])),
+        removed=value("removed"),
+        stale_after_days=source.wechat.stale_after_days if source.wechat else 0,
+        feed_problems=list(getattr(spider, "feed_problems", [])),
+        newest_entry=getattr(spider, "newest_entry", None),
     )
 
 
@@ -127,7 +133,7 @@ def run_crawl(
                 **fetch_guard_options(settings, demo=demo),
             }
         )
-        crawlers: list[tuple[str, Crawler]] = []
+        crawlers: list[tuple[SourceDefinition, Crawler]] = []
         for source in sources:
             options = scrapy_settings(
                 settings,
@@ -139,16 +145,18 @@ def run_crawl(
             )
             crawler = Crawler(SourceSpider, {"TWISTED_REACTOR": REACTOR, **options})
             process.crawl(crawler, source=source, services=services, articles=articles)
-            crawlers.append((source.id, crawler))
+            crawlers.append((source, crawler))
         if progress is not None:
             from twisted.internet import task
 
-            loop = task.LoopingCall(lambda: progress([_snapshot(c, sid) for sid, c in crawlers]))
+            loop = task.LoopingCall(lambda: progress([_snapshot(c, s) for s, c in crawlers]))
             loop.start(progress_every, now=False)
         process.start(stop_after_crawl=True, install_signal_handlers=True)
-        runs = [_snapshot(c, sid) for sid, c in crawlers]
+        runs = [_snapshot(c, s) for s, c in crawlers]
         if record_health and not articles:
-            record_runs(database, runs, datetime.now(UTC))
+            now = datetime.now(UTC)
+            record_runs(database, runs, now)
+            mail_health_changes(database, settings, open_transport(settings), now)
         return runs
     finally:
         services.close()

@@ -19,7 +19,7 @@ from celery import Celery
 from hitwatch.broker import create_celery, register_task
 from hitwatch.errors import PermanentError, TransientError
 from hitwatch.settings import Settings
-from hitwatch.sources import load_sources
+from hitwatch.sources import configured_sources
 from hitwatch.store.db import open_database
 from hitwatch.store.failures import open_failure_log
 from hitwatch.tasks import CRAWL_SOURCE, FETCH_PAGE
@@ -51,7 +51,7 @@ def _run(args: list[str], what: str) -> None:
 
 def create_worker(settings: Settings) -> Celery:
     app = create_celery(settings, "crawler")
-    known = {source.id for source in load_sources()}
+    known = {source.id for source in configured_sources(settings)}
 
     def source_of(payload: dict[str, Any]) -> str:
         source_id = str(payload.get("source_id", ""))

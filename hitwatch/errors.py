@@ -7,6 +7,7 @@ backoff; everything else is permanent and goes straight to the failure table.
 from __future__ import annotations
 
 __all__ = [
+    "ArticleRemovedError",
     "ExtractionError",
     "HitwatchError",
     "PermanentError",
@@ -40,6 +41,10 @@ class SchemaError(PermanentError):
 
 class ExtractionError(PermanentError):
     """A page could not be turned into an article."""
+
+
+class ArticleRemovedError(PermanentError):
+    """The page says its article was removed or blocked (a 公众号 article): nothing to extract."""
 
 
 class QueryError(PermanentError):

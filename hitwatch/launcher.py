@@ -31,7 +31,7 @@ from hitwatch.settings import Settings, load_settings
 from hitwatch.store import Article, Failure, open_database
 from hitwatch.tasks import QUEUES
 
-__all__ = ["run_command"]
+__all__ = ["Supervisor", "run_command"]
 
 
 @dataclass
@@ -42,6 +42,7 @@ class Child:
     process: subprocess.Popen[bytes] | None = None
     log: IO[bytes] | None = None
     restarts: list[float] = field(default_factory=list)  # monotonic times of restarts
+    env: dict[str, str] | None = None
 
 
 RESTART_LIMIT = 5
@@ -66,9 +67,10 @@ class Supervisor:
     log_dir: Path
     children: list[Child] = field(default_factory=list)
 
-    def start(self, name: str, *args: str) -> Child:
+    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> Child:
+        """Start `hitwatch ARGS` (with its own `env` instead of the supervisor's, if given)."""
         hitwatch = shutil.which("hitwatch", path=str(Path(sys.executable).parent)) or "hitwatch"
-        child = Child(name, [hitwatch, *args], self.log_dir / f"{name}.log")
+        child = Child(name, [hitwatch, *args], self.log_dir / f"{name}.log", env=env)
         self._spawn(child)
         self.children.append(child)
         return child
@@ -81,7 +83,7 @@ class Supervisor:
             stdout=child.log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=self.env,
+            env=child.env if child.env is not None else self.env,
             start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
             preexec_fn=_die_with_parent,
         )

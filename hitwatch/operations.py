@@ -198,7 +198,7 @@ def scheduler_command() -> None:
     from hitwatch.schedule import beat_schedule
 
     app = create_celery(settings, "scheduler")
-    app.conf.beat_schedule = beat_schedule()
+    app.conf.beat_schedule = beat_schedule(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app.start(
         [

@@ -8,13 +8,14 @@ from typing import Any
 from celery.schedules import crontab
 
 from hitwatch.messages import DigestDue
-from hitwatch.sources import load_sources
+from hitwatch.settings import Settings
+from hitwatch.sources import configured_sources
 from hitwatch.tasks import BUILD_DIGEST, CRAWL_SOURCE, queue_for
 
 __all__ = ["beat_schedule"]
 
 
-def beat_schedule() -> dict[str, dict[str, Any]]:
+def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     """One periodic crawl per enabled source, at the interval its definition gives, and
     the draft digests built when a month (1st, 06:00) or a week (Monday 06:00) closes.
     Times are Asia/Shanghai (the Celery app's timezone)."""
@@ -37,7 +38,7 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "args": [{"source_id": source.id}],
             "options": {"queue": queue_for(CRAWL_SOURCE)},
         }
-        for source in load_sources()
+        for source in configured_sources(settings)
         if source.enabled
     }
     return crawls | digests

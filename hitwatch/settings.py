@@ -137,6 +137,24 @@ class Settings(BaseSettings):
         validation_alias="CRAWLER_CONTACT",
         description="Contact put in the crawler's User-Agent so site owners can reach us.",
     )
+    wechat_bridge_url: str = Field(
+        "",
+        validation_alias="WECHAT_BRIDGE_URL",
+        description=(
+            "Feed of all accounts of a WeChat bridge (wewe-rss: http://host:4000/feeds/all.atom,"
+            " we-mp-rss: http://host:8001/rss): enables the bundled health-IT 公众号, each"
+            " reading its own entries from it. Empty: off."
+        ),
+    )
+    wechat_stale_days: int = Field(
+        7,
+        gt=0,
+        validation_alias="WECHAT_STALE_DAYS",
+        description=(
+            "Days without a new article after which a bundled 公众号 source is broken (its own"
+            " `wechat.stale_after_days` for one defined in a YAML file)."
+        ),
+    )
     crawler_seen_ttl_days: int = Field(
         90,
         gt=0,

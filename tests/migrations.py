@@ -36,11 +36,36 @@ def check_accounts_migration(database: Database) -> None:
     assert {"created_by", "published_by"} <= _columns(database, "digest_issues")
 
 
+def check_source_health_migration(database: Database) -> None:
+    """0005 adds the feed health columns of `sources`; down to 0004 and up again keeps the
+    sources (their new columns start empty)."""
+    from sqlalchemy import text
+
+    database.migrate()
+    with database.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO sources (id, name, kind, homepage, enabled, last_items, last_errors,"
+                " empty_runs, state, state_reason, health_mailed) VALUES ('mp_x', '医信观察',"
+                " 'media', '', true, 0, 0, 0, 'broken', 'x', 'broken')"
+            )
+        )
+        config = alembic_config(str(database.engine.url))
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0004")
+    assert not {"quiet_since", "health_mailed"} & _columns(database, "sources")
+    database.migrate()
+    assert {"quiet_since", "health_mailed"} <= _columns(database, "sources")
+    with database.engine.connect() as connection:
+        row = connection.execute(text("SELECT name, health_mailed FROM sources")).one()
+    assert tuple(row) == ("医信观察", "")
+
+
 POLICY_TABLES = {"policies", "policy_names", "policy_citations"}
 
 
 def check_policies_migration(database: Database) -> None:
-    """Head matches the models; 0005 goes down to 0004 and up again."""
+    """Head matches the models; 0006 goes down to 0005 and up again."""
     database.migrate()
     with database.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
@@ -48,7 +73,7 @@ def check_policies_migration(database: Database) -> None:
     with database.engine.begin() as connection:
         config = alembic_config(str(database.engine.url))
         config.attributes["connection"] = connection
-        command.downgrade(config, "0004")
+        command.downgrade(config, "0005")
     assert not POLICY_TABLES & set(inspect(database.engine).get_table_names())
     database.migrate()
     assert set(inspect(database.engine).get_table_names()) >= POLICY_TABLES

@@ -61,6 +61,7 @@ def item(doc_id: str) -> str:
         policy_links = [
             (link, session.get(Policy, link.target_id)) for link in links_from(session, [doc_id])
         ]
+    first_id = queries.first_copy([article, *siblings]) if siblings else ""
     policy = article.policy or {}
     policy_rows = [(label, policy[key]) for key, label in POLICY_LABELS if policy.get(key)]
     names = topic_names()
@@ -73,6 +74,7 @@ def item(doc_id: str) -> str:
         "browse/item.html",
         article=article,
         siblings=siblings,
+        first_id=first_id,
         policy_rows=policy_rows,
         is_policy=is_policy,
         policy_links=policy_links,

@@ -59,6 +59,15 @@ def story_members(session: Session, article: Article) -> Sequence[Article]:
     ).all()
 
 
+def first_copy(articles: Iterable[Article]) -> str:
+    """The doc id of the copy published first (首发) among a story's articles; "" when
+    fewer than two carry a date or two share the earliest one (nobody can say)."""
+    dated = sorted((a.published_at, a.id) for a in articles if a.published_at is not None)
+    if len(dated) < 2 or dated[0][0] == dated[1][0]:
+        return ""
+    return dated[0][1]
+
+
 def story_sizes(session: Session, story_ids: Iterable[str]) -> dict[str, int]:
     """story id -> number of articles in it, for the "N 篇报道" badges."""
     ids = sorted(set(story_ids))

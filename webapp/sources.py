@@ -14,7 +14,10 @@ bp = Blueprint("sources", __name__)
 # state -> (label, what the operator should do about it)
 STATES: dict[str, tuple[str, str]] = {
     "ok": ("正常", ""),
-    "broken": ("异常", "检查该网站是否改版或无法访问，并查看失败记录"),
+    "broken": (
+        "异常",
+        "检查该网站是否改版或无法访问，并查看失败记录；微信公众号请检查桥接服务是否运行、登录是否过期",
+    ),
     "new": ("尚未采集", "等待下一次定时采集，或运行 hitwatch run"),
 }
 

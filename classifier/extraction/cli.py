@@ -9,7 +9,7 @@ import click
 
 from classifier.extraction.evaluation import evaluate_corpus, format_report
 from classifier.extraction.page import extract_page
-from hitwatch.errors import ExtractionError
+from hitwatch.errors import ArticleRemovedError, ExtractionError
 
 __all__ = ["eval_extract_command", "extract_command"]
 
@@ -29,7 +29,7 @@ def extract_command(file: Path, url: str, content_type: str) -> None:
     """
     try:
         result = extract_page(file.read_bytes(), url, content_type=content_type)
-    except ExtractionError as exc:
+    except (ExtractionError, ArticleRemovedError) as exc:
         raise click.ClickException(f"{file}: {exc}") from exc
     click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
 

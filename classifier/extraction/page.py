@@ -35,9 +35,18 @@ from classifier.extraction.content import main_content, prose_blocks
 from classifier.extraction.dates import BEIJING, parse_date, url_date
 from classifier.extraction.encoding import decode_page, sniff_binary
 from classifier.extraction.policy import PolicyFields, policy_from_body, policy_from_table
+from classifier.extraction.wechat import (
+    WECHAT_RULES,
+    check_not_removed,
+    content_images,
+    page_link,
+    script_time,
+    wechat_outlet,
+)
 from hitwatch.errors import ExtractionError
 from hitwatch.messages import Attachment, PolicyMeta
 from hitwatch.sources import DetailRules, SourceDefinition, find_source
+from hitwatch.sources.wechat import is_wechat_url
 
 __all__ = ["ATTACHMENT_EXTENSIONS", "Extraction", "extract_page"]
 
@@ -102,6 +111,8 @@ class Extraction:
     policy: PolicyMeta | None = None
     encoding: str = "utf-8"
     method: Literal["site", "fallback"] = "fallback"
+    canonical_url: str = ""  # the article's URL as the page itself names it (WeChat)
+    images: list[str] = field(default_factory=list)  # the body's images (WeChat: data-src)
 
     @property
     def body(self) -> str:
@@ -119,6 +130,8 @@ class Extraction:
             "policy": self.policy.model_dump() if self.policy else None,
             "encoding": self.encoding,
             "method": self.method,
+            "canonical_url": self.canonical_url,
+            "images": self.images,
         }
 
 
@@ -593,17 +606,26 @@ def extract_page(
     `source=None` looks the definition up by URL; an unknown host gets the generic
     extractor only; `sources` replaces the shipped definitions for that look-up. `hints`
     are what the list page said (title, date); `now` anchors dates printed without a year
-    (defaults to the current time).
+    (defaults to the current time). A WeChat article is read by the WeChat rule
+    (`classifier.extraction.wechat`) whichever source found it; one whose page says it was
+    removed raises ArticleRemovedError.
     """
     hints = hints or {}
     if source is None:
         source = find_source(url, sources)
-    rules = source.detail if source is not None else DetailRules.model_validate({})
+    wechat = is_wechat_url(url)
+    if wechat:
+        rules = WECHAT_RULES
+    else:
+        rules = source.detail if source is not None else DetailRules.model_validate({})
     _check_bytes(raw, content_type)
     decoded = decode_page(raw, content_type, rules.encoding)
+    if wechat:
+        check_not_removed(decoded.text, url)
     root = _parse(decoded.text, url)
     reference = now or datetime.now(BEIJING)
-    outlet = source_name_for(url, source)
+    outlet = wechat_outlet(root, decoded.text, source) if wechat else source_name_for(url, source)
+    images = content_images(root) if wechat else []
 
     fields = _rule_fields(root, rules)
     drop_elements(root, rules.drop)
@@ -619,6 +641,8 @@ def extract_page(
     published_at = _published_at(
         root, url, hints, reference, fields, header_after_title, body.fallback_date
     )
+    if wechat:
+        published_at = script_time(decoded.text) or published_at
     origin_name, author, paragraphs = _byline(fields, header, paragraphs, outlet)
     scope = body.element if body.element is not None else root
 
@@ -634,4 +658,6 @@ def extract_page(
         policy=_policy(url, source, fields, title, paragraphs, published_at),
         encoding=decoded.encoding,
         method=body.method,
+        canonical_url=page_link(decoded.text) if wechat else "",
+        images=images,
     )

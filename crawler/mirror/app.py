@@ -3,7 +3,9 @@
 Each site is served under `/<host>/<path>` with its real list and detail markup and its
 mechanics: gov.cn's HTML lists and JSON feed, NHC's HTTP 412 cookie challenge and GBK
 pages with paging, NHSA's POST `dataproxy.jsp` XML, MIIT's JavaScript-built list, RSS,
-a sitemap, a JSON API and a page that declares gb2312 while its bytes are UTF-8.
+a sitemap, a JSON API and a page that declares gb2312 while its bytes are UTF-8. It also
+plays a WeChat bridge (wewe-rss's Atom feed of a made-up 公众号, some entries with the
+full text) and mp.weixin.qq.com's article pages, one of them removed by its publisher.
 `GET /_hits` tells how often each path was served (tests use it to prove no page was
 fetched twice).
 """
@@ -29,7 +31,7 @@ from crawler.mirror.challenge import challenge_page, expected_cookie
 from crawler.mirror.content import MirrorArticle, load_articles, load_news
 from crawler.mirror.documents import DOCUMENT_TYPES, document_bytes
 
-__all__ = ["MirrorConfig", "Site", "create_app"]
+__all__ = ["Catalogue", "MirrorConfig", "Site", "create_app"]
 
 NHC_PAGE_SIZE = 2  # small so that two-page lists exercise paging
 
@@ -40,11 +42,35 @@ class MirrorConfig:
     articles: tuple[MirrorArticle, ...] = ()
     latency_seconds: float = 0.0  # answer as slowly as a distant real site (tests of sharing)
     news_file: Path | None = None  # the demo's own news, published while it runs
+    catalogue: Catalogue | None = None  # articles published in waves (the soak)
+
+
+class Catalogue:
+    """Articles published while the mirror runs, in waves: every article published so far
+    can be fetched, the lists show the latest wave (as a real site's first pages show its
+    newest articles). Thread-safe: the soak publishes while the server answers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.version = 0
+        self.published: list[MirrorArticle] = []
+        self.listed: tuple[MirrorArticle, ...] = ()
+
+    def publish(self, wave: Iterable[MirrorArticle]) -> None:
+        with self._lock:
+            self.listed = tuple(sorted(wave, key=lambda a: a.date, reverse=True))
+            self.published.extend(self.listed)
+            self.version += 1
+
+    def snapshot(self) -> tuple[int, tuple[MirrorArticle, ...], tuple[MirrorArticle, ...]]:
+        with self._lock:
+            return self.version, tuple(self.published), self.listed
 
 
 HTML = "text/html; charset=utf-8"
 XML = "application/xml; charset=utf-8"
 JSON = "application/json"
+ATOM = "application/atom+xml; charset=utf-8"
 
 
 @dataclass(frozen=True)
@@ -76,8 +102,13 @@ def _path_of(url: str) -> str:
 class Site:
     """Renders every page of the mirror from the article list; pure of HTTP."""
 
-    def __init__(self, articles: tuple[MirrorArticle, ...]) -> None:
-        self.articles = articles
+    def __init__(
+        self,
+        articles: tuple[MirrorArticle, ...],
+        listed: tuple[MirrorArticle, ...] | None = None,
+    ) -> None:
+        """`articles` can be fetched; `listed` (default: all of them) appear in the lists."""
+        self.articles = articles if listed is None else listed
         self.by_url = {(a.host, a.path): a for a in articles}
         self.files = {(a.host, f.path): (a, f) for a in articles for f in a.files}
         self.lists: dict[tuple[str, str], ListSpec] = dict(self._list_pages())
@@ -156,6 +187,14 @@ class Site:
             ),
             ("www.thepaper.cn", "/sitemap.xml", "thepaper_sitemap.xml", "thepaper", "sitemap", XML),
             ("bench.example", "/list.html", "bench_list.html", "bench", "all", HTML),
+            (
+                "wechat-bridge.demo",
+                "/feeds/MP_WXS_3240000001.atom",
+                "wechat_feed.atom",
+                "mp_yixin_demo",
+                "feed",
+                ATOM,
+            ),
         ):
             yield (
                 (host, path),
@@ -203,8 +242,15 @@ class Site:
         article = self.by_url.get((host, path))
         if article is None:
             return self.document(host, path)
+        if article.broken:
+            # A page that is not one: bytes no extractor can read, served as HTML.
+            return Page(hashlib.sha512(article.url.encode()).digest() * 64, "text/html")
         if article.source == "nhc":
             return Page(self.html("nhc_detail.html", "gbk", a=article), "text/html")
+        if article.wechat == "removed":
+            return Page(self.html("wechat_removed.html", a=article), "text/html; charset=utf-8")
+        if article.wechat:
+            return Page(self.html("wechat_detail.html", a=article), "text/html; charset=utf-8")
         if article.source == "bench":
             return Page(self.html("bench_detail.html", a=article), "text/html; charset=utf-8")
         if article.lying_charset:
@@ -230,6 +276,8 @@ def create_app(config: MirrorConfig | None = None) -> Flask:
     app.extensions["mirror_hits"] = hits
 
     def site() -> Site:
+        if config.catalogue is not None:
+            return catalogue_site()
         news = config.news_file
         version = news.stat().st_mtime_ns if news is not None and news.exists() else 0
         if (
@@ -241,6 +289,15 @@ def create_app(config: MirrorConfig | None = None) -> Flask:
             articles = tuple(sorted((*bundled, *published), key=lambda a: a.date, reverse=True))
             app.extensions["mirror_site"] = Site(articles)
             app.extensions["mirror_news_version"] = version
+        built: Site = app.extensions["mirror_site"]
+        return built
+
+    def catalogue_site() -> Site:
+        assert config.catalogue is not None
+        if app.extensions.get("mirror_catalogue_version") != config.catalogue.version:
+            version, published, listed = config.catalogue.snapshot()
+            app.extensions["mirror_site"] = Site(published, listed)
+            app.extensions["mirror_catalogue_version"] = version
         built: Site = app.extensions["mirror_site"]
         return built
 

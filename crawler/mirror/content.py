@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from hitwatch.clock import SHANGHAI
+
 __all__ = ["MirrorArticle", "MirrorFile", "load_articles"]
 
 ARTICLES = Path(__file__).with_name("articles.yaml")
@@ -39,7 +41,9 @@ class MirrorArticle:
     issuer: str = ""
     index_number: str = ""
     lying_charset: str = ""
+    wechat: str = ""  # 公众号 articles: "full" (text in the feed), "link" or "removed"
     files: tuple[MirrorFile, ...] = ()
+    broken: bool = False  # served as bytes that are no page at all (the soak's bad input)
 
     @property
     def host(self) -> str:
@@ -54,6 +58,17 @@ class MirrorArticle:
         return self.date[:10]
 
     @property
+    def iso_date(self) -> str:
+        """The date (Beijing time, as written) in ISO 8601 with its offset."""
+        when = datetime.fromisoformat(self.date if len(self.date) > 10 else f"{self.date} 00:00")
+        return when.replace(tzinfo=SHANGHAI).isoformat()
+
+    @property
+    def timestamp(self) -> int:
+        """The date as the Unix time WeChat's pages carry (`var ct`)."""
+        return int(datetime.fromisoformat(self.iso_date).timestamp())
+
+    @property
     def number(self) -> str:
         """The trailing digits/hex of the URL: the site's own article id."""
         stem = self.path.rstrip("/").rsplit("/", 1)[-1].split(".")[0]
@@ -66,7 +81,9 @@ def load_articles(path: Path = ARTICLES) -> tuple[MirrorArticle, ...]:
     texts: dict[str, list[str]] = data["texts"]
     articles = []
     for entry in data["articles"]:
-        fields = {k: str(v) for k, v in entry.items() if k not in ("text", "files", "expect")}
+        fields: dict[str, Any] = {
+            k: str(v) for k, v in entry.items() if k not in ("text", "files", "expect")
+        }
         folder = urlsplit(entry["url"]).path.rsplit("/", 1)[0]
         stem = urlsplit(entry["url"]).path.rsplit("/", 1)[-1].split(".")[0]
         files = tuple(

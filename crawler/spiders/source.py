@@ -3,11 +3,18 @@
 Everything site-specific is data (`hitwatch/sources/<id>.yaml`); this spider only knows
 the list types. In demo mode every real URL is fetched from the mirror site, while links
 are still resolved against the real URL so the handed-over item names the real page.
+
+A WeChat 公众号 source (`wechat:` in its definition) reads a bridge's feed: an entry that
+carries the full text is handed over as a WeChat-style page built from it (no fetch of
+mp.weixin.qq.com), the others are fetched; a page saying its article was removed is
+counted as removed, not handed over; the bridge's errors and a lapsed login are noted as
+feed problems, which make the source broken at once (`crawler.health`).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlencode, urljoin, urlsplit
 
@@ -28,6 +35,7 @@ from crawler.state import Validators
 from hitwatch.errors import PermanentError, TransientError
 from hitwatch.messages import DOCUMENT_EXTENSIONS
 from hitwatch.sources import ListEndpoint, SourceDefinition
+from hitwatch.sources.wechat import feed_page, is_wechat_url, removal_notice
 
 __all__ = ["MAX_DOCUMENTS", "SourceSpider", "document_links", "page_url"]
 
@@ -96,6 +104,9 @@ class SourceSpider(scrapy.Spider):
         self.services = services
         self.articles = list(articles)  # fetch just these article URLs, not the lists
         self.problems: list[str] = []
+        # 公众号 sources: what breaks the source at once, and the newest entry of its feed.
+        self.feed_problems: list[str] = []
+        self.newest_entry: datetime | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourceSpider:
@@ -166,7 +177,7 @@ class SourceSpider(scrapy.Spider):
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(f"hitwatch/{key}", value)
 
-    def parse_list_page(self, response: Response) -> Iterator[Request]:
+    def parse_list_page(self, response: Response) -> Iterator[Request | FetchedPage]:
         meta = response.meta
         index, number, real = meta["endpoint"], meta["page"], meta["real_url"]
         endpoint = self.source.lists[index]
@@ -203,9 +214,13 @@ class SourceSpider(scrapy.Spider):
             page = parse_list(endpoint, response.text, list_url)
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             self._problem(f"{endpoint.label or real}: cannot read the list ({exc})")
+            if self.source.wechat is not None:
+                self._feed_problem(f"the bridge's answer is not a feed ({exc})"[:300])
             return
         for problem in page.problems():
             self._problem(f"{endpoint.label or real}: {problem}")
+        if self.source.wechat is not None:
+            self._feed_health(page.newest, page.expired)
         self._count("links_found", len(page.links))
         etag, modified = _header(response, "ETag"), _header(response, "Last-Modified")
         if etag or modified:
@@ -214,10 +229,48 @@ class SourceSpider(scrapy.Spider):
         seen: set[str] = set() if self.services.recheck else self.services.seen.known(urls)
         fresh = [link for link in page.links if link.url not in seen]
         for link in fresh:
-            yield self.article_request(link, list_url, real)
+            if self.source.wechat is not None and link.content and is_wechat_url(link.url):
+                yield self.page_from_feed(link, list_url)
+            else:
+                yield self.article_request(link, list_url, real)
         # Stop paging once a page holds only links handed over in earlier runs.
         if endpoint.next_page and fresh and number < endpoint.max_pages:
             yield self.list_request(index, number + 1)
+
+    def _feed_health(self, newest: datetime | None, expired: str) -> None:
+        if newest is not None and (self.newest_entry is None or newest > self.newest_entry):
+            self.newest_entry = newest
+        if expired:
+            self._feed_problem(f"the bridge says its login lapsed ({expired}): log in again there")
+
+    def _feed_problem(self, text: str) -> None:
+        if text not in self.feed_problems:
+            self.feed_problems.append(text)
+
+    def page_from_feed(self, link: ListedLink, list_url: str) -> FetchedPage:
+        """The article whose full text the feed carries, as a WeChat-style page."""
+        self._count("articles_from_feed")
+        assert self.source.wechat is not None
+        published = None
+        if link.date:
+            try:
+                published = datetime.fromisoformat(link.date)
+            except ValueError:
+                published = None
+        body = feed_page(
+            link.url, link.title, link.author or self.source.wechat.account, published, link.content
+        )
+        hints = {"title": link.title, "date": link.date, "list_url": list_url}
+        return FetchedPage(
+            url=link.url,
+            final_url=link.url,
+            real_url=link.url,
+            source_id=self.source.id,
+            status=200,
+            content_type="text/html; charset=utf-8",
+            body=body,
+            hints={**hints, "source_id": self.source.id, "from_feed": list_url},
+        )
 
     async def _fetch_document(self, real_url: str) -> FetchedFile:
         """One linked document, fetched outside the shared queue (it belongs to the page).
@@ -262,6 +315,14 @@ class SourceSpider(scrapy.Spider):
     async def parse_article(self, response: Response) -> AsyncIterator[FetchedPage]:
         self._count("articles_fetched")
         request_url = response.request.url if response.request else response.url
+        if isinstance(response, TextResponse) and is_wechat_url(response.meta["real_url"]):
+            notice = removal_notice(response.text)
+            if notice:
+                # Removed or blocked by WeChat: nothing to extract, and not a failure.
+                self._count("removed")
+                self.logger.info("%s: %s removed (%s)", self.source.id, request_url, notice)
+                self.services.seen.remember(response.meta["real_url"], f"removed:{notice}")
+                return
         files = []
         failed: dict[str, str] = {}
         real_url = response.meta["real_url"]
@@ -315,6 +376,8 @@ class SourceSpider(scrapy.Spider):
             self.services.validators.forget(request.meta["validator_key"])
         if kind != "article" and not isinstance(exc, FetchRefused):
             self._problem(f"list {request.meta.get('real_url', request.url)} failed: {reason}")
+            if self.source.wechat is not None:
+                self._feed_problem(f"the bridge answered {reason}")
         payload = {
             "url": request.meta.get("real_url", request.url),
             "fetch_url": request.url,

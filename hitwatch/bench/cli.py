@@ -21,6 +21,7 @@ SERVICE_BENCHMARKS: dict[str, str] = {
     "extract": "classifier.extraction.cli:bench_extract_command",
     "digest": "hitwatch.bench.digest:bench_command",
     "search": "hitwatch.bench.search:bench_command",
+    "soak": "hitwatch.bench.soak:soak_command",
 }
 EVALUATIONS: dict[str, str] = {
     "classify": "classifier.cli:eval_classify_command",

@@ -1,7 +1,9 @@
 """Source definitions: one YAML file per source, editable without code changes.
 
 The crawler reads a definition's list rules to find article pages; the classifier reads
-its detail rules to extract them and its display name for the digest's 来源.
+its detail rules to extract them and its display name for the digest's 来源. A WeChat
+公众号 is a definition too: a bridge's feed as its list and a `wechat` block naming the
+account (`hitwatch.sources.wechat`, which also bundles a list of health-IT accounts).
 """
 
 from __future__ import annotations
@@ -14,11 +16,15 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from hitwatch.settings import Settings
+
 __all__ = [
     "DetailRules",
     "ListEndpoint",
     "Politeness",
     "SourceDefinition",
+    "WechatAccount",
+    "configured_sources",
     "find_source",
     "load_sources",
 ]
@@ -54,6 +60,11 @@ class ListEndpoint(_Strict):
     next_page: str = Field("", description="URL template with {page} for page 2, 3, ...")
     max_pages: int = Field(3, description="pages read per run at most")
     label: str = Field("", description="column name as the site shows it (政策法规 ...)")
+    account: str = Field(
+        "",
+        description="feed types: only entries whose author is this account (a bridge's"
+        " feed of all its accounts)",
+    )
 
 
 class DetailRules(_Strict):
@@ -71,6 +82,20 @@ class DetailRules(_Strict):
     encoding: str = Field("", description="force an encoding when the site is known to lie")
 
 
+class WechatAccount(_Strict):
+    """A WeChat 公众号 read through a feed bridge (wewe-rss, we-mp-rss, RSSHub)."""
+
+    account: str = Field(description="the account's name as WeChat shows it (#js_name)")
+    account_id: str = Field(
+        "", description="its id where known: __biz, MP_WXS_<n> or the 微信号 (informative)"
+    )
+    stale_after_days: int = Field(
+        7,
+        ge=1,
+        description="the source is broken when its feed brings nothing new for this many days",
+    )
+
+
 class SourceDefinition(_Strict):
     id: str
     name: str = Field(description="display name as the bulletin writes it (新京报, 中新网 ...)")
@@ -84,6 +109,12 @@ class SourceDefinition(_Strict):
     detail: DetailRules = Field(default_factory=lambda: DetailRules())
     anti_bot: Literal["", "cookie_412"] = ""
     demo: bool = Field(False, description="has a page set in the bundled mirror site")
+    live: bool = Field(
+        True, description="exists outside the demo (false: a made-up source of the mirror only)"
+    )
+    wechat: WechatAccount | None = Field(
+        None, description="a 公众号 read through a feed bridge: its lists are the bridge's feeds"
+    )
 
     def match_length(self, url: str) -> int:
         """Length of the longest of our domains that covers `url`'s host; 0 if none does."""
@@ -91,16 +122,37 @@ class SourceDefinition(_Strict):
         return max((len(d) for d in self.domains if host == d or host.endswith("." + d)), default=0)
 
 
-@lru_cache(maxsize=4)
-def load_sources(folder: Path = DEFINITIONS) -> tuple[SourceDefinition, ...]:
-    """Every `*.yaml` definition in `folder`, sorted by id; a bad file names itself."""
+@lru_cache(maxsize=8)
+def load_sources(
+    folder: Path = DEFINITIONS, wechat_bridge_url: str = "", wechat_stale_days: int = 7
+) -> tuple[SourceDefinition, ...]:
+    """Every `*.yaml` definition in `folder`, sorted by id; a bad file names itself.
+
+    With `wechat_bridge_url` (WECHAT_BRIDGE_URL: a bridge's feed of all its accounts) the
+    bundled health-IT 公众号 are added, each reading its own entries from that feed.
+    """
     sources = []
     for path in sorted(folder.glob("*.yaml")):
         try:
             sources.append(SourceDefinition.model_validate(yaml.safe_load(path.read_text("utf-8"))))
         except Exception as exc:
             raise ValueError(f"source definition {path.name} is invalid: {exc}") from exc
-    return tuple(sources)
+    if wechat_bridge_url:
+        from hitwatch.sources.wechat import bundled_sources
+
+        own = {source.id for source in sources}
+        bundled = bundled_sources(wechat_bridge_url, wechat_stale_days)
+        sources.extend(source for source in bundled if source.id not in own)
+    return tuple(sorted(sources, key=lambda source: source.id))
+
+
+def configured_sources(settings: Settings) -> tuple[SourceDefinition, ...]:
+    """The shipped definitions plus, with WECHAT_BRIDGE_URL, the bundled 公众号; in live
+    mode without the demo's made-up sources."""
+    sources = load_sources(DEFINITIONS, settings.wechat_bridge_url, settings.wechat_stale_days)
+    if settings.crawl_mode == "live":
+        return tuple(source for source in sources if source.live)
+    return sources
 
 
 def find_source(

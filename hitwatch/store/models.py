@@ -94,6 +94,10 @@ class Source(Base):
     empty_runs: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[str] = mapped_column(String(16), default="new")
     state_reason: Mapped[str] = mapped_column(Text, default="")
+    # Feed sources (公众号): the newest entry seen, or the first empty answer.
+    quiet_since: Mapped[datetime | None]
+    # The state admins were last mailed about ("" none yet): one mail per change.
+    health_mailed: Mapped[str] = mapped_column(String(16), default="", server_default="")
 
 
 class Story(Base):

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from crawler.alarms import mail_health_changes
 from crawler.health import SourceRun, list_health, record_runs, upsert_sources
 from hitwatch.accounts import (
     add_user,
@@ -44,8 +45,10 @@ from hitwatch.alerts.rules import (
     rules_version,
 )
 from hitwatch.errors import SchemaError
+from hitwatch.mail import open_transport
 from hitwatch.messages import StoryIndexed
-from hitwatch.sources import load_sources
+from hitwatch.settings import load_settings
+from hitwatch.sources import ListEndpoint, SourceDefinition, WechatAccount, load_sources
 from hitwatch.store import Database, Story, StoryEvent
 from hitwatch.store.failures import FailureLog
 from hitwatch.store.models import AlertDelivery
@@ -168,6 +171,43 @@ def test_source_health_and_choices(store: Database) -> None:
         assert {source.id for source in queries.list_sources(session)} == set(health)
         choices = dict(queries.source_choices(session))
     assert choices == {**{d.id: d.name for d in definitions}, "elsewhere": "别处"}
+
+
+def test_feed_health_and_its_mail_once_per_change(store: Database, inbox, tmp_path) -> None:
+    handler, port = inbox
+    settings = load_settings(
+        data_dir=tmp_path, smtp_host="127.0.0.1", smtp_port=port, smtp_starttls=False
+    )
+    feed = SourceDefinition(
+        id="mp_demo",
+        name="医信观察",
+        kind="media",
+        homepage="https://mp.weixin.qq.com/",
+        domains=[],
+        lists=[ListEndpoint(url="http://bridge.example/feeds/all.atom", type="feed")],
+        wechat=WechatAccount(account="医信观察", stale_after_days=2),
+    )
+    upsert_sources(store, [feed])
+    with store.session() as session:
+        add_user(session, "admin@example.org", "admin", password="correct horse battery staple")
+
+    def run(when: datetime, **fields: object) -> list[str]:
+        record_runs(store, [SourceRun("mp_demo", stale_after_days=2, **fields)], when)  # type: ignore[arg-type]
+        sent = mail_health_changes(store, settings, open_transport(settings), when)
+        return [change.kind for change in sent]
+
+    assert run(JULY, links_found=1, newest_entry=JULY) == []
+    assert run(JULY + timedelta(days=1), links_found=1, newest_entry=JULY) == []
+    assert run(JULY + timedelta(days=2), links_found=1, newest_entry=JULY) == ["broken"]
+    assert run(JULY + timedelta(days=3), links_found=1, newest_entry=JULY) == []
+    (row,) = [source for source in list_health(store) if source.id == "mp_demo"]
+    assert (row.state, row.quiet_since, row.health_mailed) == ("broken", JULY, "broken")
+    later = JULY + timedelta(days=4)
+    assert run(later, links_found=2, newest_entry=later) == ["recovered"]
+    assert [str(m["Subject"]) for m in handler.messages] == [
+        "信息源异常：医信观察",
+        "信息源已恢复：医信观察",
+    ]
 
 
 def test_failures_are_kept_listed_and_replayed(store: Database) -> None:

@@ -52,6 +52,22 @@ def _log_in_as_the_printed_admin(base: str, transcript: str) -> None:
         assert "/login" in response.url, "an anonymous visitor is sent to log in"
 
 
+def _wechat_items_and_their_story(base: str) -> None:
+    """The demo's 公众号 shows its items; its reprint of a 新京报 article is one story
+    with it, and the item page names the 新京报 copy 首发."""
+    with urllib.request.urlopen(f"{base}/api/v1/items?all=1&per_page=100", timeout=10) as answer:
+        items = json.load(answer)["items"]
+    wechat = {item["title"]: item for item in items if item["source_id"] == "mp_yixin_demo"}
+    assert "医院信息平台数据质量治理进入“深水区”" in wechat, items
+    assert "某医院互联网医院上线一周年运行报告" not in wechat  # removed by its publisher
+    reprint = next(item for title, item in wechat.items() if title.startswith("北京20家公立医院"))
+    assert reprint["story_size"] == 2
+    with urllib.request.urlopen(f"{base}/items/{reprint['doc_id']}", timeout=10) as answer:
+        page = answer.read().decode("utf-8")
+    first = page.index("首发")
+    assert "新京报" in page[page.rindex("<li>", 0, first) : first], page
+
+
 def test_run_demo_crawls_indexes_serves_and_stops_cleanly(tmp_path):
     # SMTP_PORT: where the demo's mail catcher listens
     names = ("EMBEDDED_REDIS_PORT", "WEB_PORT", "MIRROR_PORT", "SMTP_PORT")
@@ -99,6 +115,7 @@ def test_run_demo_crawls_indexes_serves_and_stops_cleanly(tmp_path):
         with urllib.request.urlopen(f"{base}/", timeout=10) as page:
             home = page.read().decode("utf-8")
         assert relevant[0]["title"] in home, "the home page lists the newest relevant item"
+        _wechat_items_and_their_story(base)
         _log_in_as_the_printed_admin(base, transcript)
 
         process.send_signal(signal.SIGINT)

@@ -1,4 +1,4 @@
-"""Policies on PostgreSQL: migration 0005, and records, citations and links on the real server."""
+"""Policies on PostgreSQL: migration 0006, and records, citations and links on the real server."""
 
 from __future__ import annotations
 

@@ -33,6 +33,9 @@ from hitwatch.tasks import CLASSIFY_ITEM
 
 HITWATCH = str(Path(sys.executable).with_name("hitwatch"))
 ARTICLES = load_articles()
+# A 公众号 article whose page says its publisher removed it is counted, not handed over.
+REMOVED = [a for a in load_articles() if a.wechat == "removed"]
+HANDED = [a for a in load_articles() if a.wechat != "removed"]
 
 
 @pytest.fixture
@@ -101,18 +104,28 @@ def test_demo_crawl_hands_over_every_article_once_then_nothing(
     crawl_env, isolated_redis_url, mirror_app, database
 ) -> None:
     out = crawl(crawl_env)
-    assert f"{len(ARTICLES)} items sent to classify, 0 errors" in out
+    assert (
+        f"{len(HANDED)} items sent to classify, 0 errors, {len(REMOVED)} removed by their"
+        " publisher" in out
+    )
 
     items = classify_items(isolated_redis_url)
-    by_url = Counter(item.hints["original_url"] for item in items)
-    assert by_url == Counter(a.url for a in ARTICLES)
+    # An article whose full text came in a 公众号 feed was not fetched: it names its URL.
+    real = {item.item_id: item.hints.get("original_url") or item.url for item in items}
+    by_url = Counter(real.values())
+    assert by_url == Counter(a.url for a in HANDED)
     sources = {a.url: a.source for a in ARTICLES}
     for item in items:
-        assert item.source_id == sources[item.hints["original_url"]]
+        assert item.source_id == sources[real[item.item_id]]
         assert item.hints["source_id"] == item.source_id
-        assert item.url.startswith("http://127.0.0.1:")
+        if "from_feed" in item.hints:
+            assert item.url == real[item.item_id]
+        else:
+            assert item.url.startswith("http://127.0.0.1:")
         assert item.fetched_at.tzinfo is not None
         assert len(item.body_bytes()) > 200
+    from_feed = {real[i.item_id] for i in items if "from_feed" in i.hints}
+    assert from_feed == {a.url for a in ARTICLES if a.wechat == "full"}
     nhc = next(i for i in items if i.source_id == "nhc")
     assert "国家卫生健康委" not in nhc.body_bytes().decode(
         "utf-8", "replace"
@@ -123,6 +136,7 @@ def test_demo_crawl_hands_over_every_article_once_then_nothing(
         rows = {row.id: row for row in session.scalars(select(Source))}
     assert {row.state for row in rows.values()} == {"ok"}
     assert rows["gov_cn"].last_items == 8
+    assert "1 article(s) removed by the publisher" in rows["mp_yixin_demo"].state_reason
     assert all(row.last_success_at is not None for row in rows.values())
 
     # Seen state is bounded: one key per article, each expiring after the configured TTL.
@@ -135,7 +149,7 @@ def test_demo_crawl_hands_over_every_article_once_then_nothing(
 
     served_once = hits(mirror_app)
     crawl(crawl_env)
-    assert len(classify_items(isolated_redis_url)) == len(ARTICLES)
+    assert len(classify_items(isolated_redis_url)) == len(HANDED)
     again = hits(mirror_app) - served_once
     assert not any(article_path(a.url) in again for a in ARTICLES), again
     # List pages are asked again on every run (conditionally), never skipped as seen.
@@ -246,11 +260,15 @@ def test_two_processes_share_one_run_without_fetching_a_page_twice(
     served = hits(mirror_app)
     twice = {path: n for path, n in served.items() if n > 1}
     assert twice == {}, twice
-    assert all(served[article_path(a.url)] == 1 for a in ARTICLES)
+    # Full text from a 公众号 feed needs no fetch of its page.
+    fetched = [a for a in ARTICLES if a.wechat != "full"]
+    assert all(served[article_path(a.url)] == 1 for a in fetched)
+    assert not any(served[article_path(a.url)] for a in ARTICLES if a.wechat == "full")
     items = classify_items(isolated_redis_url)
-    assert Counter(i.hints["original_url"] for i in items) == Counter(a.url for a in ARTICLES)
+    real = Counter(i.hints.get("original_url") or i.url for i in items)
+    assert real == Counter(a.url for a in HANDED)
     sent = [int(out.split(" items sent to classify")[0].rsplit(" ", 1)[1]) for out in outputs]
-    assert sum(sent) == len(ARTICLES), outputs
+    assert sum(sent) == len(HANDED), outputs
     client = redis.Redis.from_url(isolated_redis_url)
     assert client.keys("hitwatch:crawl:run:shared-run*") == []  # the last process cleaned up
     client.close()
@@ -299,3 +317,42 @@ def test_linked_documents_travel_with_their_page_and_are_read(
             compact = "".join(text.split())  # PDF lines wrap; spaces between CJK go
             assert file.title in compact and opening in compact, (file, text[:80])
     client.close()
+
+
+def test_wechat_feed_items_are_extracted_and_a_reprint_joins_its_story(
+    crawl_env, isolated_redis_url, database
+) -> None:
+    """The demo 公众号: full text from the bridge's feed, a fetched WeChat page that
+    reprints a 新京报 article (one story with it, 新京报 first), a removed article counted."""
+    from classifier.classify import Classifier
+    from classifier.dedupe import StoryRegistry
+    from classifier.worker import ClassifyPipeline
+
+    out = crawl(crawl_env, "--source=bjnews", "--source=mp_yixin_demo")
+    assert "1 article(s) removed by the publisher or blocked (not sent)" in out
+    items = classify_items(isolated_redis_url)
+    client = redis.Redis.from_url(isolated_redis_url)
+    pipeline = ClassifyPipeline(
+        classifier=Classifier.load(),
+        stories=StoryRegistry(client),
+        sources={source.id: source for source in load_sources()},
+    )
+    documents = {}
+    for item in sorted(items, key=lambda i: i.source_id):  # 新京报 first, as it published
+        document = pipeline.process(item)
+        documents[document.canonical_url] = document
+    client.close()
+
+    wechat = [a for a in ARTICLES if a.source == "mp_yixin_demo" and a.wechat != "removed"]
+    for article in wechat:
+        document = documents[article.url]
+        assert document.title == article.title
+        assert document.source_name == "医信观察"
+        assert document.published_at is not None
+        assert document.published_at.isoformat() == article.iso_date
+        assert document.body.splitlines()[0] == article.paragraphs[0]
+    reprint = next(a for a in wechat if a.origin == "新京报")
+    original = next(a for a in ARTICLES if a.source == "bjnews" and a.title == reprint.title)
+    assert documents[reprint.url].story_id == documents[original.url].story_id
+    assert documents[reprint.url].origin_name == "新京报"
+    assert original.date < reprint.date  # the story page calls the 新京报 copy 首发

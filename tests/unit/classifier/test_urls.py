@@ -34,3 +34,31 @@ def test_canonical_url(url: str, expected: str) -> None:
 def test_canonical_url_is_idempotent() -> None:
     once = canonical_url("http://m.example.cn/a/index.html?utm_medium=x&p=2#f")
     assert canonical_url(once) == once
+
+
+WECHAT_LONG = (
+    "https://mp.weixin.qq.com/s?__biz=MzI0MDAwMDAwMQ%3D%3D&mid=2247480001&idx=1&sn=5f1e0c2a9b7d4e3f"
+)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://mp.weixin.qq.com/s?__biz=MzI0MDAwMDAwMQ==&mid=2247480001&idx=1"
+        "&sn=5f1e0c2a9b7d4e3f&chksm=e90000aa&scene=21#rd",
+        "https://mp.weixin.qq.com/s?sn=5f1e0c2a9b7d4e3f&idx=1&mid=2247480001"
+        "&__biz=MzI0MDAwMDAwMQ%3D%3D&sessionid=1721268300&key=abc&ascene=1&uin=MTIz"
+        "&devicetype=iOS17&version=18&exportkey=n_ChQ&pass_ticket=x%2By#wechat_redirect",
+        "https://mp.weixin.qq.com/mp/appmsg/show?__biz=MzI0MDAwMDAwMQ==&appmsgid=2247480001"
+        "&itemidx=1&sn=5f1e0c2a9b7d4e3f#wechat_redirect",
+    ],
+)
+def test_wechat_long_links_keep_only_what_names_the_article(url: str) -> None:
+    assert canonical_url(url) == WECHAT_LONG
+
+
+def test_wechat_short_links_keep_their_path_alone() -> None:
+    assert (
+        canonical_url("http://mp.weixin.qq.com/s/8xYt0DemoArticle01?scene=1&chksm=e9#rd")
+        == "https://mp.weixin.qq.com/s/8xYt0DemoArticle01"
+    )

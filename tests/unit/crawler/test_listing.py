@@ -32,6 +32,7 @@ EXPECTED = {
     ("netease", 0): "dy",
     ("thepaper", 0): "sitemap",
     ("cn_healthcare", 0): "api",
+    ("mp_yixin_demo", 0): "feed",
 }
 NHC_PAGE = 2
 

@@ -24,9 +24,13 @@ MIRROR = "http://127.0.0.1:8765"
 @dataclass
 class FakeSeen:
     urls: set[str] = field(default_factory=set)
+    remembered: dict[str, str] = field(default_factory=dict)
 
     def known(self, urls: list[str]) -> set[str]:
         return self.urls & set(urls)
+
+    def remember(self, url: str, content_hash: str) -> None:
+        self.remembered[url] = content_hash
 
 
 @dataclass
@@ -299,3 +303,71 @@ def test_document_links_stay_inside_the_article_when_its_selector_matches() -> N
         "https://www.example.gov.cn/files/notice.pdf"
     ]
     assert len(document_links(response, real, ["div.missing"])) == 2  # no match: whole page
+
+
+def test_a_wechat_feed_hands_over_full_texts_and_fetches_the_rest(settings, passed_mirror) -> None:
+    from crawler.mirror.content import load_articles
+
+    spider, _ = _spider(settings, "mp_yixin_demo")
+    out = list(spider.parse_list_page(_list_response(passed_mirror, spider, 0)))
+    demo = [a for a in load_articles() if a.source == "mp_yixin_demo"]
+    pages = [item for item in out if isinstance(item, FetchedPage)]
+    requests = [item for item in out if isinstance(item, Request)]
+    assert [page.real_url for page in pages] == [a.url for a in demo if a.wechat == "full"]
+    assert {r.meta["real_url"] for r in requests} == {a.url for a in demo if a.wechat != "full"}
+    (page,) = pages
+    assert page.url == page.real_url  # nothing was fetched: the feed carried the text
+    assert not page.mirrored
+    assert page.hints["from_feed"] == spider.source.lists[0].url
+    assert "医信观察" in page.body.decode()
+    assert spider.newest_entry is not None
+    assert spider.feed_problems == []
+
+
+def test_a_removed_wechat_article_is_counted_and_remembered_not_handed_over(
+    settings, passed_mirror
+) -> None:
+    from crawler.listing import ListedLink
+    from crawler.mirror.content import load_articles
+
+    removed = next(a for a in load_articles() if a.wechat == "removed")
+    spider, services = _spider(settings, "mp_yixin_demo")
+    request = spider.article_request(ListedLink(removed.url), "", "")
+    answer = passed_mirror.get(request.url.removeprefix(MIRROR))
+    response = HtmlResponse(url=request.url, body=answer.data, request=request)
+    assert asyncio.run(_collect(spider.parse_article(response))) == []
+    assert spider.crawler.stats.get_value("hitwatch/removed") == 1
+    assert services.seen.remembered == {removed.url: "removed:该内容已被发布者删除"}
+    assert services.failures.recorded == []  # a removed article is no failure
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "problem"),
+    [
+        (502, b"Bad Gateway", "the bridge answered HTTP 502"),
+        (200, b"<html><body>login</body></html>", "not a feed"),
+        (
+            200,
+            "<rss version='2.0'><channel><title>医信观察</title>"
+            "<description>授权已过期，请重新扫码</description></channel></rss>".encode(),
+            "login lapsed (授权已过期)",
+        ),
+    ],
+)
+def test_a_bridge_error_or_lapsed_login_is_a_feed_problem(
+    settings, status: int, body: bytes, problem: str
+) -> None:
+    from scrapy.spidermiddlewares.httperror import HttpError
+    from twisted.python.failure import Failure
+
+    spider, _ = _spider(settings, "mp_yixin_demo")
+    request = spider.list_request(0, 1)
+    response = HtmlResponse(url=request.url, status=status, body=body, request=request)
+    if status != 200:
+        failure = Failure(HttpError(response))
+        failure.request = request  # type: ignore[attr-defined]
+        spider.on_error(failure)
+    else:
+        assert list(spider.parse_list_page(response)) == []
+    assert len(spider.feed_problems) == 1
+    assert problem in spider.feed_problems[0]

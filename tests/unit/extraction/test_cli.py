@@ -29,6 +29,17 @@ def test_extract_reports_a_non_page_clearly(tmp_path: Path) -> None:
     assert "empty response body" in result.output
 
 
+def test_extract_says_a_wechat_article_was_removed(tmp_path: Path) -> None:
+    page = tmp_path / "removed.html"
+    page.write_text(
+        '<html><body><h2 class="weui-msg__title">此内容因违规无法查看</h2></body></html>'
+    )
+    result = CliRunner().invoke(extract_command, [str(page), "https://mp.weixin.qq.com/s/x"])
+    assert result.exit_code == 1
+    assert "says 此内容因违规无法查看: its publisher removed the article" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_eval_extract_without_corpus_says_what_to_pass(tmp_path: Path) -> None:
     result = CliRunner().invoke(eval_extract_command, ["--corpus", str(tmp_path)])
     assert result.exit_code == 1

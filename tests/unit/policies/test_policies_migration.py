@@ -1,4 +1,4 @@
-"""Migration 0005 on SQLite: the policy tables match the models and downgrade cleanly."""
+"""Migration 0006 on SQLite: the policy tables match the models and downgrade cleanly."""
 
 from __future__ import annotations
 

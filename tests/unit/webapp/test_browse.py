@@ -97,6 +97,18 @@ def test_item_view_names_origin_and_other_copies(
     assert f'href="/items/{FORUM_REPRINT.doc_id}"' in page and "北京朝阳" in page
 
 
+def test_the_story_says_which_copy_came_first(
+    client: FlaskClient, seed: Callable[[list[Doc]], None]
+) -> None:
+    seed(SAMPLE)
+    original = text(client.get(f"/items/{FORUM.doc_id}"))
+    assert "本文最早发布，其他为转载" in original
+    reprint = text(client.get(f"/items/{FORUM_REPRINT.doc_id}"))
+    assert "本文最早发布" not in reprint
+    first = reprint.index(f'href="/items/{FORUM.doc_id}"')
+    assert "首发" in reprint[first : first + 300]
+
+
 def test_item_view_names_entity_kinds_in_chinese_and_omits_empty_ones(
     client: FlaskClient, seed: Callable[[list[Doc]], None]
 ) -> None:
