@@ -19,6 +19,7 @@ from hitwatch.policies.links import (
     document_status,
     links_from,
     links_to,
+    national_implementations,
     policy_status,
 )
 from hitwatch.policies.names import (
@@ -69,6 +70,7 @@ __all__ = [
     "links_from",
     "links_to",
     "list_policies",
+    "national_implementations",
     "normalize_doc_number",
     "policy_key",
     "policy_name",

@@ -34,6 +34,7 @@ __all__ = [
     "document_status",
     "links_from",
     "links_to",
+    "national_implementations",
     "policy_status",
 ]
 
@@ -304,3 +305,20 @@ def document_links(session: Session, doc_id: str) -> tuple[str, ...]:
         if link.kind in SEARCH_KINDS:
             found.add(f"{link.kind}:{link.target_id}")
     return tuple(sorted(found))
+
+
+def national_implementations(session: Session, doc_ids: Iterable[str]) -> dict[str, str]:
+    """doc id -> title of the national policy it implements, for those that implement one."""
+    found: dict[str, str] = {}
+    links = [link for link in links_from(session, doc_ids) if link.kind == "implements"]
+    targets = {
+        p.id: p
+        for p in session.scalars(
+            select(Policy).where(Policy.id.in_({link.target_id for link in links}))
+        )
+    }
+    for link in links:
+        target = targets.get(link.target_id)
+        if target is not None and target.level == "national" and link.source_id not in found:
+            found[link.source_id] = target.title
+    return found
