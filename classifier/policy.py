@@ -13,12 +13,10 @@ from collections.abc import Callable
 
 from classifier.terms import nfkc
 from hitwatch.messages import PolicyMeta
+from hitwatch.policies import normalize_doc_number
 
 __all__ = ["find_doc_number", "normalize_date", "normalize_doc_number", "normalize_policy"]
 
-# After NFKC every bracket variant (〔〕 [] ［］ () （） 【】) is one of these.
-_YEAR_IN_BRACKETS = re.compile(r"[\[(【〔]\s*((?:19|20)\d{2})\s*[\])】〕]\s*第?\s*(\d{1,5})\s*号")
-_ORDER_NUMBER = re.compile(r"令\s*\(?\s*第\s*(\d{1,5})\s*号")
 _DOC_NUMBER = re.compile(
     r"[\u4e00-\u9fa5]{1,16}\s*[\[(【〔]\s*(?:19|20)\d{2}\s*[\])】〕]\s*第?\s*\d{1,5}\s*号"
     r"|[\u4e00-\u9fa5]{1,16}令\s*\(?\s*第\s*\d{1,5}\s*号"
@@ -36,16 +34,6 @@ _CHINESE_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")}
 _CHINESE_DATE = re.compile(
     r"([〇○零一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日"
 )
-
-
-def normalize_doc_number(number: str) -> str:
-    """国办发［2019］4号 / 国办发(2019)第4号 -> 国办发〔2019〕4号; 国令 第 707 号 -> 国令第707号."""
-    text = unicodedata.normalize("NFKC", number).strip()
-    if not text:
-        return ""
-    text = _YEAR_IN_BRACKETS.sub(lambda m: f"〔{m.group(1)}〕{m.group(2)}号", text)
-    text = _ORDER_NUMBER.sub(lambda m: f"令第{m.group(1)}号", text)
-    return re.sub(r"\s+", "", text)
 
 
 def find_doc_number(text: str) -> str:

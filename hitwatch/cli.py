@@ -60,7 +60,7 @@ HELP: dict[str, str] = {
     "alerts": "List, add and remove alert rules; test a query on recent stories.",
     "users": "Accounts and roles: add, list, set-role, remove; one-time password links.",
     "bench": "Speed and memory figures: pipeline, crawl, classify, search, digest, alerts.",
-    "eval": "Quality figures on labelled data: extraction, classification, dedupe.",
+    "eval": "Quality figures on labelled data: extraction, classification, dedupe, policy links.",
     "extract": "Extract the article of a saved page and print it as JSON (FILE [URL]).",
     "classify": "Extract and classify a saved page; print topics, type, entities as JSON.",
     "train": "Train the learned relevance model on the tuning part (for comparison).",

@@ -255,7 +255,7 @@ class Settings(BaseSettings):
         "",
         validation_alias="DIGEST_SECTIONS",
         description="Digest sections by document type, e.g. 政策动态=政策文件,政策解读;行业动态=*; "
-        "empty: one list.",
+        "国家政策落实 stands for local documents implementing a national policy; empty: one list.",
     )
     prometheus_multiproc_dir: str = Field(
         "",
@@ -309,6 +309,7 @@ class Settings(BaseSettings):
         description="Failed posts in a row after which a channel is paused and its owner "
         "told by e-mail.",
     )
+
     @field_validator("metrics_address")
     @classmethod
     def _host_port(cls, value: str) -> str:

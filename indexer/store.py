@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from hitwatch.messages import ClassifiedDocument
+from hitwatch.policies import record_document
 from hitwatch.store.models import Article, Story, utcnow
 
 __all__ = ["StoreOutcome", "save_document"]
@@ -102,6 +103,7 @@ def save_document(session: Session, doc: ClassifiedDocument) -> StoreOutcome:
             setattr(article, name, fields[name])
         session.flush()
         _refresh_story(session, story)
+        record_document(session, doc)
         return StoreOutcome(new_story=False, updated=False, version=article.version)
     if (
         article is not None
@@ -133,6 +135,7 @@ def save_document(session: Session, doc: ClassifiedDocument) -> StoreOutcome:
         article.version += 1
     session.flush()
     _refresh_story(session, story)
+    record_document(session, doc)
     if previous_story_id and previous_story_id != story.id:
         old = session.get(Story, previous_story_id)
         if old is not None:

@@ -8,11 +8,12 @@ from celery import Celery
 
 from hitwatch.broker import create_celery, register_task, send_message
 from hitwatch.messages import ClassifiedDocument, StoryIndexed, parse_message
-from hitwatch.search import SearchIndex, open_search_index, search_document
+from hitwatch.search import SearchIndex, open_search_index
 from hitwatch.settings import Settings
 from hitwatch.store import Database, open_database
 from hitwatch.store.failures import open_failure_log
 from hitwatch.tasks import HANDLE_STORY_INDEXED, INDEX_DOCUMENT
+from indexer.policies import policy_search_documents
 from indexer.store import save_document
 
 __all__ = ["Indexer", "create_worker"]
@@ -34,9 +35,10 @@ class Indexer:
             self.index_ready = True
         with self.database.session() as session:
             outcome = save_document(session, doc)
+            documents = policy_search_documents(session, doc)
         # Index and announce even when the store had the row already: a worker killed
         # between these steps is mended by the redelivery; the notifier ignores repeats.
-        self.search.index([search_document(doc)])
+        self.search.index(documents)
         send_message(
             self.celery,
             HANDLE_STORY_INDEXED,

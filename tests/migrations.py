@@ -97,3 +97,22 @@ def check_channels_migration(database: Database) -> None:
         [rule] = session.query(AlertRule).all()
         assert rule.mail_enabled is True and rule.cadence == "immediate"
         assert rule.muted_weekdays == [] and rule.heartbeat is False
+
+
+POLICY_TABLES = {"policies", "policy_names", "policy_citations"}
+
+
+def check_policies_migration(database: Database) -> None:
+    """Head matches the models; 0007 goes down to 0006 and up again."""
+    database.migrate()
+    with database.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    with database.engine.begin() as connection:
+        config = alembic_config(str(database.engine.url))
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0006")
+    assert not POLICY_TABLES & set(inspect(database.engine).get_table_names())
+    database.migrate()
+    assert set(inspect(database.engine).get_table_names()) >= POLICY_TABLES
+    assert {"key", "level", "targets"} <= _columns(database, "policies")

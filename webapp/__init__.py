@@ -32,6 +32,7 @@ def _blueprints() -> list[Blueprint]:
         health,
         mailbox,
         metrics,
+        policies,
         search,
         sources,
     )
@@ -40,6 +41,7 @@ def _blueprints() -> list[Blueprint]:
     return [
         browse.bp,
         search.bp,
+        policies.bp,
         api.bp,
         sources.bp,
         failures.bp,

@@ -71,6 +71,9 @@ ROUTES: dict[str, Access] = {
     "browse.item": Access.READ,
     "search.index": Access.READ,
     "search.feed": Access.READ,
+    "policies.index": Access.READ,
+    "policies.policy": Access.READ,
+    "policies.feed": Access.READ,
     # Drafts are for editors: the issue and download views check the issue's state.
     "digests.index": Access.READ,
     "digests.issue": Access.READ,
@@ -119,7 +122,15 @@ ROUTES: dict[str, Access] = {
 # Machine readers (scripts, feed readers) prove themselves with a personal API token:
 # `Authorization: Bearer hw_...`, or `?token=hw_...` where a feed reader cannot set headers.
 TOKEN_ENDPOINTS = frozenset(
-    {"api.items", "api.item", "api.search", "search.feed", "digests.feed", "metrics.index"}
+    {
+        "api.items",
+        "api.item",
+        "api.search",
+        "search.feed",
+        "digests.feed",
+        "metrics.index",
+        "policies.feed",
+    }
 )
 
 _NEEDED_ROLE = {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
 
+from hitwatch.policies import links_from
+from hitwatch.store.models import Policy
 from hitwatch.topics import topic_names
 from webapp import queries
 from webapp.dependencies import dependencies
@@ -55,6 +57,10 @@ def item(doc_id: str) -> str:
         if article is None:
             abort(404)
         siblings = queries.story_members(session, article)
+        is_policy = session.get(Policy, doc_id) is not None
+        policy_links = [
+            (link, session.get(Policy, link.target_id)) for link in links_from(session, [doc_id])
+        ]
     first_id = queries.first_copy([article, *siblings]) if siblings else ""
     policy = article.policy or {}
     policy_rows = [(label, policy[key]) for key, label in POLICY_LABELS if policy.get(key)]
@@ -70,6 +76,8 @@ def item(doc_id: str) -> str:
         siblings=siblings,
         first_id=first_id,
         policy_rows=policy_rows,
+        is_policy=is_policy,
+        policy_links=policy_links,
         evidence=evidence,
         source_kind=SOURCE_KINDS.get(article.source_kind, article.source_kind),
         topics=topics,

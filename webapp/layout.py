@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 NAVIGATION: tuple[tuple[str, str], ...] = (
     ("browse.index", "最新信息"),
     ("search.index", "搜索"),
+    ("policies.index", "政策跟踪"),
     ("digests.index", "月报"),
     ("alerts.index", "提醒"),
     ("sources.index", "信息源状态"),

@@ -21,6 +21,7 @@ from hitwatch.alerts.rules import (
 from hitwatch.channels import ChannelError, HttpPoster
 from hitwatch.errors import QueryError
 from hitwatch.mail import AddressError
+from hitwatch.policies import document_links, document_status
 from hitwatch.search import SHANGHAI, RuleMatcher, article_document, compile_rule
 from hitwatch.settings import Settings, load_settings
 from hitwatch.store import Database, open_database
@@ -143,7 +144,14 @@ def test_command(query: str, recent: int, include_offtopic: bool) -> None:
                 .order_by(Story.published_at.desc().nulls_last(), Story.id)
                 .limit(recent)
             ).scalars()
-            documents = [article_document(article) for article in rows]
+            documents = [
+                article_document(
+                    article,
+                    document_status(session, article.id),
+                    document_links(session, article.id),
+                )
+                for article in rows
+            ]
         matched = [document for document in documents if matcher.match(document)]
         for document in matched:
             day = (

@@ -23,6 +23,7 @@ from hitwatch.alerts.mail import AlertLinks, alert_message
 from hitwatch.alerts.timing import Timing, TimingError
 from hitwatch.mail import MailTransport
 from hitwatch.metrics import ALERT_LATENCY
+from hitwatch.policies import document_links, document_status
 from hitwatch.search import CompiledRule, SearchDocument, article_document, positive_terms
 from hitwatch.settings import Settings
 from hitwatch.store import Database
@@ -48,7 +49,11 @@ Claim = Literal["claimed", "sent", "busy", "held", "gone"]
 def load_document(database: Database, doc_id: str) -> SearchDocument | None:
     with database.session() as session:
         article = session.get(Article, doc_id)
-        return article_document(article) if article is not None else None
+        if article is None:
+            return None
+        return article_document(
+            article, document_status(session, doc_id), document_links(session, doc_id)
+        )
 
 
 def claim(

@@ -27,6 +27,7 @@ EVALUATIONS: dict[str, str] = {
     "classify": "classifier.cli:eval_classify_command",
     "dedupe": "classifier.cli:eval_dedupe_command",
     "extract": "classifier.extraction.cli:eval_extract_command",
+    "links": "classifier.link_evaluation:eval_links_command",
 }
 
 
@@ -37,7 +38,7 @@ def bench_group() -> None:
 
 @click.group("eval", cls=LazyGroup, lazy=EVALUATIONS, lazy_help={})
 def eval_group() -> None:
-    """Quality figures on labelled data: extraction, classification, dedupe."""
+    """Quality figures on labelled data: extraction, classification, dedupe, policy links."""
 
 
 def _free_port() -> int:

@@ -16,10 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hitwatch.digest.errors import PeriodError
+from hitwatch.policies import national_implementations
 from hitwatch.settings import Settings
 from hitwatch.store.models import Article, Story
 
 __all__ = [
+    "IMPLEMENTATIONS",
     "SHANGHAI",
     "Digest",
     "DigestItem",
@@ -33,6 +35,7 @@ __all__ = [
     "order_items",
     "parse_sections",
     "period_word",
+    "section_rank",
     "select_items",
     "week_period",
 ]
@@ -57,6 +60,7 @@ class DigestItem:
     story_id: str = ""
     doc_id: str = ""
     section: str = ""
+    implements: str = ""  # the national policy it implements (hitwatch.policies), if any
 
     @property
     def local_date(self) -> date:
@@ -75,6 +79,11 @@ class DigestItem:
         for name in ("paragraphs", "topics"):
             fields[name] = tuple(fields.get(name) or ())
         return cls(**fields)
+
+
+# In DIGEST_SECTIONS, the "type" of a local document implementing a national policy: a
+# section listing it gathers the period's implementations before types are considered.
+IMPLEMENTATIONS = "国家政策落实"
 
 
 @dataclass(frozen=True)
@@ -176,14 +185,20 @@ def parse_sections(text: str) -> tuple[Section, ...]:
     return tuple(sections)
 
 
+def section_rank(doc_type: str, implements: bool, sections: Sequence[Section]) -> int:
+    """The position of the section an item belongs to; len(sections) when none takes it."""
+    for number, section in enumerate(sections):
+        if implements and IMPLEMENTATIONS in section.doc_types:
+            return number
+    for number, section in enumerate(sections):
+        if doc_type in section.doc_types:
+            return number
+    return next((n for n, s in enumerate(sections) if s.catch_all), len(sections))
+
+
 def _section_of(item: DigestItem, sections: Sequence[Section]) -> str | None:
-    for section in sections:
-        if item.doc_type in section.doc_types:
-            return section.name
-    for section in sections:
-        if section.catch_all:
-            return section.name
-    return None
+    rank = section_rank(item.doc_type, bool(item.implements), sections)
+    return sections[rank].name if rank < len(sections) else None
 
 
 def order_items(
@@ -208,7 +223,7 @@ def order_items(
     return grouped
 
 
-def item_from_article(article: Article, published_at: datetime) -> DigestItem:
+def item_from_article(article: Article, published_at: datetime, implements: str = "") -> DigestItem:
     topics = tuple(
         str(topic.get("name") or topic.get("code"))
         for topic in sorted(article.topics or [], key=lambda t: -float(t.get("score", 0)))
@@ -224,6 +239,7 @@ def item_from_article(article: Article, published_at: datetime) -> DigestItem:
         topics=topics,
         story_id=article.story_id,
         doc_id=article.id,
+        implements=implements,
     )
 
 
@@ -239,7 +255,12 @@ def select_items(
         .where(Story.relevant.is_(True))
         .where(published.is_not(None), published >= since, published < until)
     ).all()
-    items = [item_from_article(a, a.published_at) for a in articles if a.published_at]
+    implementing = national_implementations(session, [a.id for a in articles])
+    items = [
+        item_from_article(a, a.published_at, implementing.get(a.id, ""))
+        for a in articles
+        if a.published_at
+    ]
     return order_items(items, sections)
 
 

@@ -27,10 +27,12 @@ from hitwatch.digest.build import (
     order_items,
     parse_sections,
     period_word,
+    section_rank,
     select_items,
 )
 from hitwatch.digest.errors import DigestError, invariant_problems
 from hitwatch.digest.render import check_invariants, render_html, render_markdown, render_text
+from hitwatch.policies import national_implementations
 from hitwatch.settings import Settings
 from hitwatch.store.models import Article, DigestEntry, DigestIssue, Story
 
@@ -89,15 +91,13 @@ def _renumber(session: Session, issue: DigestIssue, settings: Settings) -> None:
     pairs = issue_entries(session, issue)
     if not issue.custom_order:
         sections = parse_sections(settings.digest_sections)
+        implementing = national_implementations(session, [entry.doc_id for entry, _ in pairs])
 
         def sort_key(pair: tuple[DigestEntry, Article | None]) -> tuple[int, datetime, str]:
             entry, article = pair
             moment = (article.published_at if article else None) or datetime.max.replace(tzinfo=UTC)
             doc_type = article.doc_type if article else ""
-            rank = next(
-                (n for n, s in enumerate(sections) if doc_type in s.doc_types),
-                next((n for n, s in enumerate(sections) if s.catch_all), len(sections)),
-            )
+            rank = section_rank(doc_type, entry.doc_id in implementing, sections)
             return rank, moment, entry.story_id
 
         pairs.sort(key=sort_key)
@@ -285,8 +285,8 @@ def add_story(
     return entry
 
 
-def _item(entry: DigestEntry, article: Article) -> DigestItem:
-    item = item_from_article(article, article.published_at or article.fetched_at)
+def _item(entry: DigestEntry, article: Article, implements: str = "") -> DigestItem:
+    item = item_from_article(article, article.published_at or article.fetched_at, implements)
     return replace(
         item,
         title=entry.title_override or item.title,
@@ -307,7 +307,9 @@ def issue_digest(session: Session, issue: DigestIssue, settings: Settings) -> Di
     if issue.status == "published" and issue.items_snapshot is not None:
         items = [DigestItem.from_json(data) for data in issue.items_snapshot]
     else:
-        for entry, article in issue_entries(session, issue):
+        pairs = issue_entries(session, issue)
+        implementing = national_implementations(session, [entry.doc_id for entry, _ in pairs])
+        for entry, article in pairs:
             if not entry.included:
                 continue
             if article is None:
@@ -315,7 +317,7 @@ def issue_digest(session: Session, issue: DigestIssue, settings: Settings) -> Di
                     "digest %s: article %s of entry %s is gone", issue.id, entry.doc_id, entry.id
                 )
                 continue
-            items.append(_item(entry, article))
+            items.append(_item(entry, article, implementing.get(entry.doc_id, "")))
         items = order_items(items, parse_sections(settings.digest_sections), by_date=False)
     return digest_from_settings(
         settings,

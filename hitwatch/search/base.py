@@ -76,6 +76,10 @@ class SearchDocument:
     relevant: bool = True
     issuer: str = ""  # 发文机关 of a policy document
     doc_number: str = ""  # 发文字号, as written
+    status: str = ""  # a policy's validity: 现行有效, 已修订, 已废止 ("" for other documents)
+    # The policies it links to, as "kind:policy id" (implements, interprets, cites; every
+    # link is also a "cites"), for the query fields of those names.
+    links: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

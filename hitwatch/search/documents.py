@@ -15,8 +15,11 @@ from hitwatch.store.models import Article
 __all__ = ["article_document", "search_document"]
 
 
-def search_document(doc: ClassifiedDocument) -> SearchDocument:
-    """The searchable view of a classified document, as the indexer indexes it."""
+def search_document(
+    doc: ClassifiedDocument, status: str = "", links: tuple[str, ...] = ()
+) -> SearchDocument:
+    """The searchable view of a classified document, as the indexer indexes it; `status`
+    is a policy's validity, which the store of record knows (`hitwatch.policies`)."""
     return SearchDocument(
         doc_id=doc.doc_id,
         story_id=doc.story_id,
@@ -32,10 +35,14 @@ def search_document(doc: ClassifiedDocument) -> SearchDocument:
         relevant=doc.relevant,
         issuer=doc.policy.issuer if doc.policy else "",
         doc_number=doc.policy.doc_number if doc.policy else "",
+        status=status,
+        links=links,
     )
 
 
-def article_document(article: Article) -> SearchDocument:
+def article_document(
+    article: Article, status: str = "", links: tuple[str, ...] = ()
+) -> SearchDocument:
     """The searchable view of a stored article: what `search_document` gave the index."""
     policy = article.policy or {}
     return SearchDocument(
@@ -55,4 +62,6 @@ def article_document(article: Article) -> SearchDocument:
         relevant=article.relevant,
         issuer=str(policy.get("issuer", "")),
         doc_number=str(policy.get("doc_number", "")),
+        status=status,
+        links=links,
     )

@@ -31,7 +31,7 @@ from hitwatch.search.base import (
     order_facet,
     region_parts,
 )
-from hitwatch.search.query import And, DateRange, Field, MatchAll, Node, Not, Or, Term
+from hitwatch.search.query import LINK_FIELDS, And, DateRange, Field, MatchAll, Node, Not, Or, Term
 from hitwatch.search.terms import (
     date_bounds,
     has_scoring_terms,
@@ -88,6 +88,8 @@ MAPPINGS: dict[str, Any] = {
         # the forms query filters compare: normalised issuer, docno with 〔〕 brackets
         "issuer_key": {"type": "keyword"},
         "doc_number_key": {"type": "keyword"},
+        "status": {"type": "keyword"},
+        "policy_links": {"type": "keyword"},
     },
 }
 
@@ -130,7 +132,9 @@ def _field_query(node: Field) -> dict[str, Any]:
         return {"wildcard": {"issuer_key": {"value": f"*{_escape_wildcard(value)}*"}}}
     if node.name == "region":
         return {"prefix": {"region_parts": {"value": value}}}
-    field = {"type": "doc_type", "topic": "topics", "docno": "doc_number_key"}
+    if node.name in LINK_FIELDS:
+        return {"term": {"policy_links": f"{node.name}:{value}"}}
+    field = {"type": "doc_type", "topic": "topics", "docno": "doc_number_key", "status": "status"}
     return {"term": {field[node.name]: value}}
 
 
@@ -235,6 +239,8 @@ def _source(document: SearchDocument) -> dict[str, Any]:
         "doc_number": document.doc_number,
         "issuer_key": normalize(document.issuer),
         "doc_number_key": normalize_docno(document.doc_number),
+        "status": document.status,
+        "policy_links": list(document.links),
     }
 
 
@@ -255,6 +261,8 @@ def _document(source: dict[str, Any]) -> SearchDocument:
         relevant=source["relevant"],
         issuer=source.get("issuer", ""),
         doc_number=source.get("doc_number", ""),
+        status=source.get("status", ""),
+        links=tuple(source.get("policy_links", ())),
     )
 
 

@@ -105,7 +105,9 @@ CREATE TABLE IF NOT EXISTS {name} (
     region TEXT NOT NULL,
     relevant INTEGER NOT NULL,
     issuer TEXT NOT NULL DEFAULT '',
-    doc_number TEXT NOT NULL DEFAULT ''
+    doc_number TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT '',
+    links TEXT NOT NULL DEFAULT '[]'  -- JSON list of "kind:policy id"
 )"""
 _FTS_TABLE = """
 CREATE VIRTUAL TABLE IF NOT EXISTS {name} USING fts5 (
@@ -135,7 +137,8 @@ _MATCHES_FROM = "documents d INDEXED BY documents_meta2"
 
 _COLUMNS = (
     "d.doc_id, d.story_id, d.url, d.title, d.body, d.source_id, d.source_name,"
-    " d.published_at, d.doc_type, d.topics, d.region, d.relevant, d.issuer, d.doc_number"
+    " d.published_at, d.doc_type, d.topics, d.region, d.relevant, d.issuer, d.doc_number,"
+    " d.status, d.links"
 )
 _NEWEST_FIRST = "d.published_at IS NULL, d.published_at DESC, d.doc_id"
 
@@ -166,6 +169,8 @@ def _row(document: SearchDocument) -> tuple[Any, ...]:
         int(document.relevant),
         document.issuer,
         document.doc_number,
+        document.status,
+        json.dumps(list(document.links)),
     )
 
 
@@ -186,6 +191,8 @@ def _document(row: sqlite3.Row) -> SearchDocument:
         relevant=bool(row["relevant"]),
         issuer=row["issuer"],
         doc_number=row["doc_number"],
+        status=row["status"],
+        links=tuple(json.loads(row["links"])),
     )
 
 
@@ -193,6 +200,8 @@ def _document(row: sqlite3.Row) -> SearchDocument:
 _ADDED_COLUMNS = {
     "issuer": "TEXT NOT NULL DEFAULT ''",
     "doc_number": "TEXT NOT NULL DEFAULT ''",
+    "status": "TEXT NOT NULL DEFAULT ''",
+    "links": "TEXT NOT NULL DEFAULT '[]'",
 }
 _TERM_SQL = "d.id IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?)"
 # The field filters that stay SQL over the documents row; the one parameter is the value.
@@ -201,7 +210,16 @@ _FIELD_SQL = {
     "docno": "(d.doc_number != '' AND hitwatch_docno(d.doc_number) = :v)",
 }
 # query field -> the key field of `document_keys` it compares (regions by prefix)
-_KEY_FIELDS = {"source": "source", "type": "type", "topic": "topic", "region": "region"}
+_KEY_FIELDS = {
+    "source": "source",
+    "type": "type",
+    "topic": "topic",
+    "region": "region",
+    "status": "status",
+    "implements": "implements",
+    "interprets": "interprets",
+    "cites": "cites",
+}
 
 
 def _key(field: str, value: str) -> str:
@@ -220,6 +238,11 @@ def document_keys(document: SearchDocument) -> str:
         keys.append(_OFF_TOPIC)
     if document.doc_type:
         keys.append(_key("type", document.doc_type))
+    if document.status:
+        keys.append(_key("status", document.status))
+    for link in document.links:
+        kind, _, policy = link.partition(":")
+        keys.append(_key(kind, policy))
     keys.extend(_key("topic", topic) for topic in document.topics)
     # every prefix of the region and of its city part: region:广东 and region:深圳 each
     # find 广东省深圳市 by one token
@@ -734,15 +757,16 @@ def _write_rows(
         (rowid,) = connection.execute(
             f"INSERT INTO {documents} (doc_id, story_id, url, title, body, source_id,"  # noqa: S608
             " source_name, published_at, doc_type, topics, region, relevant, issuer,"
-            " doc_number)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " doc_number, status, links)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (doc_id) DO UPDATE SET story_id = excluded.story_id,"
             " url = excluded.url, title = excluded.title, body = excluded.body,"
             " source_id = excluded.source_id, source_name = excluded.source_name,"
             " published_at = excluded.published_at, doc_type = excluded.doc_type,"
             " topics = excluded.topics, region = excluded.region,"
             " relevant = excluded.relevant, issuer = excluded.issuer,"
-            " doc_number = excluded.doc_number"
+            " doc_number = excluded.doc_number, status = excluded.status,"
+            " links = excluded.links"
             " RETURNING id",
             row,
         ).fetchone()

@@ -26,7 +26,17 @@ from hitwatch.search.base import (
     order_facet,
     region_parts,
 )
-from hitwatch.search.query import And, DateRange, Field, MatchAll, Node, Not, Or, Term
+from hitwatch.search.query import (
+    LINK_FIELDS,
+    And,
+    DateRange,
+    Field,
+    MatchAll,
+    Node,
+    Not,
+    Or,
+    Term,
+)
 from hitwatch.search.terms import (
     date_bounds,
     month_key,
@@ -108,6 +118,10 @@ def _field_matches(document: SearchDocument, node: Field) -> bool:
         return value in normalize(document.issuer)
     if node.name == "docno":
         return bool(document.doc_number) and normalize_docno(document.doc_number) == value
+    if node.name == "status":
+        return document.status == value
+    if node.name in LINK_FIELDS:
+        return f"{node.name}:{value}" in document.links
     raise ValueError(f"unknown query field {node.name!r}")
 
 

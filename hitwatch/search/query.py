@@ -29,6 +29,7 @@ from hitwatch.errors import QueryError
 
 __all__ = [
     "FIELDS",
+    "LINK_FIELDS",
     "MAX_DEPTH",
     "MAX_LENGTH",
     "MAX_TERMS",
@@ -59,7 +60,13 @@ FIELDS = {
     "region": "province or city; 广东 and 深圳 both find 广东省深圳市 (start of either)",
     "issuer": "issuing body (发文机关)",
     "docno": "document number (发文字号)",
+    "status": "validity of a policy document (现行有效, 已修订, 已废止)",
+    "implements": "implements the policy with this id (a province's 实施方案 of a national policy)",
+    "interprets": "interprets the policy with this id (its official 解读)",
+    "cites": "names the policy with this id in any way (cites, implements, interprets, reports)",
 }
+# The query fields answered by a document's links to policies (SearchDocument.links).
+LINK_FIELDS = ("implements", "interprets", "cites")
 DATE_FIELDS = ("after", "before", "month")
 
 
@@ -122,7 +129,8 @@ _OR.3: /OR(?=[\s(\"])/ | "|"
 _AND.3: /AND(?=[\s(\"-])/
 _NOT.3: /NOT(?=[\s(\"-])/
 MINUS: /-(?=[^\s])/
-FIELD_NAME.2: /(source|type|topic|region|issuer|docno|after|before|month)(?=[:：])/
+FIELD_NAME.2: /(source|type|topic|region|issuer|docno|status|implements|interprets|cites|after
+    |before|month)(?=[:：])/x
 _COLON: /[:：]/
 PHRASE: /"[^"]*"/
 WORD: /[^\s()"|:\-][^\s()"|]*/
@@ -163,7 +171,9 @@ def _half_width(text: str) -> str:
 
 ERRORS = Path(__file__).with_name("query_errors.yaml")
 _FIELD_EXAMPLES = {"source": "nhc", "type": "政策文件", "topic": "G", "region": "广东",
-                   "issuer": "国家医保局", "docno": "国卫办发〔2024〕3号"}  # fmt: skip
+                   "issuer": "国家医保局", "docno": "国卫办发〔2024〕3号",
+                   "status": "现行有效", "implements": "政策编号", "interprets": "政策编号",
+                   "cites": "政策编号"}  # fmt: skip
 
 
 @lru_cache(maxsize=1)

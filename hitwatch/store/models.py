@@ -40,6 +40,9 @@ __all__ = [
     "DigestSubscriber",
     "DigestSubscriberChannel",
     "Failure",
+    "Policy",
+    "PolicyCitation",
+    "PolicyName",
     "Source",
     "Story",
     "StoryEvent",
@@ -513,3 +516,69 @@ class AuditEvent(Base):
     target: Mapped[str] = mapped_column(String(320), default="")
     address: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Policy(Base):
+    """A stored 政策文件 as a policy: what it is called, who issued it, at what level.
+
+    One row per article of type 政策文件, keyed by the article's id and written by the
+    indexer with the article. Its status (现行有效 or changed by a later document) is
+    read from the citations that point at it (`hitwatch.policies`).
+    """
+
+    __tablename__ = "policies"
+
+    id: Mapped[str] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    story_id: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(String(255), index=True)
+    edition: Mapped[str] = mapped_column(String(64), default="")
+    doc_number: Mapped[str] = mapped_column(String(128), default="", index=True)
+    issuer: Mapped[str] = mapped_column(String(256), default="")
+    level: Mapped[str] = mapped_column(String(16), default="", index=True)
+    province: Mapped[str] = mapped_column(String(16), default="")
+    written_date: Mapped[str] = mapped_column(String(10), default="")
+    published_at: Mapped[datetime | None]
+    targets: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PolicyName(Base):
+    """A key a policy is known by: its title's, and each document its notice carries."""
+
+    __tablename__ = "policy_names"
+
+    policy_id: Mapped[str] = mapped_column(
+        ForeignKey("policies.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+    __table_args__ = (Index("ix_policy_names_key", "key"),)
+
+
+class PolicyCitation(Base):
+    """A document naming another (《name》 or 发文字号), with its kind and where it was found.
+
+    Citations are kept by name, not by target: a link is a citation whose key (or
+    发文字号) meets a stored policy, so the order in which the two arrive does not matter.
+    """
+
+    __tablename__ = "policy_citations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    doc_id: Mapped[str] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(Text, default="")
+    key: Mapped[str] = mapped_column(String(255), default="", index=True)
+    doc_number: Mapped[str] = mapped_column(String(128), default="", index=True)
+    field: Mapped[str] = mapped_column(String(16), default="body")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    cue: Mapped[str] = mapped_column(String(32), default="")
+    quote: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    __table_args__ = (
+        UniqueConstraint("doc_id", "field", "position", "kind", name="uq_policy_citation"),
+    )

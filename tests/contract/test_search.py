@@ -50,6 +50,10 @@ def found(index: SearchIndex, text: str, **options: object) -> set[str]:
     return {hit.doc_id for hit in page.hits}
 
 
+def found_query(index: SearchIndex, query: str) -> set[str]:
+    return {hit.doc_id for hit in index.search(SearchRequest(query=parse_query(query))).hits}
+
+
 def day(value: str) -> datetime:
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
@@ -509,6 +513,36 @@ def test_policy_fields_come_back(index: SearchIndex) -> None:
     assert (hit.document.issuer, hit.document.doc_number) == ("国务院办公厅", "国办发〔2019〕4号")
 
 
+def test_status_filters_policies_and_comes_back(index: SearchIndex) -> None:
+    load(
+        index,
+        doc("old", "电子病历管理办法", doc_type="政策文件", status="已废止"),
+        doc("new", "电子病历管理规定", doc_type="政策文件", status="现行有效"),
+        doc("news", "电子病历新规解读"),
+    )
+    assert found_query(index, "电子病历 status:现行有效") == {"new"}
+    assert found_query(index, "status:已废止") == {"old"}
+    assert found_query(index, "电子病历 -status:现行有效") == {"old", "news"}
+    (hit,) = index.search(SearchRequest(query=parse_query("status:已废止"))).hits
+    assert hit.document.status == "已废止"
+
+
+def test_links_to_policies_filter_and_come_back(index: SearchIndex) -> None:
+    load(
+        index,
+        doc("gd", "广东实施方案", links=("cites:nat", "implements:nat")),
+        doc("jd", "意见解读", links=("cites:nat", "interprets:nat")),
+        doc("news", "意见印发", links=("cites:nat",)),
+        doc("other", "其他新闻"),
+    )
+    assert found_query(index, "implements:nat") == {"gd"}
+    assert found_query(index, "interprets:nat") == {"jd"}
+    assert found_query(index, "cites:nat") == {"gd", "jd", "news"}
+    assert found_query(index, "cites:nat -implements:nat") == {"jd", "news"}
+    (hit,) = index.search(SearchRequest(query=parse_query("implements:nat"))).hits
+    assert hit.document.links == ("cites:nat", "implements:nat")
+
+
 # --- facets ---------------------------------------------------------------------------
 
 
@@ -560,6 +594,8 @@ REGIONS = ["北京", "北京市", "广东省深圳市", "广东省广州市", "�
 ISSUERS = ["国务院办公厅", "国家医疗保障局", "国家卫生健康委员会办公厅", ""]
 DOCNOS = ["国办发〔2019〕4号", "医保发〔2024〕1号", ""]
 DOCNO_QUERIES = ["国办发[2019]4号", "国办发（2019）4号", "医保发〔2024〕1号", "医保发"]
+STATUSES = ["现行有效", "已修订", "已废止", ""]
+LINKS = [(), ("cites:p1",), ("cites:p1", "implements:p1"), ("cites:p2", "interprets:p2")]
 MOMENTS = [
     None,
     datetime(2024, 6, 30, 23, 59, tzinfo=SHANGHAI),
@@ -570,7 +606,7 @@ MOMENTS = [
 DAYS = [date(2024, 7, 1), date(2024, 7, 15), date(2024, 8, 1)]
 
 document_strategy = st.builds(
-    lambda title, body, source, doc_type, topics, region, issuer, docno, moment: {
+    lambda title, body, source, doc_type, topics, region, issuer, docno, moment, status, links: {
         "title": title,
         "body": body,
         "source_id": source[0],
@@ -581,6 +617,8 @@ document_strategy = st.builds(
         "issuer": issuer,
         "doc_number": docno,
         "published_at": moment,
+        "status": status,
+        "links": links,
     },
     text_strategy,
     text_strategy,
@@ -591,6 +629,8 @@ document_strategy = st.builds(
     st.sampled_from(ISSUERS),
     st.sampled_from(DOCNOS),
     st.sampled_from(MOMENTS),
+    st.sampled_from(STATUSES),
+    st.sampled_from(LINKS),
 )
 
 field_strategy = st.one_of(
@@ -604,6 +644,10 @@ field_strategy = st.one_of(
     ),
     st.builds(Field, st.just("issuer"), st.sampled_from(["办公厅", "国务院", "医疗保障", "卫生"])),
     st.builds(Field, st.just("docno"), st.sampled_from(DOCNO_QUERIES)),
+    st.builds(Field, st.just("status"), st.sampled_from(["现行有效", "已废止"])),
+    st.builds(
+        Field, st.sampled_from(["implements", "interprets", "cites"]), st.sampled_from(["p1", "p2"])
+    ),
 )
 date_strategy = st.builds(
     DateRange, st.none() | st.sampled_from(DAYS), st.none() | st.sampled_from(DAYS)
@@ -661,6 +705,10 @@ def tree_oracle(node: Node, document: dict[str, Any]) -> bool:
         return document["doc_number"] != "" and _bracketed(node.value) == document["doc_number"]
     if node.name == "region":
         return bool(document["region"].startswith(node.value))  # a prefix: 广东 -> 广东省深圳市
+    if node.name == "status":
+        return bool(document["status"] == node.value)
+    if node.name in ("implements", "interprets", "cites"):
+        return f"{node.name}:{node.value}" in document["links"]
     return bool(document["doc_type"] == node.value)
 
 

@@ -47,12 +47,12 @@ from hitwatch.alerts.rules import (
 from hitwatch.errors import SchemaError
 from hitwatch.mail import open_transport
 from hitwatch.messages import StoryIndexed
-from hitwatch.search import search_document
 from hitwatch.settings import load_settings
 from hitwatch.sources import ListEndpoint, SourceDefinition, WechatAccount, load_sources
 from hitwatch.store import Database, Story, StoryEvent
 from hitwatch.store.failures import FailureLog
 from hitwatch.store.models import AlertDelivery
+from indexer.policies import policy_search_documents
 from indexer.store import StoreOutcome, save_document
 from notifier.worker import Notifier
 from tests.factories import classified_document
@@ -123,7 +123,9 @@ def test_a_stored_article_maps_to_the_document_the_indexer_indexed(store: Databa
     )
     with store.session() as session:
         save_document(session, classified)
-    assert load_document(store, "p1") == search_document(classified)
+        indexed = policy_search_documents(session, classified)[0]  # what the indexer sends
+    assert indexed.status == "现行有效"
+    assert load_document(store, "p1") == indexed
     assert load_document(store, "missing") is None
 
 

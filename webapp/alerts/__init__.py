@@ -78,7 +78,10 @@ def _query_from(form: dict[str, str], extras: list[str]) -> str:
 
 @bp.get("/alerts/new")
 def new() -> str:
-    values = {"include_offtopic": request.args.get("offtopic") == "1"}
+    values = {
+        "include_offtopic": request.args.get("offtopic") == "1",
+        "name": request.args.get("name", "")[:200],
+    }
     return render_template("alerts/new.html", q=request.args.get("q", ""), values=values)
 
 

@@ -16,7 +16,9 @@ from hitwatch.digest.mail import CONFIRM, PREFERENCES, UNSUBSCRIBE, make_token
 from hitwatch.digest.workflow import build_draft, publish_issue
 from hitwatch.settings import Settings
 from hitwatch.store import Database
-from hitwatch.store.models import DigestSubscriber
+from hitwatch.store.models import Article, DigestSubscriber
+from indexer.store import save_document
+from tests.factories import classified_document
 from tests.unit.digest.samples import BULLETIN_ITEMS, store_bulletin
 from webapp import create_app
 from webapp.access import TOKEN_ENDPOINTS
@@ -50,6 +52,22 @@ def test_the_policy_allows_nothing_inline_and_no_framing() -> None:
     assert {"digests.issue"} == EMAIL_HTML_PAGES
 
 
+def _policy(database: Database) -> str:
+    """A stored policy (its page and feed), made once."""
+    with database.session() as session:
+        if session.get(Article, "policy-1") is None:
+            save_document(
+                session,
+                classified_document(
+                    "policy-1",
+                    title="国家卫生健康委关于推进医院信息互联互通的意见",
+                    doc_type="政策文件",
+                    policy={"issuer": "国家卫生健康委员会"},
+                ),
+            )
+    return "policy-1"
+
+
 @pytest.fixture
 def filled(app: Flask, settings: Settings, database: Database) -> dict[str, str]:
     """A value for every URL argument of every GET route, taken from real rows."""
@@ -74,6 +92,8 @@ def filled(app: Flask, settings: Settings, database: Database) -> dict[str, str]
         "mailbox.html_part:message_id": "1765000000000-" + "0" * 32,
         "static:filename": "forms.js",
         "browse.item:doc_id": BULLETIN_ITEMS[0].doc_id,
+        "policies.policy:doc_id": _policy(database),
+        "policies.feed:doc_id": _policy(database),
         "api.item:doc_id": BULLETIN_ITEMS[0].doc_id,
         "digests.issue:issue_id": str(issue_id),
         "digests.download:issue_id": str(issue_id),

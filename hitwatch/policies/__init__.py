@@ -1,0 +1,82 @@
+"""Policies as first-class things (index -> publish): a record per stored 政策文件, the
+citations between documents, the links resolved from them (解读, implementations, news,
+repeals and revisions), a policy's status and the targets and deadlines it sets.
+
+The indexer writes records and citations with each article (`record_document`); the web
+app and the evaluation read links (`links_to`, `links_from`) and status.
+"""
+
+from hitwatch.policies.citations import KINDS, Citation, citations_of, forwarded_names
+from hitwatch.policies.links import (
+    IN_FORCE,
+    REPEALED,
+    REVISED,
+    Link,
+    PolicyStatus,
+    affected_policies,
+    choose_target,
+    document_links,
+    document_status,
+    links_from,
+    links_to,
+    national_implementations,
+    policy_status,
+)
+from hitwatch.policies.names import (
+    LEVELS,
+    edition_of,
+    issuer_level,
+    level_rank,
+    normalize_doc_number,
+    policy_key,
+    policy_name,
+)
+from hitwatch.policies.pages import (
+    Deadline,
+    LinkedDocument,
+    PolicyPage,
+    list_policies,
+    policy_page,
+    upcoming_deadlines,
+)
+from hitwatch.policies.records import POLICY_TYPE, document_issuer, province_of, record_document
+from hitwatch.policies.targets import Target, find_targets
+
+__all__ = [
+    "IN_FORCE",
+    "KINDS",
+    "LEVELS",
+    "POLICY_TYPE",
+    "REPEALED",
+    "REVISED",
+    "Citation",
+    "Deadline",
+    "Link",
+    "LinkedDocument",
+    "PolicyPage",
+    "PolicyStatus",
+    "Target",
+    "affected_policies",
+    "choose_target",
+    "citations_of",
+    "document_issuer",
+    "document_links",
+    "document_status",
+    "edition_of",
+    "find_targets",
+    "forwarded_names",
+    "issuer_level",
+    "level_rank",
+    "links_from",
+    "links_to",
+    "list_policies",
+    "national_implementations",
+    "normalize_doc_number",
+    "policy_key",
+    "policy_name",
+    "policy_page",
+    "policy_status",
+    "province_of",
+    "record_document",
+    "upcoming_deadlines",
+]
