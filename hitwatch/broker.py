@@ -62,7 +62,13 @@ def create_celery(settings: Settings, main: str) -> Celery:
         task_serializer="json",
         accept_content=["json"],
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout},
+        broker_transport_options={
+            "visibility_timeout": settings.resolved_visibility_timeout,
+            # Look for messages of dead workers every few seconds (kombu's default sweep
+            # runs about every 100 s, longer than a short visibility timeout).
+            "unacked_restore_interval": max(1, min(10, settings.resolved_visibility_timeout // 4)),
+            "unacked_restore_throttle": 1,
+        },
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
         timezone="Asia/Shanghai",
