@@ -233,7 +233,9 @@ class FaultStack:
     def check_workers(self) -> None:
         for stage, process in self.workers.items():
             if process.poll() is not None:
-                raise HarnessError(f"the {stage} worker exited ({process.returncode})\n{self.logs()}")
+                raise HarnessError(
+                    f"the {stage} worker exited ({process.returncode})\n{self.logs()}"
+                )
 
     def logs(self, lines: int = 25) -> str:
         parts = []
@@ -296,7 +298,9 @@ def synthetic_items(count: int, *, first: int = 0) -> list[CrawledItem]:
     return items
 
 
-def _item(url: str, raw: bytes, now: datetime, content_type: str = "text/html; charset=utf-8") -> CrawledItem:
+def _item(
+    url: str, raw: bytes, now: datetime, content_type: str = "text/html; charset=utf-8"
+) -> CrawledItem:
     return CrawledItem(
         item_id=stable_id(url),
         url=url,
@@ -313,7 +317,7 @@ def poison_items() -> list[CrawledItem]:
     now = datetime.now(UTC)
     base = "https://www.chinanews.com.cn/faults/2024/07-01"
     filler = "<p>" + "电子病历系统应用水平分级评价。" * 40 + "</p>"
-    huge = ("<html><body>" + filler * (50_000_000 // len(filler.encode())) + "</body></html>")
+    huge = "<html><body>" + filler * (50_000_000 // len(filler.encode())) + "</body></html>"
     nested = "<html><body>" + "<div>" * 200_000 + "深" + "</div>" * 200_000 + "</body></html>"
     binary = random.Random(5).randbytes(2_000_000)
     return [
@@ -340,10 +344,12 @@ def _snapshot(stack: FaultStack) -> _Snapshot:
     database = open_database(stack.settings.resolved_database_url)
     try:
         with database.session() as session:
-            stored = Counter(session.scalars(select(Article.url)).all())
+            articles = session.execute(select(Article.id, Article.url)).all()
             failed = set(
                 session.scalars(select(Failure.item_key).where(Failure.resolved.is_(False))).all()
             )
+        stored = Counter(url for _id, url in articles)
+        url_of = dict(articles)
     finally:
         database.dispose()
     parked = 0
@@ -358,6 +364,8 @@ def _snapshot(stack: FaultStack) -> _Snapshot:
     finally:
         client.close()
     failed |= {row["item_key"] for row in pending}
+    # Later stages name the item by its doc_id: count their failures against its page.
+    failed = {url_of.get(key, key) for key in failed}
     return _Snapshot(stored, failed, parked + len(pending))
 
 
@@ -409,19 +417,23 @@ def _settle(stack: FaultStack, timeout: float) -> bool:
 def _progress(stack: FaultStack) -> float:
     try:
         snapshot = _snapshot(stack)
-    except Exception:  # noqa: BLE001 - a server still starting: no progress yet
+    except Exception:  # a server still starting: no progress yet
         return 0.0
     done = sum(1 for url in stack.urls if url in snapshot.stored or url in snapshot.failed)
     return done / len(stack.urls)
 
 
-def _alerts(inbox: Inbox) -> tuple[int, int]:
-    sent = Counter(
-        (str(message["To"]), str(message["Subject"]))
-        for message in inbox.messages
-        if ALERT_ADDRESS in str(message["To"])
-    )
-    return len(sent), sum(n - 1 for n in sent.values())
+def _alerts(inbox: Inbox) -> tuple[int, int, int]:
+    """Alerts received, alerts a reader sees twice (two Message-IDs for one alert), and
+    alerts sent again with their Message-ID (mail clients show those once)."""
+    ids: dict[tuple[str, str], Counter[str]] = {}
+    for message in inbox.messages:
+        if ALERT_ADDRESS in str(message["To"]):
+            alert = (str(message["To"]), str(message["Subject"]))
+            ids.setdefault(alert, Counter())[str(message["Message-ID"])] += 1
+    twice = sum(len(seen) - 1 for seen in ids.values())
+    resent = sum(n - 1 for seen in ids.values() for n in seen.values())
+    return len(ids), twice, resent
 
 
 def _account(stack: FaultStack, fault: str, replayed: int, seconds: float) -> Accounting:
@@ -437,7 +449,9 @@ def _account(stack: FaultStack, fault: str, replayed: int, seconds: float) -> Ac
     failed = handed & snapshot.failed
     stored_rows = sum(snapshot.stored.values())
     twice_stored = sum(n - 1 for n in snapshot.stored.values())
-    alerts_sent, alerts_twice = _alerts(stack.inbox)
+    alerts_sent, alerts_twice, resent = _alerts(stack.inbox)
+    if resent:
+        stack.note(f"{resent} alert(s) sent again with the same Message-ID (shown once)")
     return Accounting(
         fault=fault,
         handed_over=len(stack.urls),
@@ -477,7 +491,12 @@ def run_fault(stack: FaultStack, fault: Fault, items: int, *, timeout: float = 3
         _settle(stack, timeout)
         replayed = 0
         stack.hitwatch("failures", "list")  # drains records parked in Redis or the spool
-        open_failures = _snapshot(stack).failed & set(stack.urls)
+        before = _snapshot(stack)
+        open_failures = before.failed & set(stack.urls)
+        stack.note(
+            f"before the replay: {len(open_failures)} open failure(s), "
+            f"{len(open_failures & set(before.stored))} of them for stored pages"
+        )
         if open_failures:
             stack.echo(f"[{fault.name}] replaying {len(open_failures)} open failure(s)")
             stack.hitwatch("failures", "replay", "--all")
@@ -580,7 +599,9 @@ class UnwritableStore:
                 _close_other_sessions(connection)
                 stack.note(f"PostgreSQL database read-only for {self.hold_seconds:.0f} s")
                 time.sleep(self.hold_seconds)
-                connection.execute(text(f'ALTER DATABASE "{name}" RESET default_transaction_read_only'))
+                connection.execute(
+                    text(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
+                )
                 _close_other_sessions(connection)
         finally:
             engine.dispose()
@@ -665,7 +686,9 @@ class Poison:
                 raise HarnessError(f"no failure record for {sorted(waiting)}\n{stack.logs()}")
             recorded = _snapshot(stack).failed
             for url in sorted(waiting & recorded):
-                stack.note(f"{url.rsplit('/', 1)[1]}: failure record in {time.monotonic() - sent:.1f} s")
+                stack.note(
+                    f"{url.rsplit('/', 1)[1]}: failure record in {time.monotonic() - sent:.1f} s"
+                )
             waiting -= recorded
             time.sleep(0.2)
         stored_after = sum(_snapshot(stack).stored.values())
@@ -722,4 +745,3 @@ def mount_tmpfs(folder: Path, megabytes: int) -> Callable[[], None]:
         subprocess.run(["umount", "-l", str(folder)], check=False)
 
     return unmount
-

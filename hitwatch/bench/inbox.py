@@ -24,5 +24,5 @@ class Inbox:
             self.refused += 1
             return "451 try again later"
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append(parsed)  # type: ignore[arg-type]
+        self.messages.append(parsed)
         return "250 OK"

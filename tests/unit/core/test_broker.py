@@ -153,3 +153,41 @@ def test_each_task_outcome_is_one_json_line_with_item_stage_and_duration(eager, 
     assert done["task"] == CLASSIFY_ITEM and done["stage"] == "classify"
     assert done["attempts"] == 1 and done["duration_ms"] >= 0 and done["level"] == "INFO"
     assert (failed["item"], failed["outcome"]) == ("d2", "failed")
+
+
+def test_a_redelivered_message_that_succeeds_closes_the_failure_an_earlier_copy_recorded(
+    eager, database
+):
+    # The broker went away: the first delivery recorded a failure and could not be
+    # acknowledged; the message came back and this time the item was stored.
+    app, settings, failures = eager
+    payload = {"url": "https://www.nhc.gov.cn/b.shtml"}
+    failures.record(CLASSIFY_ITEM, payload, ConnectionError("broker down"))
+    failures.record(CLASSIFY_ITEM, {"url": "https://www.nhc.gov.cn/other.shtml"}, ValueError("x"))
+    task = register_task(app, CLASSIFY_ITEM, lambda p: None, failures, settings)
+
+    task.apply(args=[payload])  # a first delivery: nothing to close
+    assert [row.resolved for row in _failures(database)] == [False, False]
+
+    task.apply(args=[payload], headers={"redelivered": True})
+    rows = {row.item_key: row for row in _failures(database)}
+    assert rows[payload["url"]].resolved and rows[payload["url"]].replayed_by == "redelivery"
+    assert not rows["https://www.nhc.gov.cn/other.shtml"].resolved
+
+
+def test_the_visibility_timeout_outlasts_the_longest_hold_of_a_message(settings):
+    defaults = load_settings(data_dir=settings.data_dir)
+    # A retry waits in the worker up to TASK_RETRY_BACKOFF_MAX, then runs up to the
+    # extraction limit; claims of a dead worker must be stale when its message returns.
+    assert defaults.resolved_visibility_timeout == 300 + 60 + 60
+    assert defaults.resolved_visibility_timeout > max(
+        defaults.alert_claim_timeout, defaults.digest_send_claim_timeout
+    )
+    longer = load_settings(data_dir=settings.data_dir, task_retry_backoff_max=900)
+    assert longer.resolved_visibility_timeout == 900 + 60 + 60
+    fixed = load_settings(data_dir=settings.data_dir, broker_visibility_timeout=30)
+    assert fixed.resolved_visibility_timeout == 30
+    options = create_celery(fixed, "test").conf.broker_transport_options
+    assert options["visibility_timeout"] == 30
+    # Dead workers' messages are looked for every few seconds, not every 100 s.
+    assert options["unacked_restore_interval"] * options["unacked_restore_throttle"] <= 10
