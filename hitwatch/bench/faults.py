@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Protocol
 
 import redis
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from hitwatch.alerts.rules import add_rule
@@ -39,6 +39,7 @@ from hitwatch.messages import CrawledItem, stable_id
 from hitwatch.search import SearchRequest, open_search_index
 from hitwatch.settings import Settings, load_settings
 from hitwatch.store import Article, Failure, open_database
+from hitwatch.store.models import AlertDelivery
 from hitwatch.store.failures import PENDING_KEY, spool_path
 from hitwatch.tasks import CLASSIFY_ITEM
 
@@ -91,6 +92,7 @@ class Accounting:
     stored_and_failed: int  # stored pages that still carry an open failure record
     alerts_sent: int
     alerts_twice: int
+    alerts_unsent: int  # alert deliveries claimed but not sent
     replayed: int
     seconds: float
     notes: tuple[str, ...] = ()
@@ -102,6 +104,7 @@ class Accounting:
             self.lost == 0
             and self.duplicates == 0
             and self.alerts_twice == 0
+            and self.alerts_unsent == 0
             and self.stored_and_failed == 0
             and self.searchable == self.stored
         )
@@ -111,7 +114,8 @@ class Accounting:
             f"[{self.fault}] handed over {self.handed_over} / indexed {self.indexed} "
             f"(searchable {self.searchable}) / failures {self.failures} / lost {self.lost} / "
             f"duplicates {self.duplicates} / alerts sent {self.alerts_sent} / "
-            f"twice {self.alerts_twice} (replayed {self.replayed}, {self.seconds:.0f} s)"
+            f"twice {self.alerts_twice} / unsent {self.alerts_unsent} "
+            f"(replayed {self.replayed}, {self.seconds:.0f} s)"
         )
 
 
@@ -436,6 +440,16 @@ def _alerts(inbox: Inbox) -> tuple[int, int, int]:
     return len(ids), twice, resent
 
 
+def _unsent_alerts(stack: FaultStack) -> int:
+    database = open_database(stack.settings.resolved_database_url)
+    try:
+        with database.session() as session:
+            query = select(func.count()).where(AlertDelivery.status != "sent")
+            return session.scalar(query) or 0
+    finally:
+        database.dispose()
+
+
 def _account(stack: FaultStack, fault: str, replayed: int, seconds: float) -> Accounting:
     snapshot = _snapshot(stack)
     index = open_search_index(stack.settings)
@@ -464,6 +478,7 @@ def _account(stack: FaultStack, fault: str, replayed: int, seconds: float) -> Ac
         stored_and_failed=len(indexed & failed),
         alerts_sent=alerts_sent,
         alerts_twice=alerts_twice,
+        alerts_unsent=_unsent_alerts(stack),
         replayed=replayed,
         seconds=seconds,
         notes=tuple(stack.notes),

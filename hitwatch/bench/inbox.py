@@ -12,15 +12,19 @@ __all__ = ["Inbox"]
 
 
 class Inbox:
-    """aiosmtpd handler keeping every received message; `refuse` makes it answer 451."""
+    """aiosmtpd handler keeping every received message; `refuse` makes it answer 451, and
+    so does `refuse_after` once that many messages were received (a server going down in
+    the middle of a delivery)."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.refuse = False
+        self.refuse_after: int | None = None
         self.refused = 0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd hook name)
-        if self.refuse:
+        full = self.refuse_after is not None and len(self.messages) >= self.refuse_after
+        if self.refuse or full:
             self.refused += 1
             return "451 try again later"
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)

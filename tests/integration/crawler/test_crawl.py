@@ -299,3 +299,39 @@ def test_linked_documents_travel_with_their_page_and_are_read(
             compact = "".join(text.split())  # PDF lines wrap; spaces between CJK go
             assert file.title in compact and opening in compact, (file, text[:80])
     client.close()
+
+
+@pytest.mark.parametrize("mirror_app", [MirrorConfig(latency_seconds=0.1)], indirect=True)
+def test_a_crawler_killed_mid_run_loses_nothing_and_fetches_nothing_handed_over_twice(
+    crawl_env, isolated_redis_url, mirror_app
+) -> None:
+    # Fault test of #23: SIGKILL in the middle of a run, then the next run.
+    import signal
+    import time
+
+    client = redis.Redis.from_url(isolated_redis_url)
+    process = start_crawl(crawl_env)
+    deadline = time.monotonic() + 120
+    while client.llen("classify") < 5:
+        assert process.poll() is None, process.communicate()[0]
+        assert time.monotonic() < deadline, "no article handed over in 120 s"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(10)
+    handed_over = {item.hints["original_url"] for item in classify_items(isolated_redis_url)}
+    assert 5 <= len(handed_over) < len(ARTICLES), "killed mid-run"
+    served_before = hits(mirror_app)
+
+    out = crawl(crawl_env)
+    items = classify_items(isolated_redis_url)
+    by_url = Counter(item.hints["original_url"] for item in items)
+    assert by_url == Counter(a.url for a in ARTICLES), "every article handed over once"
+    again = hits(mirror_app) - served_before
+    fetched_twice = [url for url in handed_over if article_path(url) in again]
+    assert fetched_twice == [], fetched_twice
+    client.close()
+    print(
+        f"crawler killed after {len(handed_over)}/{len(ARTICLES)} handed over; the next run "
+        f"handed over {len(ARTICLES) - len(handed_over)} more, fetched none of the first again"
+    )
+    assert f"{len(ARTICLES) - len(handed_over)} items sent to classify" in out

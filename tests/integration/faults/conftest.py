@@ -65,6 +65,7 @@ def assert_nothing_lost(result: Accounting) -> None:
     assert result.lost == 0, result
     assert result.duplicates == 0, result
     assert result.alerts_twice == 0, result
+    assert result.alerts_unsent == 0, result
     assert result.stored_and_failed == 0, result
     assert result.searchable == result.stored, result
     assert result.holds
