@@ -114,6 +114,9 @@ def create_celery(settings: Settings, main: str) -> Celery:
             # runs about every 100 s, longer than a short visibility timeout).
             "unacked_restore_interval": max(1, min(10, settings.resolved_visibility_timeout // 4)),
             "unacked_restore_throttle": 1,
+            # A worker killed during that sweep leaves its lock behind: kombu's 300 s
+            # would hold every redelivery back for five minutes. A sweep takes ms.
+            "unacked_mutex_expire": 15,
         },
         worker_hijack_root_logger=False,
         worker_send_task_events=False,

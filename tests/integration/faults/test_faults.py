@@ -69,6 +69,7 @@ def test_a_store_unwritable_longer_than_the_retries_loses_nothing(
     assert result.indexed == ITEMS, "the replay stored every recorded page"
 
 
+@pytest.mark.timeout(600)
 def test_elasticsearch_stopped_for_a_minute_then_every_page_is_indexed(
     fault_stack: MakeStack,
 ) -> None:

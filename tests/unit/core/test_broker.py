@@ -191,3 +191,5 @@ def test_the_visibility_timeout_outlasts_the_longest_hold_of_a_message(settings)
     assert options["visibility_timeout"] == 30
     # Dead workers' messages are looked for every few seconds, not every 100 s.
     assert options["unacked_restore_interval"] * options["unacked_restore_throttle"] <= 10
+    # ... and a worker killed in that sweep does not hold its lock for kombu's 300 s.
+    assert options["unacked_mutex_expire"] <= 15
