@@ -39,8 +39,8 @@ from hitwatch.messages import CrawledItem, stable_id
 from hitwatch.search import SearchRequest, open_search_index
 from hitwatch.settings import Settings, load_settings
 from hitwatch.store import Article, Failure, open_database
-from hitwatch.store.models import AlertDelivery
 from hitwatch.store.failures import PENDING_KEY, spool_path
+from hitwatch.store.models import AlertDelivery
 from hitwatch.tasks import CLASSIFY_ITEM
 
 __all__ = [
