@@ -56,6 +56,9 @@ Handler = Callable[[dict[str, Any]], None]
 
 # How long a worker keeps a message it took while Redis restarts (see _KeepTakenMessages).
 TAKEN_MESSAGE_PATIENCE = 600.0
+# How long a worker tries to queue a retry while the broker is away before it records
+# the failure instead: a Redis restart takes seconds, and a retry beats a failure record.
+RETRY_QUEUE_PATIENCE = 30.0
 
 
 class _KeepTakenMessages(kombu.transport.redis.QoS):
@@ -175,6 +178,17 @@ def register_task(
             raise Reject(exc, requeue=True) from error
         outcome(payload, "failed", attempts, started)
 
+    def queue_retry(task: Task, exc: BaseException, delay: float) -> Any:
+        deadline = time.monotonic() + RETRY_QUEUE_PATIENCE
+        while True:
+            try:
+                return task.retry(exc=exc, countdown=delay, throw=False)
+            except Exception as broker_error:
+                if time.monotonic() >= deadline:
+                    raise
+                log.warning("%s: retry not queued yet (%s); trying again", name, broker_error)
+                time.sleep(1)
+
     def clear(payload: dict[str, Any]) -> None:
         try:
             if cleared := failures.resolve_item(name, payload):
@@ -200,7 +214,7 @@ def register_task(
                 delay = retry_delay(self.request.retries, settings.task_retry_backoff_max)
                 log.warning("%s: %s; retry %d in %.0fs", name, exc, attempts, delay)
                 try:
-                    again = self.retry(exc=exc, countdown=delay, throw=False)
+                    again = queue_retry(self, exc, delay)
                 except Exception as broker_error:  # the retry could not be queued
                     log.error(
                         "%s: retry not queued (%s); recording the failure", name, broker_error

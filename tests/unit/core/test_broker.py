@@ -98,9 +98,37 @@ def test_a_retry_the_broker_cannot_queue_is_recorded_not_dropped(eager, database
         raise Reject(OperationalError("broker down"), requeue=False)
 
     monkeypatch.setattr(task, "retry", broker_down)
+    monkeypatch.setattr("hitwatch.broker.RETRY_QUEUE_PATIENCE", 0)
     task.apply(args=[{"doc_id": "d9"}])
     [row] = _failures(database)
     assert row.item_key == "d9" and row.error_type == "OperationalError"
+
+
+def test_a_retry_is_queued_once_the_broker_is_back_without_a_failure_record(
+    eager, database, monkeypatch
+):
+    from celery.exceptions import Reject, Retry
+    from kombu.exceptions import OperationalError
+
+    app, settings, failures = eager
+
+    def handler(payload):
+        raise OperationalError("Error 111 connecting to redis")
+
+    task = register_task(app, CLASSIFY_ITEM, handler, failures, settings)
+    attempts = []
+
+    def broker_restarting(*args, **kwargs):
+        attempts.append(1)
+        if len(attempts) < 3:  # Redis is restarting: the first two publishes fail
+            raise Reject(OperationalError("broker down"), requeue=False)
+        return Retry("queued", when=0)
+
+    monkeypatch.setattr(task, "retry", broker_restarting)
+    monkeypatch.setattr("hitwatch.broker.time.sleep", lambda seconds: None)
+    task.apply(args=[{"doc_id": "d11"}])
+    assert len(attempts) == 3
+    assert _failures(database) == []
 
 
 def test_a_failure_that_cannot_be_recorded_anywhere_is_not_acknowledged(eager, database):
