@@ -120,7 +120,8 @@ def fresh_postgres_url(postgres_url: str, unique_name: str) -> Iterator[str]:
     from sqlalchemy.engine import make_url
 
     name = unique_name.replace("-", "_")
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    # pre-ping: a fault test restarts the server between the CREATE and the DROP
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
