@@ -150,8 +150,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             if fixture in fixtures:
                 item.add_marker(marker)
         # SMTP servers are started by the tests themselves (aiosmtpd) behind these fixtures.
-        if {"smtp", "inbox", "inbox_and_client"} & set(fixtures):
+        if {"smtp", "inbox", "inbox_and_client", "fault_stack"} & set(fixtures):
             SERVICES_USED.setdefault(item.nodeid, set()).add("SMTP")
+        # The fault tests restart their own Redis (tests/integration/faults).
+        if "fault_stack" in fixtures:
+            item.add_marker("requires_redis")
+            SERVICES_USED.setdefault(item.nodeid, set()).add("Redis")
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

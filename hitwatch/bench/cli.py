@@ -24,6 +24,7 @@ SERVICE_BENCHMARKS: dict[str, str] = {
 }
 # The faults `hitwatch bench faults` injects by itself (hitwatch.bench.faults.FAULTS).
 _FAULT_NAMES = (
+    "kill-workers",
     "kill-classify",
     "kill-index",
     "kill-notify",
@@ -130,7 +131,9 @@ def faults_command(faults: tuple[str, ...], items: int) -> None:
     from hitwatch.bench.inbox import Inbox
     from hitwatch.embedded import EmbeddedRedis
 
-    names = sorted(_FAULT_NAMES) if "all" in faults else list(dict.fromkeys(faults))
+    single_kills = {"kill-classify", "kill-index", "kill-notify"}  # kill-workers does all three
+    everything = [name for name in _FAULT_NAMES if name not in single_kills]
+    names = everything if "all" in faults else list(dict.fromkeys(faults))
     results = []
     for name in names:
         with tempfile.TemporaryDirectory(prefix="hitwatch-faults-") as folder:

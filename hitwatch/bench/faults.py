@@ -66,9 +66,9 @@ ALERT_QUERY = "电子病历"
 FAST_SETTINGS = {
     "TASK_MAX_RETRIES": "3",
     "TASK_RETRY_BACKOFF_MAX": "2",
-    "BROKER_VISIBILITY_TIMEOUT": "15",
-    "ALERT_CLAIM_TIMEOUT": "10",
-    "DIGEST_SEND_CLAIM_TIMEOUT": "10",
+    "BROKER_VISIBILITY_TIMEOUT": "10",
+    "ALERT_CLAIM_TIMEOUT": "8",
+    "DIGEST_SEND_CLAIM_TIMEOUT": "8",
     "EXTRACTION_TIME_LIMIT": "5",
 }
 
@@ -528,30 +528,31 @@ def run_fault(stack: FaultStack, fault: Fault, items: int, *, timeout: float = 3
 
 @dataclass
 class KillWorker:
-    """SIGKILL a stage's worker while it holds a message, then start a new one."""
+    """SIGKILL each stage's worker in turn while it holds a message, starting a new one
+    at once; the killed workers' messages come back after the visibility timeout."""
 
-    stage: str
+    stages: tuple[str, ...]
     name: str = ""
 
     def __post_init__(self) -> None:
-        self.name = self.name or f"kill-{self.stage}"
+        self.name = self.name or "kill-" + "+".join(self.stages)
 
     def inject(self, stack: FaultStack) -> None:
-        deadline = time.monotonic() + 60
-        while not stack.in_flight(self.stage):
-            if time.monotonic() > deadline:
-                raise HarnessError(f"the {self.stage} worker never held a message")
-            time.sleep(0.01)
-        stack.kill_worker(self.stage)
+        for stage in self.stages:
+            deadline = time.monotonic() + 60
+            while not stack.in_flight(stage):
+                if time.monotonic() > deadline:
+                    raise HarnessError(f"the {stage} worker never held a message")
+                time.sleep(0.01)
+            stack.kill_worker(stage)
+            stack.note(f"{stage} worker SIGKILLed mid-task")
+            stack.start_worker(stage)
         killed = time.monotonic()
-        stack.note(f"{self.stage} worker SIGKILLed mid-task")
-        stack.start_worker(self.stage)
-        # The killed worker's message comes back after the visibility timeout.
-        while stack.in_flight(self.stage) or not _queues_idle(stack):
+        while not _queues_idle(stack):
             if time.monotonic() - killed > 120:
                 break
             time.sleep(0.5)
-        stack.note(f"queues idle {time.monotonic() - killed:.0f} s after the kill")
+        stack.note(f"queues idle {time.monotonic() - killed:.0f} s after the last kill")
 
 
 @dataclass
@@ -584,7 +585,7 @@ class UnwritableStore:
     immutable (chattr +i), or the PostgreSQL database switched to read-only."""
 
     name: str = "store-unwritable"
-    hold_seconds: float = 20.0
+    hold_seconds: float = 12.0
 
     def inject(self, stack: FaultStack) -> None:
         url = stack.settings.resolved_database_url
@@ -638,7 +639,7 @@ class DiskFull:
     free it; the store must come out whole (PRAGMA integrity_check)."""
 
     name: str = "disk-full"
-    hold_seconds: float = 15.0
+    hold_seconds: float = 10.0
 
     def inject(self, stack: FaultStack) -> None:
         filler = stack.data_dir / "filler"
@@ -670,7 +671,7 @@ class SmtpDown:
     recorded; nothing is mailed twice."""
 
     name: str = "smtp-down"
-    hold_seconds: float = 20.0
+    hold_seconds: float = 12.0
 
     def inject(self, stack: FaultStack) -> None:
         stack.inbox.refuse = True
@@ -729,9 +730,10 @@ class ServerFault:
 
 # Faults the harness injects by itself (servers it does not own take a ServerFault).
 FAULTS: dict[str, Callable[[], Fault]] = {
-    "kill-classify": lambda: KillWorker("classify"),
-    "kill-index": lambda: KillWorker("index"),
-    "kill-notify": lambda: KillWorker("notify"),
+    "kill-workers": lambda: KillWorker(STAGES),
+    "kill-classify": lambda: KillWorker(("classify",)),
+    "kill-index": lambda: KillWorker(("index",)),
+    "kill-notify": lambda: KillWorker(("notify",)),
     "redis-restart": lambda: RestartRedis(),
     "embedded-redis-restart": lambda: RestartRedis("embedded-redis-restart", sigterm=False),
     "store-unwritable": lambda: UnwritableStore(),
