@@ -138,7 +138,6 @@ class FaultStack:
     database_url: str = ""
     elasticsearch_url: str = ""
     elasticsearch_index: str = ""
-    overrides: dict[str, str] = field(default_factory=dict)
     echo: Echo = print
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     urls: list[str] = field(default_factory=list)
@@ -167,7 +166,6 @@ class FaultStack:
             "SECRET_KEY": "fault-harness-secret-0123456789abcdef",
             "LOG_LEVEL": "INFO",
             "LOG_FORMAT": "text",
-            **self.overrides,
         }
 
     @property
@@ -505,6 +503,8 @@ def run_fault(stack: FaultStack, fault: Fault, items: int, *, timeout: float = 3
         stack.echo(f"[{fault.name}] fault mended; waiting for the pipeline to settle")
         _settle(stack, timeout)
         replayed = 0
+        if parked := _snapshot(stack).parked:
+            stack.note(f"{parked} failure record(s) parked in Redis or the spool file")
         stack.hitwatch("failures", "list")  # drains records parked in Redis or the spool
         before = _snapshot(stack)
         open_failures = before.failed & set(stack.urls)
