@@ -14,6 +14,7 @@ from typing import Any
 
 import elastic_transport
 import kombu.exceptions
+import kombu.transport.redis
 import redis
 import sqlalchemy.exc
 from celery import Celery, Task
@@ -26,7 +27,14 @@ from hitwatch.settings import Settings
 from hitwatch.store.failures import FailureLog, item_key
 from hitwatch.tasks import QUEUES, TASK_QUEUES, queue_for
 
-__all__ = ["RETRYABLE", "create_celery", "register_task", "retry_delay", "send_message"]
+__all__ = [
+    "RETRYABLE",
+    "RedisTransport",
+    "create_celery",
+    "register_task",
+    "retry_delay",
+    "send_message",
+]
 
 log = logging.getLogger(__name__)
 task_log = logging.getLogger("hitwatch.tasks.outcome")
@@ -47,11 +55,52 @@ RETRYABLE: tuple[type[BaseException], ...] = (
 
 Handler = Callable[[dict[str, Any]], None]
 
+# How long a worker keeps a message it took while Redis restarts (see _KeepTakenMessages).
+TAKEN_MESSAGE_PATIENCE = 600.0
+# How long a worker tries to queue a retry while the broker is away before it records
+# the failure instead: a Redis restart takes seconds, and a retry beats a failure record.
+RETRY_QUEUE_PATIENCE = 30.0
+
+
+class _KeepTakenMessages(kombu.transport.redis.QoS):
+    """kombu takes a message off its queue (BRPOP), then writes it to the unacked hash in a
+    second command; when Redis goes away in between, the message lived only in this
+    worker and was dropped. Keep trying that write while Redis restarts (its queues come
+    back from the append-only file), so the message is either run or redelivered."""
+
+    def append(self, message: Any, delivery_tag: str) -> None:
+        deadline = time.monotonic() + TAKEN_MESSAGE_PATIENCE
+        warned = 0.0
+        while True:
+            try:
+                super().append(message, delivery_tag)  # type: ignore[no-untyped-call]
+                return
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
+                if time.monotonic() > deadline:
+                    raise
+                if time.monotonic() - warned > 10:
+                    log.error(
+                        "message %s taken but Redis is away (%s); keeping it", delivery_tag, error
+                    )
+                    warned = time.monotonic()
+                time.sleep(0.5)
+
+
+class _Channel(kombu.transport.redis.Channel):
+    QoS = _KeepTakenMessages
+
+
+class RedisTransport(kombu.transport.redis.Transport):
+    """kombu's Redis transport, except that a message taken off a queue is never dropped."""
+
+    Channel = _Channel
+
 
 def create_celery(settings: Settings, main: str) -> Celery:
     """A Celery app on Redis with one queue per pipeline stage."""
     app = Celery(main, broker=settings.resolved_redis_url, set_as_current=False)
     app.conf.update(
+        broker_transport=RedisTransport,
         task_routes={name: {"queue": queue} for name, queue in TASK_QUEUES.items()},
         task_queues=None,
         task_create_missing_queues=True,
@@ -63,7 +112,16 @@ def create_celery(settings: Settings, main: str) -> Celery:
         task_serializer="json",
         accept_content=["json"],
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout},
+        broker_transport_options={
+            "visibility_timeout": settings.resolved_visibility_timeout,
+            # Look for messages of dead workers every few seconds (kombu's default sweep
+            # runs about every 100 s, longer than a short visibility timeout).
+            "unacked_restore_interval": max(1, min(10, settings.resolved_visibility_timeout // 4)),
+            "unacked_restore_throttle": 1,
+            # A worker killed during that sweep leaves its lock behind: kombu's 300 s
+            # would hold every redelivery back for five minutes. A sweep takes ms.
+            "unacked_mutex_expire": 15,
+        },
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
         timezone="Asia/Shanghai",
@@ -125,6 +183,31 @@ def register_task(
         TASK_FAILURES.labels(stage, type(exc).__name__).inc()
         outcome(payload, "failed", attempts, started)
 
+    def queue_retry(task: Task, exc: BaseException, delay: float) -> Any:
+        deadline = time.monotonic() + RETRY_QUEUE_PATIENCE
+        while True:
+            try:
+                return task.retry(exc=exc, countdown=delay, throw=False)
+            except Exception as broker_error:
+                if time.monotonic() >= deadline:
+                    raise
+                log.warning("%s: retry not queued yet (%s); trying again", name, broker_error)
+                time.sleep(1)
+
+    def clear(payload: dict[str, Any]) -> None:
+        try:
+            if cleared := failures.resolve_item(name, payload):
+                log.warning(
+                    "%s: done on redelivery; %d earlier failure record(s) of %s closed",
+                    name,
+                    cleared,
+                    item_key(payload),
+                )
+        except Exception as error:  # the item is done; an open record stays replayable
+            log.error(
+                "%s: earlier failure records of %s not closed (%s)", name, item_key(payload), error
+            )
+
     @app.task(name=name, bind=True, max_retries=settings.task_max_retries)  # type: ignore[untyped-decorator]
     def run(self: Task, payload: dict[str, Any]) -> None:
         attempts = self.request.retries + 1
@@ -136,7 +219,7 @@ def register_task(
                 delay = retry_delay(self.request.retries, settings.task_retry_backoff_max)
                 log.warning("%s: %s; retry %d in %.0fs", name, exc, attempts, delay)
                 try:
-                    again = self.retry(exc=exc, countdown=delay, throw=False)
+                    again = queue_retry(self, exc, delay)
                 except Exception as broker_error:  # the retry could not be queued
                     log.error(
                         "%s: retry not queued (%s); recording the failure", name, broker_error
@@ -149,9 +232,23 @@ def register_task(
         except Exception as exc:
             record(payload, exc, attempts, started)
         else:
+            if _redelivered(self):
+                clear(payload)
             outcome(payload, "done", attempts, started)
 
     return run
+
+
+def _redelivered(task: Task) -> bool:
+    """The message came back from the broker (a dead worker's, or one not acknowledged)."""
+    request = task.request
+    headers = getattr(request, "headers", None) or {}  # kombu marks a restored message in both
+    info = request.delivery_info or {}
+    return bool(
+        info.get("redelivered")
+        or headers.get("redelivered")
+        or getattr(request, "redelivered", False)
+    )
 
 
 def send_message(app: Celery, task_name: str, message: _Message | CrawledItem) -> None:

@@ -6,6 +6,7 @@ Every field names its environment variable, has a default and a one-line descrip
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -79,9 +80,12 @@ class Settings(BaseSettings):
         description="Longest wait between two retries of a task, in seconds.",
     )
     broker_visibility_timeout: int = Field(
-        3600,
+        0,
+        ge=0,
         validation_alias="BROKER_VISIBILITY_TIMEOUT",
-        description="Seconds after which a task taken by a worker that died is delivered again.",
+        description="Seconds after which a task taken by a worker that died is delivered again; "
+        "0: sized to the longest hold of a message, 60 s more than TASK_RETRY_BACKOFF_MAX + "
+        "EXTRACTION_TIME_LIMIT and than either claim timeout (420 s by default).",
     )
     worker_concurrency: int = Field(
         2,
@@ -246,7 +250,7 @@ class Settings(BaseSettings):
         description="Number of the first published digest of each kind (continue a paper series).",
     )
     digest_send_claim_timeout: int = Field(
-        900,
+        300,
         validation_alias="DIGEST_SEND_CLAIM_TIMEOUT",
         description="Seconds after which a digest send claimed by a worker that died is "
         "claimed again (and sent with the same Message-ID).",
@@ -272,7 +276,7 @@ class Settings(BaseSettings):
         "serves the host's metrics); empty: only the web app's /metrics, for admins.",
     )
     alert_claim_timeout: int = Field(
-        600,
+        300,
         validation_alias="ALERT_CLAIM_TIMEOUT",
         description="Seconds after which an alert mail claimed by a dead worker is sent again; "
         "keep it below BROKER_VISIBILITY_TIMEOUT.",
@@ -329,6 +333,18 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'hitwatch.db'}"
+
+    @property
+    def resolved_visibility_timeout(self) -> int:
+        """BROKER_VISIBILITY_TIMEOUT, or the longest a live worker holds a message unacknowledged,
+        plus a margin: a retry waits up to TASK_RETRY_BACKOFF_MAX in the worker that took it,
+        then runs (a page's extraction up to EXTRACTION_TIME_LIMIT); a message redelivered
+        sooner would run twice at once. Past either claim timeout, so that a dead worker's
+        redelivered alert or digest finds its claims stale and sends them."""
+        if self.broker_visibility_timeout:
+            return self.broker_visibility_timeout
+        task = self.task_retry_backoff_max + math.ceil(self.extraction_time_limit or 60)
+        return max(task, self.alert_claim_timeout, self.digest_send_claim_timeout) + 60
 
     @property
     def resolved_redis_url(self) -> str:

@@ -120,7 +120,8 @@ def fresh_postgres_url(postgres_url: str, unique_name: str) -> Iterator[str]:
     from sqlalchemy.engine import make_url
 
     name = unique_name.replace("-", "_")
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    # pre-ping: a fault test restarts the server between the CREATE and the DROP
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
@@ -149,8 +150,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             if fixture in fixtures:
                 item.add_marker(marker)
         # SMTP servers are started by the tests themselves (aiosmtpd) behind these fixtures.
-        if {"smtp", "inbox", "inbox_and_client"} & set(fixtures):
+        if {"smtp", "inbox", "inbox_and_client", "fault_stack"} & set(fixtures):
             SERVICES_USED.setdefault(item.nodeid, set()).add("SMTP")
+        # The fault tests restart their own Redis (tests/integration/faults).
+        if "fault_stack" in fixtures:
+            item.add_marker("requires_redis")
+            SERVICES_USED.setdefault(item.nodeid, set()).add("Redis")
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -222,11 +222,16 @@ class SourceSpider(scrapy.Spider):
         if self.source.wechat is not None:
             self._feed_health(page.newest, page.expired)
         self._count("links_found", len(page.links))
-        etag, modified = _header(response, "ETag"), _header(response, "Last-Modified")
-        if etag or modified:
-            self.services.validators.put(real, Validators(etag, modified, len(page.links)))
         urls = [link.url for link in page.links]
-        seen: set[str] = set() if self.services.recheck else self.services.seen.known(urls)
+        handed_over = self.services.seen.known(urls)
+        etag, modified = _header(response, "ETag"), _header(response, "Last-Modified")
+        # Validators (a 304 next time) only for a page whose every link was handed over:
+        # kept while its new articles are still to fetch, a crawler killed now would
+        # find the page "unchanged" next run and never fetch them. The next run reads
+        # the page again, finds nothing new and keeps them then.
+        if (etag or modified) and handed_over >= set(urls):
+            self.services.validators.put(real, Validators(etag, modified, len(page.links)))
+        seen: set[str] = set() if self.services.recheck else handed_over
         fresh = [link for link in page.links if link.url not in seen]
         for link in fresh:
             if self.source.wechat is not None and link.content and is_wechat_url(link.url):

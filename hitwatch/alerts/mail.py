@@ -36,6 +36,7 @@ __all__ = [
     "AlertLinks",
     "alert_links",
     "alert_message",
+    "alert_message_id",
     "bundle_message",
     "confirmation_message",
     "heartbeat_message",
@@ -121,6 +122,11 @@ def local_date(published: datetime | None) -> str:
     return f"{published.astimezone(SHANGHAI):%Y-%m-%d}"
 
 
+def alert_message_id(sender: str, rule_id: int, story_id: str) -> str:
+    """The one Message-ID of a (rule, story) alert, however often it is sent."""
+    return f"<alert.{rule_id}.{story_id}@{sender_domain(sender)}>"
+
+
 def alert_message(
     *,
     sender: str,
@@ -132,7 +138,11 @@ def alert_message(
     document: SearchDocument,
     links: AlertLinks,
 ) -> EmailMessage:
-    """One new match of one rule as multipart/alternative (text + HTML), RFC 8058 ready."""
+    """One new match of one rule as multipart/alternative (text + HTML), RFC 8058 ready.
+
+    Its Message-ID is that of the (rule, story): a mail sent again because the worker
+    died (or the store refused the write) between the server's acceptance and the record
+    of it carries the same Message-ID, so mail clients show it once."""
     described = describe_query(query, wording())
     name = rule_name or described
     context = {
@@ -150,7 +160,7 @@ def alert_message(
     message["Subject"] = wording()["alert_subject"].format(name=name, title=document.title)
     message["From"] = sender
     message["To"] = recipient
-    message["Message-ID"] = new_message_id(sender)
+    message["Message-ID"] = alert_message_id(sender, rule_id, document.story_id)
     message["List-Id"] = formataddr((name, f"alert-{rule_id}.{sender_domain(sender)}"))
     message["List-Unsubscribe"] = f"<{links.one_click(rule_id)}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"

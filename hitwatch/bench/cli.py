@@ -23,6 +23,19 @@ SERVICE_BENCHMARKS: dict[str, str] = {
     "search": "hitwatch.bench.search:bench_command",
     "soak": "hitwatch.bench.soak:soak_command",
 }
+# The faults `hitwatch bench faults` injects by itself (hitwatch.bench.faults.FAULTS).
+_FAULT_NAMES = (
+    "kill-workers",
+    "kill-classify",
+    "kill-index",
+    "kill-notify",
+    "redis-restart",
+    "embedded-redis-restart",
+    "store-unwritable",
+    "disk-full",
+    "smtp-down",
+    "poison",
+)
 EVALUATIONS: dict[str, str] = {
     "classify": "classifier.cli:eval_classify_command",
     "dedupe": "classifier.cli:eval_dedupe_command",
@@ -93,3 +106,63 @@ def pipeline_command(docs: int, backend: str) -> None:
             f"{r.failures:>8}{r.peak_rss_mb:>13.0f}"
         )
     click.echo("(one worker process per stage; 2-core machine figures scale with workers)")
+
+
+@bench_group.command("faults")
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    type=click.Choice(["all", *sorted(_FAULT_NAMES)]),
+    default=["all"],
+    show_default=True,
+    help="Fault to inject at about 30 % (repeat for several).",
+)
+@click.option("--items", default=300, show_default=True, help="Synthetic pages per run.")
+def faults_command(faults: tuple[str, ...], items: int) -> None:
+    """Nothing lost under faults: pages through the real queues and workers with a fault
+    injected, then the accounting line (handed over / indexed / failures / lost /
+    duplicates / alerts sent / twice).
+
+    Runs on its own embedded Redis, SQLite store, FTS5 index and SMTP server in a
+    temporary folder; `disk-full` needs root (it mounts a small tmpfs).
+    """
+    from aiosmtpd.controller import Controller
+
+    from hitwatch.bench.faults import FaultStack, HarnessError, make_fault, mount_tmpfs, run_fault
+    from hitwatch.bench.inbox import Inbox
+    from hitwatch.embedded import EmbeddedRedis
+
+    single_kills = {"kill-classify", "kill-index", "kill-notify"}  # kill-workers does all three
+    everything = [name for name in _FAULT_NAMES if name not in single_kills]
+    names = everything if "all" in faults else list(dict.fromkeys(faults))
+    results = []
+    for name in names:
+        with tempfile.TemporaryDirectory(prefix="hitwatch-faults-") as folder:
+            workdir = Path(folder)
+            unmount = None
+            if name == "disk-full":
+                try:
+                    unmount = mount_tmpfs(workdir / "data", 24)
+                except HarnessError as error:
+                    click.echo(f"[disk-full] not run: {error}")
+                    continue
+            inbox = Inbox()
+            smtp = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+            smtp.start()
+            broker = EmbeddedRedis(workdir / "broker", _free_port())
+            broker.start()
+            stack = FaultStack(workdir, broker, inbox, smtp.port, echo=click.echo)
+            try:
+                results.append(run_fault(stack, make_fault(name), items))
+            finally:
+                broker.stop()
+                smtp.stop()
+                if unmount is not None:
+                    unmount()
+        click.echo(results[-1].line())
+    click.echo("")
+    for result in results:
+        click.echo(("ok    " if result.holds else "BROKEN") + " " + result.line())
+    if not all(r.holds for r in results):
+        raise SystemExit(1)

@@ -132,6 +132,26 @@ class FailureLog:
             moved += 1
         return moved
 
+    def resolve_item(self, task_name: str, payload: dict[str, Any]) -> int:
+        """Close the open failures of `task_name` for this payload's item: a redelivered
+        copy of the message has just succeeded (an earlier delivery recorded a failure
+        and then could not acknowledge, e.g. with the broker down), so a stored item
+        keeps no failure record."""
+        key = item_key(payload)
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(Failure).where(
+                    Failure.task_name == task_name,
+                    Failure.item_key == key,
+                    Failure.resolved.is_(False),
+                )
+            ).all()
+            for row in rows:
+                row.resolved = True
+                row.replayed_by = "redelivery"
+                row.replayed_at = utcnow()
+        return len(rows)
+
     def list(self, *, include_resolved: bool = False, limit: int = 50) -> Sequence[Failure]:
         query = select(Failure).order_by(Failure.id.desc()).limit(limit)
         if not include_resolved:

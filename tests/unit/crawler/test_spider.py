@@ -102,7 +102,8 @@ def test_list_page_schedules_new_articles_on_the_mirror_and_the_next_page(
     assert all(r.url.startswith(f"{MIRROR}/www.nhc.gov.cn/wjw/zcfg/") for r in articles)
     assert articles[0].meta["hints"]["title"] == "电子病历系统应用水平分级评价管理办法（2024年版）"
     assert [r.meta["real_url"] for r in pages] == ["http://www.nhc.gov.cn/wjw/zcfg/list_2.shtml"]
-    assert services.validators.stored["http://www.nhc.gov.cn/wjw/zcfg/list.shtml"].links == 2
+    # No 304 next run before its new articles are handed over (a crawler may die first).
+    assert services.validators.stored == {}
 
 
 def test_paging_stops_when_a_page_holds_only_seen_links(settings, passed_mirror) -> None:
@@ -110,8 +111,10 @@ def test_paging_stops_when_a_page_holds_only_seen_links(settings, passed_mirror)
         "http://www.nhc.gov.cn/wjw/zcfg/202407/3f2a9c1d8e7b4a6c9d0e1f2a3b4c5d6e.shtml",
         "http://www.nhc.gov.cn/wjw/zcfg/202407/8a1b2c3d4e5f60718293a4b5c6d7e8f9.shtml",
     }
-    spider, _ = _spider(settings, "nhc", seen=seen)
+    spider, services = _spider(settings, "nhc", seen=seen)
     assert list(spider.parse_list_page(_list_response(passed_mirror, spider, 0))) == []
+    # Every link handed over: the page may answer 304 next time.
+    assert services.validators.stored["http://www.nhc.gov.cn/wjw/zcfg/list.shtml"].links == 2
 
 
 def test_recheck_fetches_seen_articles_again_without_conditional_headers(
