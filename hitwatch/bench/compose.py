@@ -64,6 +64,7 @@ class ComposeService:
     environment: dict[str, str]
     # Others wait for it to finish (depends_on ... service_completed_successfully).
     one_shot: bool = False
+    tmpfs: tuple[str, ...] = ()  # folders the container gets empty at each start
 
 
 def load_compose(path: Path) -> dict[str, Any]:
@@ -162,5 +163,14 @@ def application_services(
         command = tuple(interpolate(str(part), variables) for part in spec.get("command") or ())
         if not command:
             raise ComposeError(f"service {name} has no command")
-        found.append(ComposeService(name, command, environment, one_shot=name in waited_for))
+        tmpfs = spec.get("tmpfs") or ()
+        found.append(
+            ComposeService(
+                name,
+                command,
+                environment,
+                one_shot=name in waited_for,
+                tmpfs=(tmpfs,) if isinstance(tmpfs, str) else tuple(str(t) for t in tmpfs),
+            )
+        )
     return sorted(found, key=lambda service: not service.one_shot)

@@ -69,7 +69,14 @@ from hitwatch.settings import Settings
 from hitwatch.store import AlertDelivery, Article, Failure, open_database
 from hitwatch.tasks import CRAWL_SOURCE, QUEUES, queue_for
 
-__all__ = ["SoakPlan", "SoakReport", "check_commands", "run_soak", "soak_command"]
+__all__ = [
+    "SoakPlan",
+    "SoakReport",
+    "check_commands",
+    "container_mapping",
+    "run_soak",
+    "soak_command",
+]
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 # Queries of the reader load and of the alert rules (the search box's language).
@@ -249,6 +256,20 @@ def check_commands(services: list[ComposeService]) -> None:
             raise click.ClickException(
                 f"compose service {service.name}: `hitwatch {service.command[0]}` does not exist"
             )
+
+
+def container_mapping(service: ComposeService, folder: Path) -> dict[str, str]:
+    """What each container has of its own, made local: its tmpfs folders (a folder per
+    service; a setting naming one points at it) and the metrics port it serves inside
+    the compose network (a free local port on 127.0.0.1)."""
+    mapped: dict[str, str] = {}
+    for path in service.tmpfs:
+        local = folder / service.name / path.strip("/").replace("/", "_")
+        local.mkdir(parents=True, exist_ok=True)
+        mapped.update({k: str(local) for k, v in service.environment.items() if v == path})
+    if service.environment.get("METRICS_ADDRESS"):
+        mapped["METRICS_ADDRESS"] = f"127.0.0.1:{_free_port()}"
+    return mapped
 
 
 def _child_environment(service: ComposeService, overrides: dict[str, str]) -> dict[str, str]:
@@ -505,7 +526,12 @@ def _deploy(
         unknown = set(plan.scale) - {service.name for service in services}
         if unknown:
             raise click.UsageError(f"--scale names no application service: {sorted(unknown)}")
-        env = {service.name: _child_environment(service, overrides) for service in services}
+        env = {
+            service.name: _child_environment(
+                service, {**overrides, **container_mapping(service, workdir / "containers")}
+            )
+            for service in services
+        }
         common = env[services[-1].name]
         settings = Settings(
             database_url=database_url,

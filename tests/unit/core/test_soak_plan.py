@@ -16,7 +16,7 @@ from hitwatch.bench.compose import (
     map_addresses,
     service_command,
 )
-from hitwatch.bench.soak import check_commands
+from hitwatch.bench.soak import check_commands, container_mapping
 
 REPO = Path(__file__).resolve().parents[3]
 VARIABLES = {
@@ -91,6 +91,20 @@ def test_every_application_service_of_the_compose_file_is_planned_in_start_order
     assert worker.environment["SMTP_PORT"] == "2525"
     assert next(s for s in services if s.name == "web").environment["WEB_HOST"] == "0.0.0.0"
     check_commands(services)
+
+
+def test_each_container_s_own_folders_and_metrics_port_become_local(tmp_path):
+    compose = load_compose(REPO / "docker-compose.yml")
+    services = application_services(compose, VARIABLES, ENDPOINTS)
+    indexer, web = (next(s for s in services if s.name == name) for name in ("indexer", "web"))
+    mapped = [container_mapping(service, tmp_path) for service in (indexer, web)]
+    for service, local in zip((indexer, web), mapped, strict=True):
+        for path in service.tmpfs:
+            named = [k for k, v in service.environment.items() if v == path]
+            assert all(Path(local[k]).is_dir() and str(tmp_path) in local[k] for k in named)
+        if "METRICS_ADDRESS" in service.environment:
+            assert local["METRICS_ADDRESS"].startswith("127.0.0.1:")
+    assert mapped[0].get("METRICS_ADDRESS") != mapped[1].get("METRICS_ADDRESS")
 
 
 def test_the_soak_refuses_a_compose_service_it_could_not_run():
