@@ -18,16 +18,24 @@ def _columns(database: Database, table: str) -> set[str]:
     return {column["name"] for column in inspect(database.engine).get_columns(table)}
 
 
-def check_accounts_migration(database: Database) -> None:
-    """Head matches the models; 0004 goes down to 0003 and up again without loss."""
+def _migrate_to_head_matching_the_models(database: Database) -> None:
     database.migrate()
     with database.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
+
+
+def _downgrade(database: Database, revision: str) -> None:
     with database.engine.begin() as connection:
         config = alembic_config(str(database.engine.url))
         config.attributes["connection"] = connection
-        command.downgrade(config, "0003")
+        command.downgrade(config, revision)
+
+
+def check_accounts_migration(database: Database) -> None:
+    """Head matches the models; 0004 goes down to 0003 and up again without loss."""
+    _migrate_to_head_matching_the_models(database)
+    _downgrade(database, "0003")
     assert not ACCOUNT_TABLES & set(inspect(database.engine).get_table_names())
     assert "published_by" not in _columns(database, "digest_issues")
     assert "replayed_by" not in _columns(database, "failures")
@@ -50,9 +58,7 @@ def check_source_health_migration(database: Database) -> None:
                 " 'media', '', true, 0, 0, 0, 'broken', 'x', 'broken')"
             )
         )
-        config = alembic_config(str(database.engine.url))
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0004")
+    _downgrade(database, "0004")
     assert not {"quiet_since", "health_mailed"} & _columns(database, "sources")
     database.migrate()
     assert {"quiet_since", "health_mailed"} <= _columns(database, "sources")
@@ -75,14 +81,8 @@ def check_channels_migration(database: Database) -> None:
     """0006 goes down to 0005 and up again; a rule made before it keeps mailing."""
     from hitwatch.store.models import AlertRule
 
-    database.migrate()
-    with database.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        assert compare_metadata(context, Base.metadata) == []
-    with database.engine.begin() as connection:
-        config = alembic_config(str(database.engine.url))
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0005")
+    _migrate_to_head_matching_the_models(database)
+    _downgrade(database, "0005")
     assert not CHANNEL_TABLES & set(inspect(database.engine).get_table_names())
     assert "mail_enabled" not in _columns(database, "alert_rules")
     with database.engine.begin() as connection:
@@ -104,14 +104,8 @@ POLICY_TABLES = {"policies", "policy_names", "policy_citations"}
 
 def check_policies_migration(database: Database) -> None:
     """Head matches the models; 0007 goes down to 0006 and up again."""
-    database.migrate()
-    with database.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        assert compare_metadata(context, Base.metadata) == []
-    with database.engine.begin() as connection:
-        config = alembic_config(str(database.engine.url))
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0006")
+    _migrate_to_head_matching_the_models(database)
+    _downgrade(database, "0006")
     assert not POLICY_TABLES & set(inspect(database.engine).get_table_names())
     database.migrate()
     assert set(inspect(database.engine).get_table_names()) >= POLICY_TABLES
