@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from classifier.extraction.samples import synthetic_page
 from hitwatch.broker import create_celery, send_message
 from hitwatch.messages import CrawledItem, stable_id
 from hitwatch.search import SearchRequest, open_search_index
@@ -26,76 +27,7 @@ from hitwatch.settings import Settings, load_settings
 from hitwatch.store import Article, Failure, open_database
 from hitwatch.tasks import CLASSIFY_ITEM
 
-__all__ = ["PipelineResult", "run_pipeline_bench", "synthetic_page"]
-
-_VOCABULARY = [
-    "国家卫生健康委",
-    "医保信息化",
-    "电子病历",
-    "系统应用水平",
-    "分级评价",
-    "互联互通",
-    "智慧医院",
-    "医疗大模型",
-    "人工智能",
-    "DRG付费",
-    "按病种分值付费",
-    "全民健康信息平台",
-    "居民健康档案",
-    "互联网医院",
-    "远程医疗",
-    "数据安全",
-    "隐私保护",
-    "公立医院",
-    "高质量发展",
-    "信息化建设",
-    "医疗机构",
-    "基层医疗",
-    "医联体",
-    "数字医疗",
-    "临床决策支持",
-    "医学影像",
-    "辅助诊断",
-    "健康医疗大数据",
-    "数据要素",
-    "试点",
-    "通知",
-    "印发",
-    "推进",
-    "落实",
-    "要求",
-    "各地",
-    "加快",
-    "建设",
-    "完善",
-    "标准",
-    "规范",
-    "服务",
-    "能力",
-    "提升",
-    "管理",
-    "平台",
-    "应用",
-    "推广",
-    "工作",
-]
-
-
-def synthetic_page(n: int, rng: random.Random) -> tuple[str, bytes]:
-    """A news page in the markup of a generic Chinese portal, ~1,500 characters of body."""
-    title = "".join(rng.sample(_VOCABULARY, 5)) + f"（{n}）"
-    paragraphs = [
-        "，".join(rng.choice(_VOCABULARY) for _ in range(rng.randint(12, 20))) + "。"
-        for _ in range(8)
-    ]
-    body = "".join(f"<p>{p}</p>" for p in paragraphs)
-    html = (
-        f"<html><head><meta charset='utf-8'><title>{title}</title></head><body>"
-        f"<div class='nav'>首页 | 新闻 | 政策</div><h1>{title}</h1>"
-        f"<div class='info'>2024-07-{1 + n % 28:02d} 10:00 来源：中新网</div>"
-        f"<div class='content'>{body}</div><div class='footer'>版权所有</div></body></html>"
-    )
-    return f"https://www.chinanews.com.cn/bench/2024/07-01/{n}.shtml", html.encode("utf-8")
+__all__ = ["PipelineResult", "run_pipeline_bench"]
 
 
 @dataclass(frozen=True)
@@ -147,14 +79,14 @@ def run_pipeline_bench(settings: Settings, documents: int, *, echo=print) -> Pip
     rng = random.Random(7)
     now = datetime.now(UTC)
     for n in range(documents):
-        url, raw = synthetic_page(n, rng)
+        url, source_id, content_type, raw = synthetic_page(n, rng)
         item = CrawledItem(
             item_id=stable_id(url),
             url=url,
             final_url=url,
-            source_id="chinanews",
+            source_id=source_id,
             fetched_at=now,
-            content_type="text/html; charset=utf-8",
+            content_type=content_type,
             body_z64=CrawledItem.pack_body(raw),
         )
         send_message(app, CLASSIFY_ITEM, item)
