@@ -1,7 +1,7 @@
 """Generated article pages for the benchmarks (`hitwatch bench extract`, `bench pipeline`):
 offline tooling, not loaded by the workers.
 
-- `synthetic_page`: ~1,500 characters of body in 中新网's article markup, so the
+- `synthetic_page`: ~600 characters of body (~2.5 KB of HTML) in 中新网's article markup, so the
   `chinanews` site rules match, as they do on the real site;
 - `generic_page`: the same text in a generic portal's markup that no site rule matches
   (the generic extractor's cost);
@@ -108,7 +108,7 @@ def _chinanews_article(
 
 
 def synthetic_page(n: int, rng: random.Random) -> BenchPage:
-    """A 中新网 article, ~1,500 characters of body, no page furniture."""
+    """A 中新网 article, ~600 characters of body, no page furniture."""
     html = _chinanews_article(n, _title(n, rng), _paragraphs(rng, 8))
     url = f"https://www.chinanews.com.cn/bench/2024/07-01/{n}.shtml"
     return url, "chinanews", _UTF8, html.encode("utf-8")

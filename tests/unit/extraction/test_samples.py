@@ -10,7 +10,7 @@ def test_the_synthetic_page_is_read_by_the_chinanews_site_rules() -> None:
     url, source_id, content_type, raw = synthetic_page(3, random.Random(1))
     found = extract_page(raw, url, content_type=content_type)
     assert source_id == "chinanews" and found.method == "site"
-    assert found.published_at is not None and 1000 <= len(found.body) <= 2500
+    assert found.published_at is not None and 400 <= len(found.body) <= 1000
 
 
 def test_the_generic_page_falls_back_to_the_generic_extractor() -> None:
