@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hitwatch.messages import ClassifiedDocument
 from hitwatch.store.models import Article, Story, utcnow
 
-__all__ = ["StoreOutcome", "save_document"]
+__all__ = ["StoreOutcome", "save_document", "save_documents"]
 
 _KIND_RANK = {"government": 0, "media": 1, "aggregator": 2}
 
@@ -86,6 +88,19 @@ _CLASSIFICATION = (
     "evidence",
     "policy",
 )
+
+
+def save_documents(session: Session, docs: Sequence[ClassifiedDocument]) -> list[StoreOutcome]:
+    """`save_document` for a batch, in order; the batch's known articles and stories are
+    loaded in two queries first instead of two queries per document."""
+    # Held here: the session keeps loaded rows only while something references them.
+    known = [
+        *session.scalars(select(Article).where(Article.id.in_({doc.doc_id for doc in docs}))),
+        *session.scalars(select(Story).where(Story.id.in_({doc.story_id for doc in docs}))),
+    ]
+    outcomes = [save_document(session, doc) for doc in docs]
+    del known
+    return outcomes
 
 
 def save_document(session: Session, doc: ClassifiedDocument) -> StoreOutcome:
