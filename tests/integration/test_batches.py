@@ -182,3 +182,24 @@ def test_a_task_of_another_queue_is_refused(make_worker):
     worker, _ = make_worker()
     with pytest.raises(ValueError, match="travels on classify"):
         worker.handle(CLASSIFY_ITEM, lambda payloads: [None] * len(payloads))
+
+
+def test_a_worker_with_two_processes_consumes_with_both_and_stops_on_sigterm(
+    isolated_redis_url, tmp_path, workers
+):
+    import os
+    import signal
+
+    from tests.integration.support import wait_for
+
+    pool = workers({"REDIS_URL": isolated_redis_url, "HITWATCH_DATA_DIR": str(tmp_path / "data")})
+    process = pool.start("notify", "--concurrency", "2")
+    client = redis.Redis.from_url(isolated_redis_url)
+
+    def consumers() -> int:
+        return sum(1 for c in client.client_list() if c.get("cmd") == "brpop")
+
+    wait_for(lambda: consumers() == 2, 90, "two consuming processes", pool.logs)
+    os.kill(process.pid, signal.SIGTERM)  # the parent alone: it stops its children
+    wait_for(lambda: process.poll() is not None, 30, "the worker to stop", pool.logs)
+    wait_for(lambda: consumers() == 0, 10, "its processes to stop", pool.logs)
