@@ -95,6 +95,7 @@ class BatchWorker(ConsumerMixin):
         self._buffer: list[_Delivery] = []
         self._delayed: list[_Delivery] = []
         self._first = 0.0
+        self._stopping = False
         self._consumer: Any = None  # kombu.Consumer (untyped)
 
     def handle(self, name: str, handler: BatchHandler) -> None:
@@ -157,14 +158,16 @@ class BatchWorker(ConsumerMixin):
                 self._make_room()
                 for delivery in ready:
                     self._add(delivery)
-        if self._buffer and time.monotonic() - self._first >= self.wait:
+        if self._buffer and (self._stopping or time.monotonic() - self._first >= self.wait):
             self.flush()
+        if self._stopping:
+            self.should_stop = True
 
     def run_until_stopped(self) -> None:
         """Consume until SIGTERM or SIGINT; the batch in hand is finished first."""
 
         def stop(signum: int, frame: FrameType | None) -> None:
-            self.should_stop = True
+            self._stopping = True  # the next iteration finishes the batch in hand, then stops
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
@@ -174,9 +177,9 @@ class BatchWorker(ConsumerMixin):
             self.size,
             self.settings.batch_wait_ms,
         )
+        # Messages still held when the channel closes (waiting for a retry time) go back
+        # to the queue.
         self.run(safety_interval=max(min(self.wait, 1.0), 0.01))  # type: ignore[no-untyped-call]
-        if self._buffer:
-            self.flush()
 
     # -- one batch -------------------------------------------------------------------
 
