@@ -92,6 +92,20 @@ class Settings(BaseSettings):
         validation_alias="WORKER_CONCURRENCY",
         description="Processes per Celery worker; add workers on more machines to scale out.",
     )
+    batch_size: int = Field(
+        50,
+        ge=1,
+        validation_alias="BATCH_SIZE",
+        description="Most messages the classify, index and notify workers take as one batch"
+        " (one store transaction, one search bulk request).",
+    )
+    batch_wait_ms: int = Field(
+        200,
+        ge=0,
+        validation_alias="BATCH_WAIT_MS",
+        description="Milliseconds a batch waits for more messages after its first before it is"
+        " processed anyway, so a single item is not held back.",
+    )
     web_host: str = Field(
         "127.0.0.1", validation_alias="WEB_HOST", description="Address the web app listens on."
     )

@@ -1,12 +1,15 @@
-"""The `indexer.index_document` task: store, index, announce. Safe to run twice."""
+"""The `indexer.index_document` task, in batches: store, index, announce. Safe to run twice."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from celery import Celery
 
-from hitwatch.broker import create_celery, register_task, send_message
+from hitwatch.batches import BatchWorker
+from hitwatch.broker import create_celery, send_message
 from hitwatch.messages import ClassifiedDocument, StoryIndexed, parse_message
 from hitwatch.search import SearchIndex, open_search_index
 from hitwatch.settings import Settings
@@ -14,7 +17,7 @@ from hitwatch.store import Database, open_database
 from hitwatch.store.failures import open_failure_log
 from hitwatch.tasks import HANDLE_STORY_INDEXED, INDEX_DOCUMENT
 from indexer.policies import policy_search_documents
-from indexer.store import save_document
+from indexer.store import StoreOutcome, save_documents
 
 __all__ = ["Indexer", "create_worker"]
 
@@ -27,43 +30,73 @@ class Indexer:
     index_ready: bool = False
 
     def handle(self, payload: dict[str, object]) -> None:
-        doc = parse_message(ClassifiedDocument, payload)
+        """One document (a batch of one); its error raised."""
+        [error] = self.handle_batch([payload])
+        if error is not None:
+            raise error
+
+    def handle_batch(self, payloads: Sequence[dict[str, Any]]) -> list[BaseException | None]:
+        """Store a batch in one transaction, index it in one bulk request, announce each.
+
+        An error of the whole batch is raised (the worker runs its items one by one when
+        it is not transient); a message that is no document fails alone.
+        """
+        results: list[BaseException | None] = [None] * len(payloads)
+        docs: list[tuple[int, ClassifiedDocument]] = []
+        for position, payload in enumerate(payloads):
+            try:
+                docs.append((position, parse_message(ClassifiedDocument, payload)))
+            except Exception as exc:
+                results[position] = exc
+        if not docs:
+            return results
         if not self.index_ready:
             # Here rather than at start: a worker must come up, and retry, while the
             # search cluster is still starting or briefly away.
             self.search.ensure()
             self.index_ready = True
         with self.database.session() as session:
-            outcome = save_document(session, doc)
-            documents = policy_search_documents(session, doc)
-        # Index and announce even when the store had the row already: a worker killed
+            outcomes = save_documents(session, [doc for _, doc in docs])
+            # Each document's view, and the policies it changed, once (last view wins).
+            documents = {
+                document.doc_id: document
+                for _, doc in docs
+                for document in policy_search_documents(session, doc)
+            }
+        # Index and announce even when the store had the rows already: a worker killed
         # between these steps is mended by the redelivery; the notifier ignores repeats.
-        self.search.index(documents)
-        send_message(
-            self.celery,
-            HANDLE_STORY_INDEXED,
-            StoryIndexed(
-                doc_id=doc.doc_id,
-                story_id=doc.story_id,
-                version=outcome.version,
-                new_story=outcome.new_story,
-                updated=outcome.updated,
-                title=doc.title,
-                source_name=doc.source_name,
-                published_at=doc.published_at,
-                relevant=doc.relevant,
-                topics=[t.code for t in doc.topics],
-                doc_type=doc.doc_type,
-                reclassified=doc.reclassified,
-            ),
-        )
+        self.search.index(list(documents.values()))
+        for (position, doc), outcome in zip(docs, outcomes, strict=True):
+            try:
+                send_message(self.celery, HANDLE_STORY_INDEXED, _indexed(doc, outcome))
+            except Exception as exc:  # the broker: retried, the redelivery re-indexes
+                results[position] = exc
+        return results
 
 
-def create_worker(settings: Settings) -> Celery:
+def _indexed(doc: ClassifiedDocument, outcome: StoreOutcome) -> StoryIndexed:
+    return StoryIndexed(
+        doc_id=doc.doc_id,
+        story_id=doc.story_id,
+        version=outcome.version,
+        new_story=outcome.new_story,
+        updated=outcome.updated,
+        title=doc.title,
+        source_name=doc.source_name,
+        published_at=doc.published_at,
+        relevant=doc.relevant,
+        topics=[t.code for t in doc.topics],
+        doc_type=doc.doc_type,
+        reclassified=doc.reclassified,
+    )
+
+
+def create_worker(settings: Settings) -> BatchWorker:
     app = create_celery(settings, "indexer")
     database = open_database(settings.resolved_database_url)
     indexer = Indexer(database, open_search_index(settings), app)
     failures = open_failure_log(settings, database)
     failures.drain_pending()
-    register_task(app, INDEX_DOCUMENT, indexer.handle, failures, settings)
-    return app
+    worker = BatchWorker(app, "index", failures, settings)
+    worker.handle(INDEX_DOCUMENT, indexer.handle_batch)
+    return worker

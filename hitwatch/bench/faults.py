@@ -30,9 +30,9 @@ import redis
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from classifier.extraction.samples import synthetic_page
 from hitwatch.alerts.rules import add_rule
 from hitwatch.bench.inbox import Inbox
-from hitwatch.bench.pipeline import synthetic_page
 from hitwatch.broker import create_celery, send_message
 from hitwatch.embedded import EmbeddedRedis
 from hitwatch.messages import CrawledItem, stable_id
@@ -296,8 +296,8 @@ def synthetic_items(count: int, *, first: int = 0) -> list[CrawledItem]:
     now = datetime.now(UTC)
     items = []
     for n in range(first, first + count):
-        url, raw = synthetic_page(n, rng)
-        items.append(_item(url, raw, now))
+        url, _source, content_type, raw = synthetic_page(n, rng)
+        items.append(_item(url, raw, now, content_type))
     return items
 
 
