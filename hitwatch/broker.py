@@ -9,14 +9,12 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
 import elastic_transport
 import kombu.exceptions
-import kombu.transport.redis
 import redis
 import sqlalchemy.exc
 from celery import Celery, Task
@@ -28,6 +26,7 @@ from hitwatch.metrics import TASK_DURATION, TASK_FAILURES, TASKS
 from hitwatch.settings import Settings
 from hitwatch.store.failures import FailureLog, item_key
 from hitwatch.tasks import QUEUES, TASK_QUEUES, queue_for
+from hitwatch.transport import RedisTransport
 
 __all__ = [
     "RETRYABLE",
@@ -63,59 +62,9 @@ RETRYABLE: tuple[type[BaseException], ...] = (
 Handler = Callable[[dict[str, Any]], None]
 T = TypeVar("T")
 
-# How long a worker keeps a message it took while Redis restarts (see _KeepTakenMessages).
-TAKEN_MESSAGE_PATIENCE = 600.0
 # How long a worker tries to queue a retry while the broker is away before it records
 # the failure instead: a Redis restart takes seconds, and a retry beats a failure record.
 RETRY_QUEUE_PATIENCE = 30.0
-
-
-class _KeepTakenMessages(kombu.transport.redis.QoS):
-    """kombu takes a message off its queue (BRPOP), then writes it to the unacked hash in a
-    second command; when Redis goes away in between, the message lived only in this
-    worker and was dropped. Keep trying that write while Redis restarts (its queues come
-    back from the append-only file), so the message is either run or redelivered."""
-
-    def append(self, message: Any, delivery_tag: str) -> None:
-        deadline = time.monotonic() + TAKEN_MESSAGE_PATIENCE
-        warned = 0.0
-        while True:
-            try:
-                super().append(message, delivery_tag)  # type: ignore[no-untyped-call]
-                return
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
-                if time.monotonic() > deadline:
-                    raise
-                if time.monotonic() - warned > 10:
-                    log.error(
-                        "message %s taken but Redis is away (%s); keeping it", delivery_tag, error
-                    )
-                    warned = time.monotonic()
-                time.sleep(0.5)
-
-
-class _Channel(kombu.transport.redis.Channel):
-    """kombu's Redis channel with `_KeepTakenMessages`, and one redis-py client per channel:
-    kombu builds a new client (hundreds of command callbacks) for every publish and every
-    acknowledgement, a third of a batch worker's time per message."""
-
-    QoS = _KeepTakenMessages
-    _shared_client: Any = None
-
-    @contextmanager
-    def conn_or_acquire(self, client: Any = None) -> Iterator[Any]:
-        if client:
-            yield client
-            return
-        if self._shared_client is None:
-            self._shared_client = self._create_client()  # type: ignore[no-untyped-call]
-        yield self._shared_client
-
-
-class RedisTransport(kombu.transport.redis.Transport):
-    """kombu's Redis transport, except that a message taken off a queue is never dropped."""
-
-    Channel = _Channel
 
 
 def create_celery(settings: Settings, main: str) -> Celery:
@@ -143,6 +92,9 @@ def create_celery(settings: Settings, main: str) -> Celery:
             # A worker killed during that sweep leaves its lock behind: kombu's 300 s
             # would hold every redelivery back for five minutes. A sweep takes ms.
             "unacked_mutex_expire": 15,
+            # No message priorities: one list per queue, which a worker takes from with
+            # BLMOVE (see hitwatch.transport).
+            "priority_steps": [0],
         },
         worker_hijack_root_logger=False,
         worker_send_task_events=False,

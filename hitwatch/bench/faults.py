@@ -42,6 +42,7 @@ from hitwatch.store import Article, Failure, open_database
 from hitwatch.store.failures import PENDING_KEY, spool_path
 from hitwatch.store.models import AlertDelivery
 from hitwatch.tasks import CLASSIFY_ITEM
+from hitwatch.transport import TAKERS_KEY
 
 __all__ = [
     "FAULTS",
@@ -376,6 +377,8 @@ def _queues_idle(stack: FaultStack) -> bool:
     client = stack.redis()
     try:
         busy = sum(int(client.llen(stage)) for stage in STAGES) + int(client.hlen("unacked"))
+        # Taken by a worker, not yet recorded as unacked (a dead worker's come back).
+        busy += sum(int(client.llen(key)) for key in client.hkeys(TAKERS_KEY))
         return busy == 0
     finally:
         client.close()
