@@ -145,11 +145,11 @@ def _crawled(page: BenchPage, now: datetime) -> CrawledItem:
 
 
 def _wait_for_consumers(client: redis.Redis, count: int, processes: list[Any]) -> None:
-    """Until `count` workers wait on their queues (BRPOP): their start-up is over."""
+    """Until `count` workers wait on their queues (BLMOVE): their start-up is over."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         clients = client.client_list()
-        if sum(1 for c in clients if c.get("cmd") == "brpop") >= count:
+        if sum(1 for c in clients if c.get("cmd") in ("blmove", "brpop")) >= count:
             return
         if any(p.poll() is not None for p in processes):
             raise RuntimeError("a worker exited during start-up")

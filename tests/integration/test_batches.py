@@ -197,7 +197,7 @@ def test_a_worker_with_two_processes_consumes_with_both_and_stops_on_sigterm(
     client = redis.Redis.from_url(isolated_redis_url)
 
     def consumers() -> int:
-        return sum(1 for c in client.client_list() if c.get("cmd") == "brpop")
+        return sum(1 for c in client.client_list() if c.get("cmd") in ("blmove", "brpop"))
 
     wait_for(lambda: consumers() == 2, 90, "two consuming processes", pool.logs)
     os.kill(process.pid, signal.SIGTERM)  # the parent alone: it stops its children
