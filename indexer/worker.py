@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy.exc
 from celery import Celery
 
 from hitwatch.batches import BatchWorker
 from hitwatch.broker import create_celery, send_message
 from hitwatch.messages import ClassifiedDocument, StoryIndexed, parse_message
-from hitwatch.search import SearchIndex, open_search_index
+from hitwatch.search import SearchDocument, SearchIndex, open_search_index
 from hitwatch.settings import Settings
 from hitwatch.store import Database, open_database
 from hitwatch.store.failures import open_failure_log
@@ -20,6 +22,11 @@ from indexer.policies import policy_search_documents
 from indexer.store import StoreOutcome, save_documents
 
 __all__ = ["Indexer", "create_worker"]
+
+log = logging.getLogger(__name__)
+
+# A batch whose insert met another indexer's new row runs again this many times in all.
+STORE_ATTEMPTS = 3
 
 
 @dataclass
@@ -55,23 +62,41 @@ class Indexer:
             # search cluster is still starting or briefly away.
             self.search.ensure()
             self.index_ready = True
-        with self.database.session() as session:
-            outcomes = save_documents(session, [doc for _, doc in docs])
-            # Each document's view, and the policies it changed, once (last view wins).
-            documents = {
-                document.doc_id: document
-                for _, doc in docs
-                for document in policy_search_documents(session, doc)
-            }
+        outcomes, documents = self._store([doc for _, doc in docs])
         # Index and announce even when the store had the rows already: a worker killed
         # between these steps is mended by the redelivery; the notifier ignores repeats.
-        self.search.index(list(documents.values()))
+        self.search.index(documents)
         for (position, doc), outcome in zip(docs, outcomes, strict=True):
             try:
                 send_message(self.celery, HANDLE_STORY_INDEXED, _indexed(doc, outcome))
             except Exception as exc:  # the broker: retried, the redelivery re-indexes
                 results[position] = exc
         return results
+
+    def _store(
+        self, docs: list[ClassifiedDocument]
+    ) -> tuple[list[StoreOutcome], list[SearchDocument]]:
+        """One transaction for the batch, and each document's search view with the
+        policies it changed, once (last view wins).
+
+        Indexers running side by side may both create a story (two copies of one text in
+        two batches): the second transaction's insert then conflicts. The batch runs
+        again at once, and finds the story the other one committed."""
+        for attempt in range(1, STORE_ATTEMPTS + 1):
+            try:
+                with self.database.session() as session:
+                    outcomes = save_documents(session, docs)
+                    documents = {
+                        document.doc_id: document
+                        for doc in docs
+                        for document in policy_search_documents(session, doc)
+                    }
+                return outcomes, list(documents.values())
+            except sqlalchemy.exc.IntegrityError as error:
+                if attempt == STORE_ATTEMPTS:
+                    raise
+                log.info("index: batch met another indexer's rows (%s); again", error.orig)
+        raise AssertionError("unreachable")
 
 
 def _indexed(doc: ClassifiedDocument, outcome: StoreOutcome) -> StoryIndexed:
