@@ -4,16 +4,22 @@
 -- and a worker pays one round trip instead of read/WATCH/MULTI rounds and retries. The
 -- script touches story keys it learns while running (not declared in KEYS): the registry
 -- needs a single Redis node, not a cluster.
--- KEYS: doc, hash, title versions (a placeholder when the title is not a law's), LSH
--- shards. ARGV: see `StoryRegistry.assign`; bucket ids follow the fixed arguments.
-
+-- Before the lookup it trims the near-duplicate window: stories whose last copy arrived
+-- more than the window ago leave the LSH buckets and lose their `near:` key (signature
+-- and bucket records); their story, hash and doc keys stay, so exact copies still join.
+-- KEYS: doc, hash, title versions (a placeholder when the title is not a law's), window
+-- (sorted set: story -> arrival of its latest copy), LSH shards. ARGV: see
+-- `StoryRegistry._script_input`; bucket records (band, shard, bucket id: 1 + 2 + 6
+-- bytes) follow the fixed arguments.
 local prefix, doc_id, chash, sig = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local n, edition, number, tkey = tonumber(ARGV[5]), ARGV[6], ARGV[7], ARGV[8]
 local rank, ts_text, new_id = tonumber(ARGV[9]), ARGV[10], ARGV[11]
 local jaccard_min, containment_min = tonumber(ARGV[12]), tonumber(ARGV[13])
 local containment_jaccard, max_bucket = tonumber(ARGV[14]), tonumber(ARGV[15])
 local nperm = tonumber(ARGV[16])
-local first_bucket, first_shard = 17, 4
+local now, window, trim_limit = tonumber(ARGV[17]), tonumber(ARGV[18]), tonumber(ARGV[19])
+local first_bucket, first_shard = 20, 5
+local sig_bytes = nperm * 4
 
 local function num(text)
   if text == 'inf' then return math.huge end
@@ -21,10 +27,45 @@ local function num(text)
 end
 local ts = num(ts_text)
 
+-- A story leaves the near-duplicate index: out of every bucket its copies were put in.
+local function forget(story_id)
+  local near_key = prefix .. 'near:' .. story_id
+  local near = redis.call('GET', near_key)
+  if near then
+    for pos = sig_bytes + 1, #near, 9 do
+      local band, high, low = string.byte(near, pos, pos + 2)
+      local shard_key = prefix .. 'lsh:' .. band .. ':' .. (high * 256 + low)
+      local bucket = string.sub(near, pos + 3, pos + 8)
+      local value = redis.call('HGET', shard_key, bucket)
+      if value then
+        local kept = {}
+        for member in string.gmatch(value, '[^,]+') do
+          if member ~= story_id then kept[#kept + 1] = member end
+        end
+        if #kept == 0 then
+          redis.call('HDEL', shard_key, bucket)
+        else
+          redis.call('HSET', shard_key, bucket, table.concat(kept, ','))
+        end
+      end
+    end
+    redis.call('DEL', near_key)
+  end
+  redis.call('ZREM', KEYS[4], story_id)
+end
+-- A few per call, oldest first: more than the one story a call can add, so the index
+-- keeps up while documents arrive.
+for _, story_id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf',
+    '(' .. string.format('%.3f', now - window), 'LIMIT', 0, trim_limit)) do
+  forget(story_id)
+end
+
 local bucket_values = {}
 local function index_buckets(story_id)
+  local added = {}
   for i = first_shard, #KEYS do
-    local bucket = ARGV[first_bucket + i - first_shard]
+    local record = ARGV[first_bucket + i - first_shard]
+    local bucket = string.sub(record, 4)
     local value = bucket_values[i]
     local members, present = {}, false
     if value then
@@ -37,14 +78,27 @@ local function index_buckets(story_id)
       members[#members + 1] = story_id
       local from = math.max(1, #members - max_bucket + 1)
       redis.call('HSET', KEYS[i], bucket, table.concat(members, ',', from, #members))
+      added[#added + 1] = record
     end
   end
+  return table.concat(added)
 end
 
+-- The story's near-duplicate entry: its signature, then the record of every bucket it
+-- was put in (to leave them when it falls out of the window). A story that had left
+-- comes back with this copy's signature (an exact copy has the same one).
 local function link_doc(story_id)
   redis.call('HSET', KEYS[1], 'story', story_id, 'hash', chash)
   redis.call('SET', KEYS[2], story_id)
-  index_buckets(story_id)
+  if sig == '' then return end
+  local records = index_buckets(story_id)
+  local near_key = prefix .. 'near:' .. story_id
+  if redis.call('EXISTS', near_key) == 1 then
+    if records ~= '' then redis.call('APPEND', near_key, records) end
+  else
+    redis.call('SET', near_key, sig .. records)
+  end
+  redis.call('ZADD', KEYS[4], ARGV[17], story_id)
 end
 
 local doc = redis.call('HMGET', KEYS[1], 'story', 'hash')
@@ -64,7 +118,7 @@ end
 add(known)
 add(exact)
 for i = first_shard, #KEYS do
-  local value = redis.call('HGET', KEYS[i], ARGV[first_bucket + i - first_shard])
+  local value = redis.call('HGET', KEYS[i], string.sub(ARGV[first_bucket + i - first_shard], 4))
   bucket_values[i] = value
   if value then
     for member in string.gmatch(value, '[^,]+') do add(member) end
@@ -81,8 +135,12 @@ for _, story_id in ipairs(candidates) do
   local f = redis.call('HMGET', prefix .. 'story:' .. story_id,
     'canon', 'rank', 'ts', 'sig', 'n', 'ed', 'num')
   if f[1] then
+    -- In the window the signature is the near entry's; a law's is also in its story
+    -- (versions are found by title for years), anything else out of the window has none.
+    local near = redis.call('GETRANGE', prefix .. 'near:' .. story_id, 0, sig_bytes - 1)
+    if near == '' then near = f[4] or '' end
     stories[story_id] = {canon = f[1], rank = tonumber(f[2]), ts = num(f[3]),
-      sig = f[4] or '', n = tonumber(f[5] or '0'), ed = f[6] or '', num = f[7] or ''}
+      sig = near, n = tonumber(f[5] or '0'), ed = f[6] or '', num = f[7] or ''}
   end
 end
 
@@ -147,8 +205,14 @@ for _, story_id in ipairs(versions) do
     end
   end
 end
-redis.call('HSET', prefix .. 'story:' .. new_id, 'canon', doc_id, 'rank', rank, 'ts', ts_text,
-  'sig', sig, 'n', n, 'ed', edition, 'num', number, 'title', tkey, 'members', 1)
+-- The signature stays out of the story hash (252 bytes would cost the hash its compact
+-- encoding) except for a law's, whose later versions and reprints are found by title.
+local story_key = prefix .. 'story:' .. new_id
+redis.call('HSET', story_key, 'canon', doc_id, 'rank', rank, 'ts', ts_text,
+  'n', n, 'ed', edition, 'num', number, 'title', tkey, 'members', 1)
 link_doc(new_id)
-if tkey ~= '' then redis.call('SADD', KEYS[3], new_id) end
+if tkey ~= '' then
+  redis.call('HSET', story_key, 'sig', sig)
+  redis.call('SADD', KEYS[3], new_id)
+end
 return {'new', new_id, doc_id, '0', '', previous, later}
