@@ -4,9 +4,8 @@
 -- and a worker pays one round trip instead of read/WATCH/MULTI rounds and retries. The
 -- script touches story keys it learns while running (not declared in KEYS): the registry
 -- needs a single Redis node, not a cluster.
--- Before the lookup it trims the near-duplicate window: stories whose last copy arrived
--- more than the window ago leave the LSH buckets and lose their `near:` key (signature
--- and bucket records); their story, hash and doc keys stay, so exact copies still join.
+-- Before the lookup it trims the near-duplicate window (`trim`, from window.lua, which
+-- the registry puts before this script).
 -- KEYS: doc, hash, title versions (a placeholder when the title is not a law's), window
 -- (sorted set: story -> arrival of its latest copy), LSH shards. ARGV: see
 -- `StoryRegistry._script_input`; bucket records (band, shard, bucket id: 1 + 2 + 6
@@ -27,38 +26,7 @@ local function num(text)
 end
 local ts = num(ts_text)
 
--- A story leaves the near-duplicate index: out of every bucket its copies were put in.
-local function forget(story_id)
-  local near_key = prefix .. 'near:' .. story_id
-  local near = redis.call('GET', near_key)
-  if near then
-    for pos = sig_bytes + 1, #near, 9 do
-      local band, high, low = string.byte(near, pos, pos + 2)
-      local shard_key = prefix .. 'lsh:' .. band .. ':' .. (high * 256 + low)
-      local bucket = string.sub(near, pos + 3, pos + 8)
-      local value = redis.call('HGET', shard_key, bucket)
-      if value then
-        local kept = {}
-        for member in string.gmatch(value, '[^,]+') do
-          if member ~= story_id then kept[#kept + 1] = member end
-        end
-        if #kept == 0 then
-          redis.call('HDEL', shard_key, bucket)
-        else
-          redis.call('HSET', shard_key, bucket, table.concat(kept, ','))
-        end
-      end
-    end
-    redis.call('DEL', near_key)
-  end
-  redis.call('ZREM', KEYS[4], story_id)
-end
--- A few per call, oldest first: more than the one story a call can add, so the index
--- keeps up while documents arrive.
-for _, story_id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf',
-    '(' .. string.format('%.3f', now - window), 'LIMIT', 0, trim_limit)) do
-  forget(story_id)
-end
+trim(prefix, KEYS[4], sig_bytes, now - window, trim_limit)
 
 local bucket_values = {}
 local function index_buckets(story_id)

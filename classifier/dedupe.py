@@ -307,8 +307,11 @@ def _timestamp(moment: datetime | None) -> float:
     return moment.timestamp() if moment is not None else math.inf
 
 
-# The assignment runs in Redis as one script (why, and its KEYS and ARGV: its header).
+# The assignment runs in Redis as one script (why, and its KEYS and ARGV: its header),
+# after the window's functions, which `sweep` runs alone.
 ASSIGN_SCRIPT = Path(__file__).with_name("assign_story.lua")
+WINDOW_SCRIPT = Path(__file__).with_name("window.lua")
+_SWEEP = "return trim(ARGV[1], KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))"
 
 
 class StoryRegistry:
@@ -329,7 +332,11 @@ class StoryRegistry:
         self._window_seconds = window_days * 86400
         # Arrival time for the window (any worker's clock: seconds do not matter to it).
         self._clock = clock
-        self._assign_script = redis_client.register_script(ASSIGN_SCRIPT.read_text("utf-8"))
+        window = WINDOW_SCRIPT.read_text("utf-8")
+        self._assign_script = redis_client.register_script(
+            window + "\n" + ASSIGN_SCRIPT.read_text("utf-8")
+        )
+        self._sweep_script = redis_client.register_script(window + "\n" + _SWEEP)
 
     def _key(self, *parts: object) -> str:
         return self._prefix + ":".join(str(p) for p in parts)
@@ -350,6 +357,29 @@ class StoryRegistry:
     def window_stories(self) -> int:
         """How many stories the near-duplicate index holds (those of the window)."""
         return int(self._redis.zcard(self._key("window")))
+
+    def sweep(self, *, batch: int = 500) -> int:
+        """Trim every story out of the window now; returns how many left the index.
+
+        Assignments trim a few stories each, which keeps up while documents arrive; a
+        sweep catches up at once (after the window was shortened, or a quiet spell), a
+        batch per script call so Redis never stalls long.
+        """
+        cutoff = self._clock() - self._window_seconds
+        left = 0
+        while True:
+            try:
+                count = int(
+                    self._sweep_script(
+                        keys=[self._key("window")],
+                        args=[self._prefix, NUM_PERM * 4, repr(cutoff), batch],
+                    )
+                )
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                raise TransientError(f"dedupe registry unreachable: {exc}") from exc
+            left += count
+            if count < batch:
+                return left
 
     def assign(
         self,
