@@ -6,10 +6,11 @@
 -- needs a single Redis node, not a cluster.
 -- Before the lookup it trims the near-duplicate window (`trim`, from window.lua, which
 -- the registry puts before this script).
--- KEYS: doc, hash, title versions (a placeholder when the title is not a law's), window
--- (sorted set: story -> arrival of its latest copy), LSH shards. ARGV: see
--- `StoryRegistry._script_input`; bucket records (band, shard, bucket id: 1 + 2 + 6
--- bytes) follow the fixed arguments.
+-- KEYS: the shard of documents holding this doc id, the shard of content hashes holding
+-- this hash, title versions (a placeholder when the title is not a law's), window (sorted
+-- set: story -> arrival of its latest copy), LSH shards. ARGV: see
+-- `StoryRegistry._script_input` (the content hash is its 16 raw bytes); bucket records
+-- (band, shard, bucket id: 1 + 2 + 6 bytes) follow the fixed arguments.
 local prefix, doc_id, chash, sig = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local n, edition, number, tkey = tonumber(ARGV[5]), ARGV[6], ARGV[7], ARGV[8]
 local rank, ts_text, new_id = tonumber(ARGV[9]), ARGV[10], ARGV[11]
@@ -56,8 +57,8 @@ end
 -- was put in (to leave them when it falls out of the window). A story that had left
 -- comes back with this copy's signature (an exact copy has the same one).
 local function link_doc(story_id)
-  redis.call('HSET', KEYS[1], 'story', story_id, 'hash', chash)
-  redis.call('SET', KEYS[2], story_id)
+  redis.call('HSET', KEYS[1], doc_id, chash .. story_id)
+  redis.call('HSET', KEYS[2], chash, story_id)
   if sig == '' then return end
   local records = index_buckets(story_id)
   local near_key = prefix .. 'near:' .. story_id
@@ -69,13 +70,15 @@ local function link_doc(story_id)
   redis.call('ZADD', KEYS[4], ARGV[17], story_id)
 end
 
-local doc = redis.call('HMGET', KEYS[1], 'story', 'hash')
-local known, known_hash = doc[1], doc[2]
+-- A document's entry: its content hash (16 bytes), then its story id.
+local doc = redis.call('HGET', KEYS[1], doc_id)
+local known, known_hash
+if doc then known, known_hash = string.sub(doc, 17), string.sub(doc, 1, 16) end
 if known and known_hash == chash then  -- a redelivery: nothing else to read
   local canon = redis.call('HGET', prefix .. 'story:' .. known, 'canon')
   if canon then return {'same', known, canon, '1'} end
 end
-local exact = redis.call('GET', KEYS[2])
+local exact = redis.call('HGET', KEYS[2], chash)
 local seen, candidates = {}, {}
 local function add(story_id)
   if story_id and not seen[story_id] then

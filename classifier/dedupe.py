@@ -25,11 +25,12 @@ versions are still found by title. The window counts from arrival, not from publ
 a backfill of 2019 articles must dedupe among itself, and under a publish-time window it
 would be out of the window on arrival.
 
-Keys (all under `<namespace>:dedupe:`): `doc:<doc_id>` (hash), `hash:<content_hash>`
-(story id), `story:<story_id>` (hash), `title:<title hash>` (story ids of versions) stay;
-`lsh:<band>:<shard>` (hash: bucket -> story ids), `near:<story_id>` (signature, then the
-records of the buckets the story is in) and `window` (sorted set: story -> arrival of its
-latest copy) hold the stories of the window.
+Keys (all under `<namespace>:dedupe:`): `docs:<shard>` (hash: doc id -> content hash
+and story id), `hashes:<shard>` (hash: content hash -> story id), `story:<story_id>`
+(hash), `title:<title hash>` (story ids of versions) stay; `lsh:<band>:<shard>` (hash:
+bucket -> story ids), `near:<story_id>` (signature, then the records of the buckets the
+story is in) and `window` (sorted set: story -> arrival of its latest copy) hold the
+stories of the window.
 """
 
 from __future__ import annotations
@@ -88,6 +89,11 @@ CONTAINMENT_MIN_JACCARD = 0.35
 # A bucket shared by very many stories (boilerplate text) keeps only its latest ones:
 # it would otherwise make every lookup slow without finding copies.
 MAX_BUCKET_STORIES = 32
+# Documents and content hashes (kept after the window, so many more than the window's
+# stories) are entries of 2**18 shard hashes, not keys of their own: an entry costs a
+# fraction of a key, and shards stay under Redis's compact-encoding limit (128 entries
+# by default) up to about 30 million documents.
+EXACT_SHARD_BITS = 18
 # Days a story stays in the near-duplicate index after its latest copy arrived
 # (`DEDUPE_WINDOW_DAYS`), and how many expired stories each assignment trims: more than
 # the one story it can add, so the index shrinks back after a burst.
@@ -255,6 +261,12 @@ def bucket_ids(signature: bytes) -> tuple[tuple[int, int, bytes], ...]:
         shard = int.from_bytes(value[:2], "big") & ((1 << SHARD_BITS) - 1)
         buckets.append((band, shard, value[2:]))
     return tuple(buckets)
+
+
+def _shard(key: bytes) -> int:
+    """The shard of a document or content-hash entry (see `EXACT_SHARD_BITS`)."""
+    digest = hashlib.blake2b(key, digest_size=4).digest()
+    return int.from_bytes(digest, "big") >> (32 - EXACT_SHARD_BITS)
 
 
 def bucket_record(band: int, shard: int, bucket: bytes) -> bytes:
@@ -451,8 +463,8 @@ class StoryRegistry:
     ) -> tuple[list[str], list[str | bytes | int | float]]:
         tkey = title_key(title)
         keys = [
-            self._key("doc", doc_id),
-            self._key("hash", fp.content_hash),
+            self._key("docs", _shard(doc_id.encode("utf-8"))),
+            self._key("hashes", _shard(bytes.fromhex(fp.content_hash))),
             self._key("title", tkey or "-"),
             self._key("window"),
             *(self._key("lsh", band, shard) for band, shard, _ in fp.buckets),
@@ -460,7 +472,7 @@ class StoryRegistry:
         args: list[str | bytes | int | float] = [
             self._prefix,
             doc_id,
-            fp.content_hash,
+            bytes.fromhex(fp.content_hash),
             fp.signature,
             fp.shingles,
             fp.edition,
