@@ -198,7 +198,7 @@ def bench_classify(
                 "redis_mb_per_100k_stories": _mb_per_100k(after - before, count),
                 "kept_mb_per_100k_stories": _mb_per_100k(kept - before, count),
                 "swept_stories": swept,
-                "sweep_seconds": round(sweep_seconds, 1),
+                "sweep_seconds": round(sweep_seconds, 2),
             }
         )
         if on_row is not None:
@@ -238,19 +238,22 @@ def format_bench(results: dict[str, Any]) -> str:
         f"Redis memory, near-duplicate window {results['window_days']:g} days"
         " (DEDUPE_WINDOW_DAYS):",
         f"{'stories':>10}{'MB/100k in window':>19}{'MB/100k kept after':>20}"
-        f"{'swept':>9}{'sweep s':>9}",
+        f"{'swept':>9}{'sweep s':>9}{'ms/story':>10}",
     ]
     for row in results["dedupe"]:
+        per_story = 1000 * row["sweep_seconds"] / max(1, row["swept_stories"])
         lines.append(
             f"{row['stored_stories']:>10}{row['redis_mb_per_100k_stories']:>19}"
             f"{row['kept_mb_per_100k_stories']:>20}{row['swept_stories']:>9}"
-            f"{row['sweep_seconds']:>9}"
+            f"{row['sweep_seconds']:>9}{per_story:>10.3f}"
         )
     largest = max(results["dedupe"], key=lambda row: row["stored_stories"])
     steady = steady_state_gb(largest, results["window_days"])
     lines += [
         "kept after: the stories' exact-copy entries (story, content hash, document), left"
-        " once the window has passed and a sweep has run.",
+        " once the window has passed and a sweep has run;",
+        "ms/story: wall time of the sweep per story leaving the index (mostly Redis CPU, paid"
+        " once per story, by the assignments a few at a time in steady state).",
         "",
         f"Steady state after {STEADY_DAYS} days of {STEADY_ITEMS_PER_DAY:,} items a day, each"
         f" a new story (per-story costs measured with {largest['stored_stories']:,} stored):",

@@ -41,7 +41,7 @@ def test_bench_command_prints_the_table(redis_url: str) -> None:
     assert result.exit_code == 0, result.output
     assert "docs/s per core (CPU time)" in result.output
     rows = [line for line in result.output.splitlines() if line.strip().startswith("200 ")]
-    assert [len(row.split()) for row in rows] == [10, 5]  # speed, then memory
+    assert [len(row.split()) for row in rows] == [10, 6]  # speed, then memory
     assert "Steady state after 365 days of 50,000 items a day" in result.output
     assert "near-duplicate window (4,500,000 stories)" in result.output  # 90 days by default
 
