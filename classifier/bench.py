@@ -264,7 +264,8 @@ def format_bench(results: dict[str, Any]) -> str:
     ]
     if largest["stored_stories"] < steady["window_stories"]:
         lines.append(
-            "  (measured below the window's size: LSH shards past 128 buckets lose Redis's"
-            f" compact encoding; --stories {steady['window_stories']} measures it there)"
+            "  (measured below the window's size: a cost per story falls as the shard hashes"
+            f" fill, so this is an upper bound; --stories {steady['window_stories']} measures"
+            " it there)"
         )
     return "\n".join(lines)

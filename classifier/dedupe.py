@@ -90,10 +90,10 @@ CONTAINMENT_MIN_JACCARD = 0.35
 # it would otherwise make every lookup slow without finding copies.
 MAX_BUCKET_STORIES = 32
 # Documents and content hashes (kept after the window, so many more than the window's
-# stories) are entries of 2**18 shard hashes, not keys of their own: an entry costs a
-# fraction of a key, and shards stay under Redis's compact-encoding limit (128 entries
-# by default) up to about 30 million documents.
-EXACT_SHARD_BITS = 18
+# stories) are entries of 2**17 shard hashes, not keys of their own: an entry costs a
+# fraction of a key, and shards stay under Redis's compact-encoding limit
+# (hash-max-listpack-entries, 512 by default) up to about 50 million documents.
+EXACT_SHARD_BITS = 17
 # Days a story stays in the near-duplicate index after its latest copy arrived
 # (`DEDUPE_WINDOW_DAYS`), and how many expired stories each assignment trims: more than
 # the one story it can add, so the index shrinks back after a burst.
