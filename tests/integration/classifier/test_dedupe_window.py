@@ -4,6 +4,7 @@ exact copies still join them, and the memory they held is given back."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 import redis
@@ -112,6 +113,22 @@ def test_a_story_whose_copies_keep_arriving_stays_in_the_window(
     assert registry.window_stories() == 2
     late = registry.assign(doc_id="r2", title="t", body="来源：某网\n" + TEXT + "\n（完）")
     assert not late.new_story and late.story_id == first.story_id
+
+
+def test_a_backfill_of_old_articles_dedupes_among_itself(
+    registry: StoryRegistry, clock: Clock
+) -> None:
+    # The window counts from arrival: articles published years ago and loaded today are
+    # in it, and leave it a window after they were loaded.
+    published = datetime(2019, 3, 1)
+    first = registry.assign(doc_id="old", title="t", body=TEXT, published_at=published)
+    reprint = registry.assign(
+        doc_id="old-reprint", title="t", body=REPRINT, published_at=datetime(2019, 3, 4)
+    )
+    assert reprint.story_id == first.story_id
+    clock.now += 29 * DAY
+    late = registry.assign(doc_id="r", title="t", body=REPRINT + "\n（完）", published_at=published)
+    assert late.story_id == first.story_id
 
 
 def test_a_law_is_still_recognised_by_title_after_the_window(
