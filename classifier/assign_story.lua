@@ -154,7 +154,6 @@ if match then
     canonical = doc_id
     redis.call('HSET', key, 'canon', doc_id, 'rank', rank, 'ts', ts_text)
   end
-  redis.call('HINCRBY', key, 'members', 1)
   link_doc(match)
   return {'joined', match, canonical, tostring(best), story.canon}
 end
@@ -176,11 +175,13 @@ for _, story_id in ipairs(versions) do
     end
   end
 end
--- The signature stays out of the story hash (252 bytes would cost the hash its compact
--- encoding) except for a law's, whose later versions and reprints are found by title.
+-- A story outlives the window, so it holds only what is read: the signature stays out
+-- (252 bytes would cost the hash its compact encoding) except for a law's, whose later
+-- versions and reprints are found by title; an empty edition or number is left out.
 local story_key = prefix .. 'story:' .. new_id
-redis.call('HSET', story_key, 'canon', doc_id, 'rank', rank, 'ts', ts_text,
-  'n', n, 'ed', edition, 'num', number, 'title', tkey, 'members', 1)
+redis.call('HSET', story_key, 'canon', doc_id, 'rank', rank, 'ts', ts_text, 'n', n)
+if edition ~= '' then redis.call('HSET', story_key, 'ed', edition) end
+if number ~= '' then redis.call('HSET', story_key, 'num', number) end
 link_doc(new_id)
 if tkey ~= '' then
   redis.call('HSET', story_key, 'sig', sig)
