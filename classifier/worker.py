@@ -155,7 +155,10 @@ def create_worker(settings: Settings) -> BatchWorker:
     app = create_celery(settings, "classifier")
     pipeline = ClassifyPipeline(
         classifier=Classifier.load(),
-        stories=StoryRegistry(redis.Redis.from_url(settings.resolved_redis_url)),
+        stories=StoryRegistry(
+            redis.Redis.from_url(settings.resolved_redis_url),
+            window_days=settings.dedupe_window_days,
+        ),
         sources={source.id: source for source in configured_sources(settings)},
         max_page_bytes=settings.max_page_bytes,
         time_limit=settings.extraction_time_limit,

@@ -182,6 +182,16 @@ class Settings(BaseSettings):
             "over or last listed; then it is forgotten (bounds the state in Redis)."
         ),
     )
+    dedupe_window_days: float = Field(
+        90,
+        gt=0,
+        validation_alias="DEDUPE_WINDOW_DAYS",
+        description=(
+            "Days a story stays a near-duplicate candidate after its latest copy arrived; then"
+            " it leaves the LSH index (bounds dedupe memory in Redis), and only exact copies"
+            " (same content hash) still join it."
+        ),
+    )
     fetch_allow_private: bool = Field(
         False,
         validation_alias="FETCH_ALLOW_PRIVATE",
