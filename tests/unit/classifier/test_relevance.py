@@ -137,3 +137,63 @@ def test_a_confident_health_it_topic_is_relevant_or_says_why_not(clf: Classifier
     assert "A" in [t.code for t in result.topics]
     assert not result.relevant
     assert str(result.evidence["relevance"]["decision"]).startswith("no health evidence")
+
+
+def _topics(clf: Classifier, facts: NoticeFacts, form: str) -> tuple[bool, list[str]]:
+    (built,) = [f for f in notice_forms(facts) if f.form == form]
+    result = clf.classify(
+        built.title,
+        built.body,
+        source_kind=built.source_kind,
+        policy=built.policy,
+        attachments=built.attachments,
+    )
+    return result.relevant, [t.code for t in result.topics]
+
+
+@pytest.mark.parametrize("form", ["short", "long", "attached", "news"])
+@pytest.mark.parametrize(
+    "notice",
+    [
+        "n-hit-41",  # 电子健康卡: the card's name holds the health word (健康卡)
+        "n-hit-46",  # a provincial government's 全民健康信息化 opinion
+        "n-hit-47",  # a municipal 大数据局's health data centre (H only in its content)
+        "n-hit-48",  # a 经信委's city-level smart-healthcare platform
+        "n-hit-49",  # county 医共体 informatisation
+        "n-hit-51",  # 医联体 information platform
+    ],
+)
+def test_regional_health_it_is_relevant_with_topic_h(
+    clf: Classifier, notices: dict[str, NoticeFacts], notice: str, form: str
+) -> None:
+    facts = notices[notice]
+    relevant, topics = _topics(clf, facts, form)
+    assert relevant
+    if not (form == "short" and "H" in facts.content_topics):
+        assert "H" in topics
+
+
+@pytest.mark.parametrize("form", ["short", "long", "attached", "news"])
+@pytest.mark.parametrize(
+    "notice",
+    [
+        "n-hno-28",  # 区域医疗中心 pilots: hospitals and experts, no IT
+        "n-hno-30",  # construction of provincial regional medical centres
+        "n-hno-31",  # village doctors (基层) workforce
+    ],
+)
+def test_regional_reform_without_it_is_off_topic(
+    clf: Classifier, notices: dict[str, NoticeFacts], notice: str, form: str
+) -> None:
+    relevant, _ = _judge(clf, notices[notice], form)
+    assert not relevant
+
+
+@pytest.mark.parametrize("form", ["short", "long", "attached", "news"])
+def test_an_issuer_named_in_the_title_does_not_assign_its_topic(
+    clf: Classifier, notices: dict[str, NoticeFacts], form: str
+) -> None:
+    # 国家药监局 issues drug rules too: its drug-traceability opinion is K, not C.
+    relevant, topics = _topics(clf, notices["n-hit-61"], form)
+    assert relevant
+    assert "K" in topics and "C" not in topics
