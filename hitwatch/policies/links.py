@@ -141,24 +141,29 @@ def _resolve(session: Session, citations: Sequence[PolicyCitation]) -> list[Link
     candidates = _candidates(session, citations)
     if not candidates:
         return []
-    names: dict[str, set[str]] = {}
+    # Candidates by name key and by 发文字号: a citation finds its matches by lookup, not
+    # by a scan of every candidate (thousands of citations of a much-cited policy).
+    by_id = {p.id: p for p in candidates}
+    order = {p.id: position for position, p in enumerate(candidates)}
+    by_key: dict[str, dict[str, Policy]] = {}
     for row in session.execute(
-        select(PolicyName.policy_id, PolicyName.key).where(
-            PolicyName.policy_id.in_([p.id for p in candidates])
-        )
+        select(PolicyName.policy_id, PolicyName.key).where(PolicyName.policy_id.in_(list(by_id)))
     ):
-        names.setdefault(row.policy_id, set()).add(row.key)
+        by_key.setdefault(row.key, {})[row.policy_id] = by_id[row.policy_id]
+    by_number: dict[str, dict[str, Policy]] = {}
+    for policy in candidates:
+        if policy.doc_number:
+            by_number.setdefault(policy.doc_number, {})[policy.id] = policy
     source_ids = {c.doc_id for c in citations}
     articles = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(source_ids)))}
     policies = {p.id: p for p in session.scalars(select(Policy).where(Policy.id.in_(source_ids)))}
     best: dict[tuple[str, str], Link] = {}
     for citation in citations:
-        matching = [
-            p
-            for p in candidates
-            if (citation.key and citation.key in names.get(p.id, set()))
-            or (citation.doc_number and p.doc_number == citation.doc_number)
-        ]
+        found = dict(by_key.get(citation.key, {})) if citation.key else {}
+        if citation.doc_number:
+            found |= by_number.get(citation.doc_number, {})
+        # In the candidates' order, as before: the choice among equals stays the same.
+        matching = sorted(found.values(), key=lambda p: order[p.id])
         citing_policy = policies.get(citation.doc_id)
         target = choose_target(
             citation,
