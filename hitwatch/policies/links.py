@@ -224,12 +224,13 @@ def links_to(session: Session, policy_id: str) -> list[Link]:
         conditions.append(PolicyCitation.doc_number.in_(numbers))
     if not conditions:
         return []
-    citing = select(PolicyCitation.doc_id).where(or_(*conditions))
-    # Resolve every citation of the citing documents: a document naming two editions of
-    # one name links to one of them only.
+    # Only citations by one of its names or 发文字号 can resolve to it (a citation matches
+    # the policies sharing its key or number), so the citing documents' other citations
+    # are not resolved: a much-cited policy has thousands.
+    citations = list(session.scalars(select(PolicyCitation).where(or_(*conditions))))
     return [
         link
-        for link in links_from(session, session.scalars(citing))
+        for link in _resolve(session, citations)
         if link.target_id in members and link.source_id not in members
     ]
 
