@@ -28,9 +28,11 @@ def test_a_connection_opened_while_the_file_was_unwritable_is_replaced(tmp_path:
     database.engine.dispose()
     subprocess.run(["chattr", "+i", str(path)], check=True)
     try:
-        with pytest.raises(Exception, match="readonly database"):
-            with database.engine.begin() as connection:
-                connection.execute(text("INSERT INTO t VALUES (1)"))
+        with (
+            pytest.raises(Exception, match="readonly database"),
+            database.engine.begin() as connection,
+        ):
+            connection.execute(text("INSERT INTO t VALUES (1)"))
     finally:
         subprocess.run(["chattr", "-i", str(path)], check=True)
     with database.engine.begin() as connection:
