@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import redis
@@ -16,7 +17,7 @@ from classifier.extraction import Extraction, attach_documents, extract_page
 from classifier.reclassify import Reclassifier
 from classifier.terms import nfkc
 from classifier.urls import canonical_url
-from hitwatch.batches import BatchWorker, each
+from hitwatch.batches import BatchWorker, each, parse_batch
 from hitwatch.broker import create_celery, send_message
 from hitwatch.deadline import deadline
 from hitwatch.errors import ExtractionError
@@ -165,13 +166,7 @@ def create_worker(settings: Settings) -> BatchWorker:
     )
 
     def handle(payloads: Sequence[dict[str, Any]]) -> list[BaseException | None]:
-        results: list[BaseException | None] = [None] * len(payloads)
-        items: list[tuple[int, CrawledItem]] = []
-        for position, payload in enumerate(payloads):
-            try:
-                items.append((position, parse_message(CrawledItem, payload)))
-            except Exception as exc:
-                results[position] = exc
+        results, items = parse_batch(partial(parse_message, CrawledItem), payloads)
         documents = pipeline.process_batch([item for _, item in items])
         for (position, _), document in zip(items, documents, strict=True):
             if isinstance(document, BaseException):

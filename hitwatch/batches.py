@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 from celery import Celery
@@ -42,14 +42,30 @@ from hitwatch.settings import Settings
 from hitwatch.store.failures import FailureLog
 from hitwatch.tasks import queue_for
 
-__all__ = ["BATCH_SIZES_KEY", "BatchHandler", "BatchWorker", "each"]
+__all__ = ["BATCH_SIZES_KEY", "BatchHandler", "BatchWorker", "each", "parse_batch"]
 
 log = logging.getLogger(__name__)
 
 # payloads in, one outcome per payload out: None (done) or the item's error.
 BatchHandler = Callable[[Sequence[dict[str, Any]]], Sequence[BaseException | None]]
 # Redis hash per queue: batch size -> batches of that size (`hitwatch bench pipeline`).
+M = TypeVar("M")
 BATCH_SIZES_KEY = "hitwatch:batch-sizes:{queue}"
+
+
+def parse_batch(
+    model: Callable[[dict[str, Any]], M], payloads: Sequence[dict[str, Any]]
+) -> tuple[list[BaseException | None], list[tuple[int, M]]]:
+    """A result slot per payload, and the payloads `model` parses with their positions: a
+    message that is not what its task expects fails alone, in its slot."""
+    results: list[BaseException | None] = [None] * len(payloads)
+    parsed: list[tuple[int, M]] = []
+    for position, payload in enumerate(payloads):
+        try:
+            parsed.append((position, model(payload)))
+        except Exception as exc:
+            results[position] = exc
+    return results, parsed
 
 
 def each(handler: Callable[[dict[str, Any]], None]) -> BatchHandler:

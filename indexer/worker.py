@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import sqlalchemy.exc
 from celery import Celery
 
-from hitwatch.batches import BatchWorker
+from hitwatch.batches import BatchWorker, parse_batch
 from hitwatch.broker import create_celery, send_message
 from hitwatch.messages import ClassifiedDocument, StoryIndexed, parse_message
 from hitwatch.search import SearchDocument, SearchIndex, open_search_index
@@ -48,13 +49,7 @@ class Indexer:
         An error of the whole batch is raised (the worker runs its items one by one when
         it is not transient); a message that is no document fails alone.
         """
-        results: list[BaseException | None] = [None] * len(payloads)
-        docs: list[tuple[int, ClassifiedDocument]] = []
-        for position, payload in enumerate(payloads):
-            try:
-                docs.append((position, parse_message(ClassifiedDocument, payload)))
-            except Exception as exc:
-                results[position] = exc
+        results, docs = parse_batch(partial(parse_message, ClassifiedDocument), payloads)
         if not docs:
             return results
         if not self.index_ready:

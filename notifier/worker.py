@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
 
-from hitwatch.batches import BatchWorker, each
+from hitwatch.batches import BatchWorker, each, parse_batch
 from hitwatch.broker import create_celery
 from hitwatch.messages import StoryIndexed, parse_message
 from hitwatch.settings import Settings
@@ -37,13 +38,7 @@ class Notifier:
 
     def handle_batch(self, payloads: Sequence[dict[str, Any]]) -> list[BaseException | None]:
         """Record a batch of events in one transaction, then mail the alerts they match."""
-        results: list[BaseException | None] = [None] * len(payloads)
-        events: list[tuple[int, StoryIndexed]] = []
-        for position, payload in enumerate(payloads):
-            try:
-                events.append((position, parse_message(StoryIndexed, payload)))
-            except Exception as exc:
-                results[position] = exc
+        results, events = parse_batch(partial(parse_message, StoryIndexed), payloads)
         if not events:
             return results
         self._record([event for _, event in events])
