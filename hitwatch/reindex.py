@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 import click
 from sqlalchemy import func, select, tuple_
 
+from hitwatch.policies import policy_views
 from hitwatch.search import SearchDocument, SearchIndex, article_document, open_search_index
 from hitwatch.settings import load_settings
 from hitwatch.store import Database, open_database
@@ -64,7 +65,12 @@ def _batches(
             query = query.where(tuple_(Article.indexed_at, Article.id) > after)
         with database.session() as session:
             articles = session.scalars(query).all()
-            documents = [article_document(article) for article in articles]
+            # Status and links are the store's too: `status:` and `implements:` survive.
+            views = policy_views(session, [article.id for article in articles])
+            documents = [
+                article_document(article, views[article.id].status, views[article.id].links)
+                for article in articles
+            ]
             if articles:
                 after = (articles[-1].indexed_at, articles[-1].id)
         if not documents:

@@ -1,36 +1,37 @@
-"""What the search index must learn about policies when a document is stored: the
-document's own status and links, the status of the policies it repeals or revises (or
-of which it is a new edition), and, when it is a policy, the links of the documents
+"""What the search index must learn about policies when a batch is stored: each
+document's own status and links, the status of the policies they repeal or revise (or
+of which they are a new edition), and, for a new policy, the links of the documents
 that named it before it arrived, so that `status:` and `implements:` find them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hitwatch.messages import ClassifiedDocument
-from hitwatch.policies import affected_policies, document_links, document_status, links_to
+from hitwatch.policies import affected_policies, policy_views, relinked_documents
 from hitwatch.search import SearchDocument, article_document, search_document
 from hitwatch.store.models import Article
 
 __all__ = ["policy_search_documents"]
 
 
-def policy_search_documents(session: Session, doc: ClassifiedDocument) -> list[SearchDocument]:
-    """The document's searchable view, then each document whose policy fields it changed."""
+def policy_search_documents(
+    session: Session, docs: Sequence[ClassifiedDocument]
+) -> list[SearchDocument]:
+    """Each document's searchable view (the last of a doc id wins), then each stored
+    document whose policy side the batch changed; the views in a few queries per batch."""
+    latest = {doc.doc_id: doc for doc in docs}
+    others = affected_policies(session, latest) | relinked_documents(session, latest)
+    views = policy_views(session, [*latest, *others])
     documents = [
-        search_document(
-            doc, document_status(session, doc.doc_id), document_links(session, doc.doc_id)
-        )
+        search_document(doc, views[doc_id].status, views[doc_id].links)
+        for doc_id, doc in latest.items()
     ]
-    others = set(affected_policies(session, doc.doc_id))
-    others |= {link.source_id for link in links_to(session, doc.doc_id)}
-    others.discard(doc.doc_id)
-    for doc_id in sorted(others):
-        article = session.get(Article, doc_id)
-        if article is not None:
-            documents.append(
-                article_document(
-                    article, document_status(session, doc_id), document_links(session, doc_id)
-                )
-            )
+    changed = select(Article).where(Article.id.in_(others)).order_by(Article.id)
+    for article in session.scalars(changed):
+        view = views[article.id]
+        documents.append(article_document(article, view.status, view.links))
     return documents

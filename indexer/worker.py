@@ -72,7 +72,7 @@ class Indexer:
         self, docs: list[ClassifiedDocument]
     ) -> tuple[list[StoreOutcome], list[SearchDocument]]:
         """One transaction for the batch, and each document's search view with the
-        policies it changed, once (last view wins).
+        documents whose policy side it changed.
 
         Indexers running side by side may both create a story (two copies of one text in
         two batches): the second transaction's insert then conflicts. The batch runs
@@ -81,12 +81,8 @@ class Indexer:
             try:
                 with self.database.session() as session:
                     outcomes = save_documents(session, docs)
-                    documents = {
-                        document.doc_id: document
-                        for doc in docs
-                        for document in policy_search_documents(session, doc)
-                    }
-                return outcomes, list(documents.values())
+                    documents = policy_search_documents(session, docs)
+                return outcomes, documents
             except sqlalchemy.exc.IntegrityError as error:
                 if attempt == STORE_ATTEMPTS:
                     raise

@@ -21,7 +21,7 @@ from hitwatch.alerts.rules import (
 from hitwatch.channels import ChannelError, HttpPoster
 from hitwatch.errors import QueryError
 from hitwatch.mail import AddressError
-from hitwatch.policies import document_links, document_status
+from hitwatch.policies import policy_views
 from hitwatch.search import SHANGHAI, RuleMatcher, article_document, compile_rule
 from hitwatch.settings import Settings, load_settings
 from hitwatch.store import Database, open_database
@@ -144,13 +144,11 @@ def test_command(query: str, recent: int, include_offtopic: bool) -> None:
                 .order_by(Story.published_at.desc().nulls_last(), Story.id)
                 .limit(recent)
             ).scalars()
+            articles = list(rows)
+            views = policy_views(session, [article.id for article in articles])
             documents = [
-                article_document(
-                    article,
-                    document_status(session, article.id),
-                    document_links(session, article.id),
-                )
-                for article in rows
+                article_document(article, views[article.id].status, views[article.id].links)
+                for article in articles
             ]
         matched = [document for document in documents if matcher.match(document)]
         for document in matched:

@@ -23,7 +23,7 @@ from hitwatch.alerts.mail import AlertLinks, alert_message
 from hitwatch.alerts.timing import Timing, TimingError
 from hitwatch.mail import MailTransport
 from hitwatch.metrics import ALERT_LATENCY
-from hitwatch.policies import document_links, document_status
+from hitwatch.policies import policy_views
 from hitwatch.search import CompiledRule, SearchDocument, article_document, positive_terms
 from hitwatch.settings import Settings
 from hitwatch.store import Database
@@ -51,9 +51,8 @@ def load_document(database: Database, doc_id: str) -> SearchDocument | None:
         article = session.get(Article, doc_id)
         if article is None:
             return None
-        return article_document(
-            article, document_status(session, doc_id), document_links(session, doc_id)
-        )
+        view = policy_views(session, [doc_id])[doc_id]
+        return article_document(article, view.status, view.links)
 
 
 def claim(

@@ -11,7 +11,7 @@ reading means either side may arrive first.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,14 +28,16 @@ __all__ = [
     "REVISED",
     "Link",
     "PolicyStatus",
+    "PolicyView",
     "affected_policies",
     "choose_target",
-    "document_links",
-    "document_status",
     "links_from",
     "links_to",
     "national_implementations",
     "policy_status",
+    "policy_statuses",
+    "policy_views",
+    "relinked_documents",
 ]
 
 
@@ -84,9 +86,10 @@ def _lead(issuer: str) -> str:
 
 def _one_per_story(pool: Sequence[Policy]) -> list[Policy]:
     """Copies of one text (a policy on the portal and on its ministry's site) are one
-    document: the copy with the most metadata stands for them."""
+    document: the copy with the most metadata stands for them, the first stored among
+    equals (so a later, no richer copy changes no document's links)."""
     best: dict[str, Policy] = {}
-    for policy in sorted(pool, key=lambda p: p.id):
+    for policy in sorted(pool, key=lambda p: (p.created_at, p.id)):
         held = best.get(policy.story_id)
         if held is None or _richness(policy) > _richness(held):
             best[policy.story_id] = policy
@@ -127,18 +130,23 @@ def choose_target(
     return max(pool, key=lambda p: (_date(p), p.id))
 
 
-def _candidates(session: Session, citations: Iterable[PolicyCitation]) -> list[Policy]:
+def _candidates(
+    session: Session, citations: Iterable[PolicyCitation], without: Collection[str]
+) -> list[Policy]:
     keys = {c.key for c in citations if c.key}
     numbers = {c.doc_number for c in citations if c.doc_number}
     if not keys and not numbers:
         return []
     named = select(PolicyName.policy_id).where(PolicyName.key.in_(keys))
     query = select(Policy).where(or_(Policy.id.in_(named), Policy.doc_number.in_(numbers)))
-    return list(session.scalars(query))
+    return [p for p in session.scalars(query) if p.id not in without]
 
 
-def _resolve(session: Session, citations: Sequence[PolicyCitation]) -> list[Link]:
-    candidates = _candidates(session, citations)
+def _resolve(
+    session: Session, citations: Sequence[PolicyCitation], without: Collection[str] = ()
+) -> list[Link]:
+    """The links these citations make; `without`: policies left out as if not stored."""
+    candidates = _candidates(session, citations, without)
     if not candidates:
         return []
     # Candidates by name key and by 发文字号: a citation finds its matches by lookup, not
@@ -157,20 +165,30 @@ def _resolve(session: Session, citations: Sequence[PolicyCitation]) -> list[Link
     source_ids = {c.doc_id for c in citations}
     articles = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(source_ids)))}
     policies = {p.id: p for p in session.scalars(select(Policy).where(Policy.id.in_(source_ids)))}
+    # Thousands of citations of one policy share their matches and mostly their dates:
+    # each (name, 发文字号, date, province) is chosen once.
+    matches: dict[tuple[str, str], list[Policy]] = {}
+    chosen: dict[tuple[str, str, str, str], Policy | None] = {}
     best: dict[tuple[str, str], Link] = {}
     for citation in citations:
-        found = dict(by_key.get(citation.key, {})) if citation.key else {}
-        if citation.doc_number:
-            found |= by_number.get(citation.doc_number, {})
-        # In the candidates' order, as before: the choice among equals stays the same.
-        matching = sorted(found.values(), key=lambda p: order[p.id])
+        named = (citation.key, citation.doc_number)
+        matching = matches.get(named)
+        if matching is None:
+            found = dict(by_key.get(citation.key, {})) if citation.key else {}
+            if citation.doc_number:
+                found |= by_number.get(citation.doc_number, {})
+            # In the candidates' order, as before: the choice among equals stays the same.
+            matching = matches[named] = sorted(found.values(), key=lambda p: order[p.id])
         citing_policy = policies.get(citation.doc_id)
-        target = choose_target(
-            citation,
-            matching,
-            _citing_date(articles.get(citation.doc_id), citing_policy),
-            citing_policy.province if citing_policy else "",
-        )
+        citing_date = _citing_date(articles.get(citation.doc_id), citing_policy)
+        province = citing_policy.province if citing_policy else ""
+        choice = (*named, citing_date, province)
+        if any(p.id == citation.doc_id for p in matching):  # a policy naming itself
+            target = choose_target(citation, matching, citing_date, province)
+        elif choice in chosen:
+            target = chosen[choice]
+        else:
+            target = chosen[choice] = choose_target(citation, matching, citing_date, province)
         if target is None:
             continue
         kind = citation.kind
@@ -209,30 +227,80 @@ def links_from(session: Session, doc_ids: Iterable[str]) -> list[Link]:
     return _resolve(session, citations)
 
 
-def links_to(session: Session, policy_id: str) -> list[Link]:
-    """The links pointing at one policy: its 解读, implementations, citations, news."""
-    policy = session.get(Policy, policy_id)
-    if policy is None:
-        return []
+@dataclass(frozen=True)
+class _Named:
+    """Policies with the copies of their texts, and the citations that name any of them."""
+
+    members: dict[str, set[str]]  # policy id -> the ids of its text's copies (same story)
+    citations: list[PolicyCitation]
+
+    def incoming(self, links: Iterable[Link]) -> dict[str, list[Link]]:
+        """Each policy's links from documents other than its copies."""
+        owners: dict[str, list[str]] = {}
+        for policy_id, members in self.members.items():
+            for member in members:
+                owners.setdefault(member, []).append(policy_id)
+        found: dict[str, list[Link]] = {policy_id: [] for policy_id in self.members}
+        for link in links:
+            for policy_id in owners.get(link.target_id, ()):
+                if link.source_id not in self.members[policy_id]:
+                    found[policy_id].append(link)
+        return found
+
+
+def _named(session: Session, policy_ids: Iterable[str], kinds: Collection[str] = ()) -> _Named:
+    policies = list(session.scalars(select(Policy).where(Policy.id.in_(list(policy_ids)))))
     # The copies of its text (same story) are the same policy: a link may name any.
-    copies = list(session.scalars(select(Policy).where(Policy.story_id == policy.story_id)))
-    members = {p.id for p in copies} | {policy_id}
-    keys = list(session.scalars(select(PolicyName.key).where(PolicyName.policy_id.in_(members))))
-    numbers = {p.doc_number for p in copies if p.doc_number}
+    stories: dict[str, set[str]] = {}
+    for copy in session.scalars(
+        select(Policy).where(Policy.story_id.in_({p.story_id for p in policies}))
+    ):
+        stories.setdefault(copy.story_id, set()).add(copy.id)
+    members = {p.id: stories.get(p.story_id, set()) | {p.id} for p in policies}
+    every = set().union(*members.values()) if members else set()
+    keys = set(session.scalars(select(PolicyName.key).where(PolicyName.policy_id.in_(every))))
+    numbers = set(
+        session.scalars(
+            select(Policy.doc_number).where(Policy.id.in_(every), Policy.doc_number != "")
+        )
+    )
     conditions: list[ColumnElement[bool]] = [PolicyCitation.key.in_(keys)] if keys else []
     if numbers:
         conditions.append(PolicyCitation.doc_number.in_(numbers))
     if not conditions:
-        return []
+        return _Named(members, [])
     # Only citations by one of its names or 发文字号 can resolve to it (a citation matches
     # the policies sharing its key or number), so the citing documents' other citations
     # are not resolved: a much-cited policy has thousands.
-    citations = list(session.scalars(select(PolicyCitation).where(or_(*conditions))))
-    return [
-        link
-        for link in _resolve(session, citations)
-        if link.target_id in members and link.source_id not in members
-    ]
+    query = select(PolicyCitation).where(or_(*conditions))
+    if kinds:
+        query = query.where(PolicyCitation.kind.in_(kinds))
+    return _Named(members, list(session.scalars(query)))
+
+
+def links_to(session: Session, policy_id: str) -> list[Link]:
+    """The links pointing at one policy: its 解读, implementations, citations, news."""
+    named = _named(session, [policy_id])
+    return named.incoming(_resolve(session, named.citations)).get(policy_id, [])
+
+
+def relinked_documents(session: Session, doc_ids: Collection[str]) -> set[str]:
+    """The stored documents whose links these just stored documents changed: the
+    citations that name them, resolved with them and as before they arrived.
+
+    A new copy of a much-cited policy changes nothing (the first stored copy stands for
+    its text), so its thousands of citing documents need no new search view."""
+    named = _named(session, doc_ids)
+    if not named.citations:
+        return set()
+
+    def links(without: Collection[str]) -> set[tuple[str, str, str]]:
+        return {
+            (link.source_id, link.target_id, link.kind)
+            for link in _resolve(session, named.citations, without)
+        }
+
+    return {source for source, _, _ in links(()) ^ links(doc_ids)} - set(doc_ids)
 
 
 @dataclass(frozen=True)
@@ -245,25 +313,22 @@ class PolicyStatus:
 IN_FORCE = "现行有效"
 REVISED = "已修订"
 REPEALED = "已废止"
+_CHANGES = ("repeals", "revises")
 
 
-def policy_status(
-    session: Session, policy: Policy, links: Sequence[Link] | None = None
-) -> PolicyStatus:
-    """In force until a later document repeals or revises it, or a later edition of the
-    same name from the same issuer appears."""
-    incoming = links if links is not None else links_to(session, policy.id)
-    for kind, status in (("repeals", REPEALED), ("revises", REVISED)):
+def _status(policy: Policy, incoming: Sequence[Link], same_key: Iterable[Policy]) -> PolicyStatus:
+    for kind, status in zip(_CHANGES, (REPEALED, REVISED), strict=True):
         for link in incoming:
             if link.kind == kind:
                 return PolicyStatus(status, link.source_id, link.reason)
-    lead = policy.issuer.split("、")[0]
+    lead = _lead(policy.issuer)
     newer = [
         other
-        for other in session.scalars(
-            select(Policy).where(Policy.key == policy.key, Policy.id != policy.id)
-        )
-        if other.issuer.split("、")[0] == lead and _date(other) > _date(policy) and _date(policy)
+        for other in same_key
+        if other.id != policy.id
+        and _lead(other.issuer) == lead
+        and _date(other) > _date(policy)
+        and _date(policy)
     ]
     if newer:
         latest = min(newer, key=_date)
@@ -272,45 +337,73 @@ def policy_status(
     return PolicyStatus(IN_FORCE, "", "")
 
 
-def document_status(session: Session, doc_id: str) -> str:
-    """The status of a stored document that is a policy, "" for any other document."""
-    policy = session.get(Policy, doc_id)
-    return policy_status(session, policy).status if policy is not None else ""
+def policy_status(session: Session, policy: Policy, links: Sequence[Link]) -> PolicyStatus:
+    """In force until a later document repeals or revises it (`links`: those pointing at
+    it), or a later edition of the same name from the same issuer appears."""
+    same_key = session.scalars(select(Policy).where(Policy.key == policy.key))
+    return _status(policy, links, same_key)
 
 
-def affected_policies(session: Session, doc_id: str) -> list[str]:
-    """The other policies whose status this document may change: those it repeals or
-    revises, and the other editions of its name from its issuer."""
-    targets = {
-        link.target_id
-        for link in links_from(session, [doc_id])
-        if link.kind in ("repeals", "revises")
-    }
-    policy = session.get(Policy, doc_id)
-    if policy is not None and policy.key:
-        lead = _lead(policy.issuer)
+def policy_statuses(session: Session, policies: Sequence[Policy]) -> dict[str, PolicyStatus]:
+    """`policy_status` of many policies, in a few queries whatever their number."""
+    if not policies:
+        return {}
+    # A link's strongest kind is kept per pair and repeals / revises come first, so
+    # resolving only those citations finds the same changes.
+    named = _named(session, [p.id for p in policies], _CHANGES)
+    incoming = named.incoming(_resolve(session, named.citations))
+    same_key: dict[str, list[Policy]] = {}
+    for other in session.scalars(select(Policy).where(Policy.key.in_({p.key for p in policies}))):
+        same_key.setdefault(other.key, []).append(other)
+    return {p.id: _status(p, incoming.get(p.id, []), same_key.get(p.key, [])) for p in policies}
+
+
+def affected_policies(session: Session, doc_ids: Collection[str]) -> set[str]:
+    """The other policies whose status these documents may change: those they repeal or
+    revise, and the other editions of their names from their issuers."""
+    targets = {link.target_id for link in links_from(session, doc_ids) if link.kind in _CHANGES}
+    policies = list(session.scalars(select(Policy).where(Policy.id.in_(list(doc_ids)))))
+    leads = {(p.key, _lead(p.issuer)) for p in policies if p.key}
+    if leads:
         targets |= {
             other.id
             for other in session.scalars(
-                select(Policy).where(Policy.key == policy.key, Policy.id != doc_id)
+                select(Policy).where(Policy.key.in_({key for key, _ in leads}))
             )
-            if _lead(other.issuer) == lead
+            if (other.key, _lead(other.issuer)) in leads
         }
-    return sorted(targets)
+    return targets - set(doc_ids)
 
 
 SEARCH_KINDS = ("implements", "interprets")
 
 
-def document_links(session: Session, doc_id: str) -> tuple[str, ...]:
-    """The document's links as the search index keeps them: "implements:<id>" and
-    "interprets:<id>" for those kinds, and "cites:<id>" for every policy it names."""
-    found = set()
-    for link in links_from(session, [doc_id]):
-        found.add(f"cites:{link.target_id}")
+@dataclass(frozen=True)
+class PolicyView:
+    """What the search index keeps of a document's policy side: its status when it is a
+    policy ("" otherwise), and "implements:<id>" / "interprets:<id>" for those kinds of
+    link and "cites:<id>" for every policy it names."""
+
+    status: str = ""
+    links: tuple[str, ...] = ()
+
+
+def policy_views(session: Session, doc_ids: Iterable[str]) -> dict[str, PolicyView]:
+    """The policy view of each stored document, in a few queries whatever their number."""
+    ids = set(doc_ids)
+    found: dict[str, set[str]] = {doc_id: set() for doc_id in ids}
+    for link in links_from(session, ids):
+        found[link.source_id].add(f"cites:{link.target_id}")
         if link.kind in SEARCH_KINDS:
-            found.add(f"{link.kind}:{link.target_id}")
-    return tuple(sorted(found))
+            found[link.source_id].add(f"{link.kind}:{link.target_id}")
+    policies = list(session.scalars(select(Policy).where(Policy.id.in_(ids))))
+    statuses = policy_statuses(session, policies)
+    return {
+        doc_id: PolicyView(
+            statuses[doc_id].status if doc_id in statuses else "", tuple(sorted(links))
+        )
+        for doc_id, links in found.items()
+    }
 
 
 def national_implementations(session: Session, doc_ids: Iterable[str]) -> dict[str, str]:

@@ -8,8 +8,10 @@ from collections.abc import Sequence
 
 from hitwatch.reindex import reindex
 from hitwatch.search import IndexBuild, SearchDocument, SearchIndex, SearchRequest
+from hitwatch.search.query import parse_query
 from hitwatch.store import Database
-from tests.factories import Doc, add_documents, filler, search_document
+from indexer.store import save_document
+from tests.factories import Doc, add_documents, classified_document, filler, search_document
 
 
 def _ids(index: SearchIndex, query: str) -> set[str]:
@@ -64,6 +66,42 @@ def test_reindex_makes_the_index_what_the_store_holds(
     report = reindex(store, search_index, batch=5)
     assert report.copied == 12
     assert _ids(search_index, "信息平台") == {doc.doc_id for doc in docs}
+
+
+def test_reindex_keeps_what_the_store_knows_of_policies(
+    search_index: SearchIndex, store: Database
+) -> None:
+    national = "国务院办公厅关于促进“互联网+医疗健康”发展的意见"
+    government = {"doc_type": "政策文件", "source_kind": "government"}
+    with store.session() as session:
+        save_document(
+            session,
+            classified_document(
+                "nat",
+                title=national,
+                policy={"issuer": "国务院办公厅", "written_date": "2018-04-25"},
+                **government,
+            ),
+        )
+        save_document(
+            session,
+            classified_document(
+                "gd",
+                title="广东省人民政府办公厅关于促进“互联网+医疗健康”发展的实施意见",
+                body=f"为贯彻落实《{national}》精神，结合我省实际，提出以下实施意见。",
+                policy={"issuer": "广东省人民政府办公厅", "written_date": "2018-08-30"},
+                **government,
+            ),
+        )
+    reindex(store, search_index, batch=5)
+    search_index.refresh()
+
+    def found(query: str) -> set[str]:
+        hits = search_index.search(SearchRequest(query=parse_query(query), limit=10)).hits
+        return {hit.doc_id for hit in hits}
+
+    assert found("implements:nat") == {"gd"}
+    assert found("status:现行有效") == {"nat", "gd"}
 
 
 class _Hooked:

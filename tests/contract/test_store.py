@@ -123,7 +123,7 @@ def test_a_stored_article_maps_to_the_document_the_indexer_indexed(store: Databa
     )
     with store.session() as session:
         save_document(session, classified)
-        indexed = policy_search_documents(session, classified)[0]  # what the indexer sends
+        indexed = policy_search_documents(session, [classified])[0]  # what the indexer sends
     assert indexed.status == "现行有效"
     assert load_document(store, "p1") == indexed
     assert load_document(store, "missing") is None

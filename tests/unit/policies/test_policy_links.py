@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from hitwatch.policies import IN_FORCE, REPEALED, REVISED, links_from, links_to, policy_status
+from hitwatch.policies import (
+    IN_FORCE,
+    REPEALED,
+    REVISED,
+    PolicyStatus,
+    links_from,
+    links_to,
+    policy_statuses,
+    relinked_documents,
+)
 from hitwatch.store.models import Policy, PolicyCitation
 from indexer.store import save_document
 from tests.factories import classified_document
@@ -28,6 +37,12 @@ def _national(doc_id: str = "nat", **fields: object):  # type: ignore[no-untyped
     }
     values.update(fields)
     return classified_document(doc_id, **values)
+
+
+def _status(session, doc_id: str) -> PolicyStatus:  # type: ignore[no-untyped-def]
+    policy = session.get(Policy, doc_id)
+    assert policy is not None
+    return policy_statuses(session, [policy])[doc_id]
 
 
 def _provincial(doc_id: str, province: str, body: str, **fields: object):  # type: ignore[no-untyped-def]
@@ -148,7 +163,7 @@ def test_status_follows_repeal_and_new_editions(database) -> None:
             ),
         )
     with database.session() as session:
-        assert policy_status(session, session.get(Policy, "old")).status == IN_FORCE  # type: ignore[arg-type]
+        assert _status(session, "old").status == IN_FORCE
         save_document(
             session,
             _provincial(
@@ -160,7 +175,7 @@ def test_status_follows_repeal_and_new_editions(database) -> None:
             ),
         )
     with database.session() as session:
-        status = policy_status(session, session.get(Policy, "old"))  # type: ignore[arg-type]
+        status = _status(session, "old")
         assert (status.status, status.changed_by) == (REPEALED, "new")
         save_document(
             session,
@@ -183,9 +198,9 @@ def test_status_follows_repeal_and_new_editions(database) -> None:
             ),
         )
     with database.session() as session:
-        status = policy_status(session, session.get(Policy, "ed1"))  # type: ignore[arg-type]
+        status = _status(session, "ed1")
         assert (status.status, status.changed_by) == (REVISED, "ed2")
-        assert policy_status(session, session.get(Policy, "ed2")).status == IN_FORCE  # type: ignore[arg-type]
+        assert _status(session, "ed2").status == IN_FORCE
 
 
 def test_a_document_that_stops_being_a_policy_loses_its_record(database) -> None:
@@ -213,7 +228,7 @@ def test_the_indexer_reindexes_a_policy_whose_status_a_new_document_changes(data
     for document in (old, new):
         with database.session() as session:
             save_document(session, document)
-            index.index(policy_search_documents(session, document))
+            index.index(policy_search_documents(session, [document]))
     found = index.search(SearchRequest(query=parse_query("status:已废止"))).hits
     assert [hit.doc_id for hit in found] == ["old"]
     in_force = index.search(SearchRequest(query=parse_query("status:现行有效"))).hits
@@ -240,6 +255,30 @@ def test_copies_of_one_policy_on_two_sites_are_one_target(database) -> None:
         assert [item.source_id for item in links_to(session, "ministry")] == ["n1"]
 
 
+def test_only_a_copy_that_changes_links_relinks_the_documents_citing_it(database) -> None:
+    news = classified_document(
+        "n1",
+        title="国办印发意见",
+        body="国务院办公厅日前印发《关于促进“互联网+医疗健康”发展的意见》。",
+        doc_type="新闻报道",
+    )
+    with database.session() as session:
+        save_document(session, news)
+        save_document(session, _national("ministry", story_id="s-policy", policy=None))
+        # The policy arrived after the news that names it: the news now links.
+        assert relinked_documents(session, {"ministry"}) == {"n1"}
+    with database.session() as session:
+        save_document(session, _national("portal", story_id="s-policy"))
+        # A copy with its metadata table stands for the text from now on.
+        assert relinked_documents(session, {"portal"}) == {"n1"}
+    with database.session() as session:
+        save_document(session, _national("reprint", story_id="s-policy"))
+        # A later copy no richer than the one standing changes no link.
+        assert relinked_documents(session, {"reprint"}) == set()
+        [link] = links_from(session, ["n1"])
+        assert link.target_id == "portal"
+
+
 def test_an_implementation_indexed_before_its_policy_is_found_by_implements(database) -> None:
     from hitwatch.search import SearchRequest
     from hitwatch.search.memory import InMemoryIndex
@@ -251,7 +290,7 @@ def test_an_implementation_indexed_before_its_policy_is_found_by_implements(data
     for document in (_provincial("gd", "广东省", body), _national()):
         with database.session() as session:
             save_document(session, document)
-            index.index(policy_search_documents(session, document))
+            index.index(policy_search_documents(session, [document]))
     found = index.search(SearchRequest(query=parse_query("implements:nat"))).hits
     assert [hit.doc_id for hit in found] == ["gd"]
 
