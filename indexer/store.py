@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hitwatch.messages import ClassifiedDocument
-from hitwatch.policies import record_document
+from hitwatch.policies import record_documents
 from hitwatch.store.models import Article, Story, utcnow
 
 __all__ = ["StoreOutcome", "save_document", "save_documents"]
@@ -107,12 +107,16 @@ def save_documents(session: Session, docs: Sequence[ClassifiedDocument]) -> list
         )
     }
     outcomes = []
+    changed = []
     for doc in docs:
-        outcome, article, story = _save(
+        outcome, article, story, recorded = _save(
             session, doc, articles.get(doc.doc_id), stories.get(doc.story_id)
         )
         articles[doc.doc_id], stories[doc.story_id] = article, story
         outcomes.append(outcome)
+        if recorded:
+            changed.append(doc)
+    record_documents(session, changed)
     return outcomes
 
 
@@ -122,29 +126,34 @@ def save_document(session: Session, doc: ClassifiedDocument) -> StoreOutcome:
     A reclassified document (same text, new classification) replaces the classification
     of the stored article without a new version: it is neither new nor updated news.
     """
-    article = session.get(Article, doc.doc_id)
-    story = session.get(Story, doc.story_id)
-    return _save(session, doc, article, story)[0]
+    outcome, _article, _story, recorded = _save(
+        session, doc, session.get(Article, doc.doc_id), session.get(Story, doc.story_id)
+    )
+    if recorded:
+        record_documents(session, [doc])
+    return outcome
 
 
 def _save(
     session: Session, doc: ClassifiedDocument, article: Article | None, story: Story | None
-) -> tuple[StoreOutcome, Article, Story]:
+) -> tuple[StoreOutcome, Article, Story, bool]:
+    """The article and its story written; and whether its policy facts are to be
+    recorded (`record_documents`, once for a batch)."""
     if doc.reclassified and article is not None and story is not None:
         fields = _article_fields(doc)
         for name in _CLASSIFICATION:
             setattr(article, name, fields[name])
         session.flush()
         _refresh_story(session, story)
-        record_document(session, doc)
-        return StoreOutcome(new_story=False, updated=False, version=article.version), article, story
+        outcome = StoreOutcome(new_story=False, updated=False, version=article.version)
+        return outcome, article, story, True
     if (
         article is not None
         and story is not None
         and article.content_hash == doc.content_hash
         and article.story_id == doc.story_id
     ):
-        return _outcome(story, article), article, story
+        return _outcome(story, article), article, story, False
 
     new_story = story is None
     if story is None:
@@ -173,13 +182,12 @@ def _save(
     else:
         session.flush()
         _refresh_story(session, story)
-    record_document(session, doc)
     if previous_story_id and previous_story_id != story.id:
         old = session.get(Story, previous_story_id)
         if old is not None:
             session.flush()
             _refresh_story(session, old)
-    return _outcome(story, article), article, story
+    return _outcome(story, article), article, story, True
 
 
 def _outcome(story: Story, article: Article) -> StoreOutcome:

@@ -41,7 +41,13 @@ from hitwatch.policies.pages import (
     policy_page,
     upcoming_deadlines,
 )
-from hitwatch.policies.records import POLICY_TYPE, document_issuer, province_of, record_document
+from hitwatch.policies.records import (
+    POLICY_TYPE,
+    document_issuer,
+    province_of,
+    record_document,
+    record_documents,
+)
 from hitwatch.policies.targets import Target, find_targets
 
 __all__ = [
@@ -81,6 +87,7 @@ __all__ = [
     "policy_views",
     "province_of",
     "record_document",
+    "record_documents",
     "relinked_documents",
     "upcoming_deadlines",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -27,7 +28,13 @@ from hitwatch.policies.names import (
 from hitwatch.policies.targets import find_targets
 from hitwatch.store.models import Policy, PolicyCitation, PolicyName, utcnow
 
-__all__ = ["POLICY_TYPE", "document_issuer", "province_of", "record_document"]
+__all__ = [
+    "POLICY_TYPE",
+    "document_issuer",
+    "province_of",
+    "record_document",
+    "record_documents",
+]
 
 POLICY_TYPE = "政策文件"
 
@@ -77,13 +84,9 @@ def _written_date(doc: ClassifiedDocument) -> str:
     return doc.policy.written_date if doc.policy else ""
 
 
-def _save_policy(session: Session, doc: ClassifiedDocument, level: str, issuer: str) -> None:
+def _policy_fields(doc: ClassifiedDocument, level: str, issuer: str) -> dict[str, object]:
     name = policy_name(doc.title)
-    keys = {policy_key(name)}
-    keys |= {policy_key(n) for n in forwarded_names(doc.body)}
-    keys.discard("")
-    policy = session.get(Policy, doc.doc_id)
-    fields: dict[str, object] = {
+    return {
         "story_id": doc.story_id,
         "title": doc.title,
         "name": name,
@@ -97,53 +100,100 @@ def _save_policy(session: Session, doc: ClassifiedDocument, level: str, issuer: 
         "published_at": doc.published_at,
         "targets": [t.as_dict() for t in find_targets(doc.body)],
     }
-    if policy is None:
-        session.add(Policy(id=doc.doc_id, **fields))
-    else:
-        for field, value in fields.items():
-            setattr(policy, field, value)
+
+
+def _policy_keys(doc: ClassifiedDocument) -> list[str]:
+    keys = {policy_key(policy_name(doc.title))}
+    keys |= {policy_key(n) for n in forwarded_names(doc.body)}
+    keys.discard("")
+    return sorted({key[:255] for key in keys})
+
+
+def _save_policies(
+    session: Session, docs: dict[str, ClassifiedDocument], issuers: dict[str, tuple[str, str]]
+) -> None:
+    stored = {p.id: p for p in session.scalars(select(Policy).where(Policy.id.in_(list(docs))))}
+    for doc_id, doc in docs.items():
+        issuer, level = issuers[doc_id]
+        fields = _policy_fields(doc, level, issuer)
+        policy = stored.get(doc_id)
+        if policy is None:
+            session.add(Policy(id=doc_id, **fields))
+        else:
+            for field, value in fields.items():
+                setattr(policy, field, value)
     session.flush()
-    session.execute(delete(PolicyName).where(PolicyName.policy_id == doc.doc_id))
-    truncated = sorted({key[:255] for key in keys})
-    session.add_all(PolicyName(policy_id=doc.doc_id, key=key) for key in truncated)
+    session.execute(delete(PolicyName).where(PolicyName.policy_id.in_(list(docs))))
+    session.add_all(
+        PolicyName(policy_id=doc_id, key=key)
+        for doc_id, doc in docs.items()
+        for key in _policy_keys(doc)
+    )
 
 
 def record_document(
     session: Session, doc: ClassifiedDocument, *, now: datetime | None = None
 ) -> None:
     """The document's policy record (a 政策文件) and its citations, replacing earlier ones."""
-    issuer = document_issuer(doc.title, doc.policy.issuer if doc.policy else "")
-    level = issuer_level(issuer) if doc.doc_type == POLICY_TYPE else ""
-    if doc.doc_type == POLICY_TYPE:
-        _save_policy(session, doc, level, issuer)
-    else:
-        session.execute(delete(Policy).where(Policy.id == doc.doc_id))
+    record_documents(session, [doc], now=now)
+
+
+def record_documents(
+    session: Session, docs: Sequence[ClassifiedDocument], *, now: datetime | None = None
+) -> None:
+    """`record_document` for a batch (the last of a doc id wins), in a few statements."""
+    latest = {doc.doc_id: doc for doc in docs}
+    if not latest:
+        return
+    issuers: dict[str, tuple[str, str]] = {}
+    for doc_id, doc in latest.items():
+        issuer = document_issuer(doc.title, doc.policy.issuer if doc.policy else "")
+        issuers[doc_id] = (issuer, issuer_level(issuer) if doc.doc_type == POLICY_TYPE else "")
+    policies = {doc_id: doc for doc_id, doc in latest.items() if doc.doc_type == POLICY_TYPE}
+    if len(policies) < len(latest):
+        others = [doc_id for doc_id in latest if doc_id not in policies]
+        session.execute(delete(Policy).where(Policy.id.in_(others)))
+    if policies:
+        _save_policies(session, policies, issuers)
+    ids = list(latest)
     old = {
-        (c.field, c.position, c.kind, c.key, c.doc_number): c.created_at
-        for c in session.scalars(select(PolicyCitation).where(PolicyCitation.doc_id == doc.doc_id))
+        (row.doc_id, row.field, row.position, row.kind, row.key, row.doc_number): row.created_at
+        for row in session.execute(
+            select(
+                PolicyCitation.doc_id,
+                PolicyCitation.field,
+                PolicyCitation.position,
+                PolicyCitation.kind,
+                PolicyCitation.key,
+                PolicyCitation.doc_number,
+                PolicyCitation.created_at,
+            ).where(PolicyCitation.doc_id.in_(ids))
+        )
     }
-    session.execute(delete(PolicyCitation).where(PolicyCitation.doc_id == doc.doc_id))
+    session.execute(delete(PolicyCitation).where(PolicyCitation.doc_id.in_(ids)))
     stamp = now or utcnow()
-    for citation in document_citations(doc, level):
-        identity = (
-            citation.field,
-            citation.position,
-            citation.kind,
-            citation.key[:255],
-            citation.doc_number,
-        )
-        session.add(
-            PolicyCitation(
-                doc_id=doc.doc_id,
-                kind=citation.kind,
-                name=citation.name,
-                key=citation.key[:255],
-                doc_number=citation.doc_number[:128],
-                field=citation.field,
-                position=citation.position,
-                cue=citation.cue[:32],
-                quote=citation.quote,
-                created_at=old.get(identity, stamp),
+    for doc_id, doc in latest.items():
+        for citation in document_citations(doc, issuers[doc_id][1]):
+            identity = (
+                doc_id,
+                citation.field,
+                citation.position,
+                citation.kind,
+                citation.key[:255],
+                citation.doc_number,
             )
-        )
+            session.add(
+                PolicyCitation(
+                    doc_id=doc_id,
+                    kind=citation.kind,
+                    name=citation.name,
+                    key=citation.key[:255],
+                    doc_number=citation.doc_number[:128],
+                    field=citation.field,
+                    position=citation.position,
+                    cue=citation.cue[:32],
+                    quote=citation.quote,
+                    created_at=old.get(identity, stamp),
+                )
+            )
     session.flush()
