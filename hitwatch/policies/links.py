@@ -72,12 +72,10 @@ def _date(policy: Policy) -> str:
     return policy.published_at.date().isoformat() if policy.published_at else ""
 
 
-def _citing_date(article: Article | None, policy: Policy | None) -> str:
+def _citing_date(published_at: datetime | None, policy: Policy | None) -> str:
     if policy is not None and _date(policy):
         return _date(policy)
-    if article is not None and article.published_at is not None:
-        return article.published_at.date().isoformat()
-    return ""
+    return published_at.date().isoformat() if published_at is not None else ""
 
 
 def _lead(issuer: str) -> str:
@@ -163,27 +161,33 @@ def _resolve(
         if policy.doc_number:
             by_number.setdefault(policy.doc_number, {})[policy.id] = policy
     source_ids = {c.doc_id for c in citations}
-    articles = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(source_ids)))}
+    # The citing documents' dates only: thousands of articles cite a much-cited policy.
+    published = {
+        row.id: row.published_at
+        for row in session.execute(
+            select(Article.id, Article.published_at).where(Article.id.in_(source_ids))
+        )
+    }
     policies = {p.id: p for p in session.scalars(select(Policy).where(Policy.id.in_(source_ids)))}
     # Thousands of citations of one policy share their matches and mostly their dates:
     # each (name, 发文字号, date, province) is chosen once.
-    matches: dict[tuple[str, str], list[Policy]] = {}
+    matches: dict[tuple[str, str], tuple[list[Policy], set[str]]] = {}
     chosen: dict[tuple[str, str, str, str], Policy | None] = {}
     best: dict[tuple[str, str], Link] = {}
     for citation in citations:
         named = (citation.key, citation.doc_number)
-        matching = matches.get(named)
-        if matching is None:
+        if named not in matches:
             found = dict(by_key.get(citation.key, {})) if citation.key else {}
             if citation.doc_number:
                 found |= by_number.get(citation.doc_number, {})
             # In the candidates' order, as before: the choice among equals stays the same.
-            matching = matches[named] = sorted(found.values(), key=lambda p: order[p.id])
+            matches[named] = (sorted(found.values(), key=lambda p: order[p.id]), set(found))
+        matching, matching_ids = matches[named]
         citing_policy = policies.get(citation.doc_id)
-        citing_date = _citing_date(articles.get(citation.doc_id), citing_policy)
+        citing_date = _citing_date(published.get(citation.doc_id), citing_policy)
         province = citing_policy.province if citing_policy else ""
         choice = (*named, citing_date, province)
-        if any(p.id == citation.doc_id for p in matching):  # a policy naming itself
+        if citation.doc_id in matching_ids:  # a policy naming itself
             target = choose_target(citation, matching, citing_date, province)
         elif choice in chosen:
             target = chosen[choice]
@@ -248,6 +252,29 @@ class _Named:
         return found
 
 
+def _citations_naming(
+    session: Session, policy_ids: Collection[str], kinds: Collection[str] = ()
+) -> list[PolicyCitation]:
+    """The citations that name these policies by one of their names or 发文字号: the only
+    ones that can resolve to them (a citation matches the policies sharing its key or
+    number), so the citing documents' other citations need no resolving."""
+    keys = set(session.scalars(select(PolicyName.key).where(PolicyName.policy_id.in_(policy_ids))))
+    numbers = set(
+        session.scalars(
+            select(Policy.doc_number).where(Policy.id.in_(policy_ids), Policy.doc_number != "")
+        )
+    )
+    conditions: list[ColumnElement[bool]] = [PolicyCitation.key.in_(keys)] if keys else []
+    if numbers:
+        conditions.append(PolicyCitation.doc_number.in_(numbers))
+    if not conditions:
+        return []
+    query = select(PolicyCitation).where(or_(*conditions))
+    if kinds:
+        query = query.where(PolicyCitation.kind.in_(kinds))
+    return list(session.scalars(query))
+
+
 def _named(session: Session, policy_ids: Iterable[str], kinds: Collection[str] = ()) -> _Named:
     policies = list(session.scalars(select(Policy).where(Policy.id.in_(list(policy_ids)))))
     # The copies of its text (same story) are the same policy: a link may name any.
@@ -258,24 +285,7 @@ def _named(session: Session, policy_ids: Iterable[str], kinds: Collection[str] =
         stories.setdefault(copy.story_id, set()).add(copy.id)
     members = {p.id: stories.get(p.story_id, set()) | {p.id} for p in policies}
     every = set().union(*members.values()) if members else set()
-    keys = set(session.scalars(select(PolicyName.key).where(PolicyName.policy_id.in_(every))))
-    numbers = set(
-        session.scalars(
-            select(Policy.doc_number).where(Policy.id.in_(every), Policy.doc_number != "")
-        )
-    )
-    conditions: list[ColumnElement[bool]] = [PolicyCitation.key.in_(keys)] if keys else []
-    if numbers:
-        conditions.append(PolicyCitation.doc_number.in_(numbers))
-    if not conditions:
-        return _Named(members, [])
-    # Only citations by one of its names or 发文字号 can resolve to it (a citation matches
-    # the policies sharing its key or number), so the citing documents' other citations
-    # are not resolved: a much-cited policy has thousands.
-    query = select(PolicyCitation).where(or_(*conditions))
-    if kinds:
-        query = query.where(PolicyCitation.kind.in_(kinds))
-    return _Named(members, list(session.scalars(query)))
+    return _Named(members, _citations_naming(session, every, kinds))
 
 
 def links_to(session: Session, policy_id: str) -> list[Link]:
@@ -290,14 +300,15 @@ def relinked_documents(session: Session, doc_ids: Collection[str]) -> set[str]:
 
     A new copy of a much-cited policy changes nothing (the first stored copy stands for
     its text), so its thousands of citing documents need no new search view."""
-    named = _named(session, doc_ids)
-    if not named.citations:
+    # Only a citation that may resolve to one of them can resolve differently without them.
+    citations = _citations_naming(session, doc_ids)
+    if not citations:
         return set()
 
     def links(without: Collection[str]) -> set[tuple[str, str, str]]:
         return {
             (link.source_id, link.target_id, link.kind)
-            for link in _resolve(session, named.citations, without)
+            for link in _resolve(session, citations, without)
         }
 
     return {source for source, _, _ in links(()) ^ links(doc_ids)} - set(doc_ids)
