@@ -294,24 +294,59 @@ def links_to(session: Session, policy_id: str) -> list[Link]:
     return named.incoming(_resolve(session, named.citations)).get(policy_id, [])
 
 
+def _shadowed(session: Session, doc_ids: Collection[str]) -> dict[str, set[str]]:
+    """Policy id -> the other stored copies of its text, for each of these policies that
+    an earlier copy stands for in every choice: same 发文字号, all its names, as rich."""
+    policies = list(session.scalars(select(Policy).where(Policy.id.in_(list(doc_ids)))))
+    copies: dict[str, list[Policy]] = {}
+    for copy in session.scalars(
+        select(Policy).where(Policy.story_id.in_({p.story_id for p in policies}))
+    ):
+        copies.setdefault(copy.story_id, []).append(copy)
+    names: dict[str, set[str]] = {}
+    every = {copy.id for story in copies.values() for copy in story}
+    for row in session.execute(
+        select(PolicyName.policy_id, PolicyName.key).where(PolicyName.policy_id.in_(every))
+    ):
+        names.setdefault(row.policy_id, set()).add(row.key)
+    shadowed = {}
+    for policy in policies:
+        others = [c for c in copies.get(policy.story_id, []) if c.id != policy.id]
+        if any(
+            other.id not in doc_ids
+            and (other.created_at, other.id) < (policy.created_at, policy.id)
+            and other.doc_number == policy.doc_number
+            and names.get(other.id, set()) >= names.get(policy.id, set())
+            and _richness(other) >= _richness(policy)
+            for other in others
+        ):
+            shadowed[policy.id] = {other.id for other in others}
+    return shadowed
+
+
 def relinked_documents(session: Session, doc_ids: Collection[str]) -> set[str]:
     """The stored documents whose links these just stored documents changed: the
     citations that name them, resolved with them and as before they arrived.
 
-    A new copy of a much-cited policy changes nothing (the first stored copy stands for
-    its text), so its thousands of citing documents need no new search view."""
+    A later copy of a policy that an earlier copy stands for (`_one_per_story`) is passed
+    over by every choice, so it changes no link: the thousands of documents citing a
+    much-cited policy are not resolved again for each reprint. Only its own copies may
+    resolve a citation of their name to it; they are re-indexed."""
+    shadowed = _shadowed(session, doc_ids)
+    arrived = set(doc_ids) - set(shadowed)
+    changed = set().union(*shadowed.values()) if shadowed else set()
     # Only a citation that may resolve to one of them can resolve differently without them.
-    citations = _citations_naming(session, doc_ids)
-    if not citations:
-        return set()
+    citations = _citations_naming(session, arrived)
+    if citations:
 
-    def links(without: Collection[str]) -> set[tuple[str, str, str]]:
-        return {
-            (link.source_id, link.target_id, link.kind)
-            for link in _resolve(session, citations, without)
-        }
+        def links(without: Collection[str]) -> set[tuple[str, str, str]]:
+            return {
+                (link.source_id, link.target_id, link.kind)
+                for link in _resolve(session, citations, without)
+            }
 
-    return {source for source, _, _ in links(()) ^ links(doc_ids)} - set(doc_ids)
+        changed |= {source for source, _, _ in links(()) ^ links(arrived)}
+    return changed - set(doc_ids)
 
 
 @dataclass(frozen=True)
