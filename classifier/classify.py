@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -102,6 +102,8 @@ class Classifier:
                 self._canonical[self._norm(variant)] = self._norm(keyword)
             for phrase in category.exclusions:
                 self._add(phrase, f"-{category.code}", 0.0)
+            for word in category.requires:
+                self._add(word, f"+{category.code}", 0.0)
         for term, weight in taxonomy.domain_terms.items():
             self._add(term, "domain", weight)
         for term, weight in taxonomy.it_terms.items():
@@ -124,6 +126,14 @@ class Classifier:
                 inner = [w for word, w in normalized.items() if word in term]
                 if inner:
                     labels.append((kind, max(inner)))
+        # Per category with `requires`: the terms that hold one of its required words.
+        self._required: dict[str, frozenset[str]] = {}
+        for category in taxonomy.categories:
+            words = [self._norm(word) for word in category.requires]
+            if words:
+                self._required[category.code] = frozenset(
+                    term for term in self._weights if any(word in term for word in words)
+                )
         self._it_weight = {
             term: w
             for term, labels in self._weights.items()
@@ -188,7 +198,8 @@ class Classifier:
                 if term in self._it_weight:
                     it_scores[label] = it_scores.get(label, 0.0) + contribution
         length = len(norm_title) + len(scanned)
-        topics = self._topics(scores, evidence, length, self._headline_labels(head_terms))
+        headline = self._headline_labels(head_terms)
+        topics = self._topics(scores, evidence, length, headline, hits.keys())
         policy = self._policy(policy, norm_title, norm_body, published_at)
         relevance, reason = self._relevance(
             head_terms, body_hits, len(scanned), length, scores, it_scores, topics, policy
@@ -200,7 +211,7 @@ class Classifier:
         shown_evidence: dict[str, Any] = {
             label: dict(sorted(terms.items(), key=lambda kv: -kv[1]))
             for label, terms in evidence.items()
-            if not label.startswith("-")
+            if not label.startswith(("-", "+"))
         }
         shown_evidence["relevance"] = reason
         return Classification(
@@ -242,7 +253,9 @@ class Classifier:
         evidence: dict[str, dict[str, float]],
         length: int,
         headline: set[str],
+        found: Iterable[str],
     ) -> list[TopicScore]:
+        found = set(found)
         scale = max(1.0, math.sqrt(length / _TOPIC_LENGTH))
         top = max((scores.get(c.code, 0.0) for c in self.taxonomy.categories), default=0.0)
         topics = []
@@ -251,6 +264,9 @@ class Classifier:
             threshold = category.threshold * scale
             terms = evidence.get(category.code, {})
             if f"-{category.code}" in evidence:
+                continue
+            required = self._required.get(category.code)
+            if required is not None and found.isdisjoint(required):
                 continue
             if category.code not in headline:
                 if score < max(threshold, _TOPIC_SHARE * top):

@@ -37,6 +37,10 @@ class Category:
     synonyms: dict[str, str] = field(default_factory=dict)
     exclusions: tuple[str, ...] = ()
     threshold: float = 3.0
+    # Words of which the page must hold one (alone or inside a matched term) for the
+    # category to be assigned: what its other keywords share with neighbouring topics
+    # (FDA, 审评 serve drugs as well as devices) is no evidence of it alone.
+    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,7 @@ def load_taxonomy(path: Path = DEFAULT_TAXONOMY) -> Taxonomy:
                 keywords=keywords,
                 synonyms=synonyms,
                 exclusions=tuple(str(x) for x in raw.get("exclusions") or []),
+                requires=tuple(str(x) for x in raw.get("requires") or []),
                 threshold=float(raw.get("threshold", default_threshold)),
             )
         )
