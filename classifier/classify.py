@@ -129,10 +129,10 @@ class Classifier:
         # Per category with `requires`: the terms that hold one of its required words.
         self._required: dict[str, frozenset[str]] = {}
         for category in taxonomy.categories:
-            words = [self._norm(word) for word in category.requires]
-            if words:
+            required = [self._norm(word) for word in category.requires]
+            if required:
                 self._required[category.code] = frozenset(
-                    term for term in self._weights if any(word in term for word in words)
+                    term for term in self._weights if any(word in term for word in required)
                 )
         self._it_weight = {
             term: w
