@@ -297,3 +297,40 @@ def test_written_items_near_topic_c(
     assert present in topics
     assert absent is None or absent not in topics
     assert result.doc_type == raw["doc_type"]
+
+
+# Health IT named only by its artefact (an e-invoice, a health code, a direct-reporting
+# system, a cloud clinic): every notice below is in the tuning part (checked first).
+_ARTEFACT_TUNING = ["n-hit-81", "n-hit-91", "n-hit-94", "n-hit-107"]
+
+
+def test_the_artefact_examples_are_from_the_tuning_part() -> None:
+    split = load_split(DEFAULT_LABELS)
+    for group in _ARTEFACT_TUNING:
+        assert split[group] == "tune", group
+
+
+@pytest.mark.parametrize("form", ["short", "long", "attached", "news"])
+@pytest.mark.parametrize(
+    "notice",
+    [
+        "n-hit-81",  # 医疗收费电子票据: a finance ministry co-issuing
+        "n-hit-91",  # 健康码 checks issued by an epidemic command, no health authority
+        "n-hit-94",  # 卫生健康统计网络直报
+        "n-hit-107",  # 基层“云上诊室”
+    ],
+)
+def test_health_it_named_by_its_artefact_is_relevant_in_every_form(
+    clf: Classifier, notices: dict[str, NoticeFacts], notice: str, form: str
+) -> None:
+    relevant, reason = _judge(clf, notices[notice], form)
+    assert relevant, reason
+
+
+@pytest.mark.parametrize("form", ["short", "long", "attached", "news"])
+@pytest.mark.parametrize("notice", ["n-hno-08", "n-hno-09", "n-hno-23"])
+def test_disease_control_without_it_stays_off_topic(
+    clf: Classifier, notices: dict[str, NoticeFacts], notice: str, form: str
+) -> None:
+    relevant, reason = _judge(clf, notices[notice], form)
+    assert not relevant, reason
