@@ -301,7 +301,11 @@ def test_written_items_near_topic_c(
 
 # Health IT named only by its artefact (an e-invoice, a health code, a direct-reporting
 # system, a cloud clinic): every notice below is in the tuning part (checked first).
-_ARTEFACT_TUNING = ["n-hit-81", "n-hit-91", "n-hit-94", "n-hit-107"]
+_ARTEFACT_TUNING = [
+    *("n-hit-81", "n-hit-91", "n-hit-94", "n-hit-107", "n-hit-111", "n-hit-112", "n-hit-118"),
+    *("n-hit-119", "n-hit-120", "n-hit-128", "n-hit-129", "n-hit-130", "n-hit-135"),
+    *("n-hit-105", "n-hit-136", "n-hno-43", "n-hno-44"),
+]
 
 
 def test_the_artefact_examples_are_from_the_tuning_part() -> None:
@@ -318,6 +322,15 @@ def test_the_artefact_examples_are_from_the_tuning_part() -> None:
         "n-hit-91",  # 健康码 checks issued by an epidemic command, no health authority
         "n-hit-94",  # 卫生健康统计网络直报
         "n-hit-107",  # 基层“云上诊室”
+        "n-hit-111",  # 医保码
+        "n-hit-112",  # 社会保障卡“一卡通”, a labour department co-issuing
+        "n-hit-118",  # 数据资源管理
+        "n-hit-119",  # 患者个人信息保护
+        "n-hit-120",  # 关键信息基础设施
+        "n-hit-128",  # 信息共享, a police department co-issuing
+        "n-hit-129",  # 学生健康档案电子化, an education department co-issuing
+        "n-hit-130",  # “一网统管”
+        "n-hit-135",  # 医共体“一码通行”
     ],
 )
 def test_health_it_named_by_its_artefact_is_relevant_in_every_form(
@@ -328,9 +341,28 @@ def test_health_it_named_by_its_artefact_is_relevant_in_every_form(
 
 
 @pytest.mark.parametrize("form", ["short", "long", "attached", "news"])
-@pytest.mark.parametrize("notice", ["n-hno-08", "n-hno-09", "n-hno-23"])
-def test_disease_control_without_it_stays_off_topic(
+@pytest.mark.parametrize("notice", ["n-hno-08", "n-hno-09", "n-hno-23", "n-hno-43", "n-hno-44"])
+def test_disease_control_family_doctors_and_nursing_without_it_stay_off_topic(
     clf: Classifier, notices: dict[str, NoticeFacts], notice: str, form: str
 ) -> None:
     relevant, reason = _judge(clf, notices[notice], form)
     assert not relevant, reason
+
+
+@pytest.mark.parametrize("form", ["short", "long", "attached", "news"])
+@pytest.mark.parametrize(
+    ("notice", "topic"),
+    [
+        ("n-hit-91", "O"),  # 健康码: digital public health
+        ("n-hit-105", "F"),  # “5G+智慧医疗”
+        ("n-hit-111", "G"),  # 医保码 holds 医保: still insurance IT
+        ("n-hit-120", "J"),  # 关键信息基础设施 security
+        ("n-hit-136", "E"),  # “智慧病房”
+    ],
+)
+def test_artefact_names_assign_their_topic(
+    clf: Classifier, notices: dict[str, NoticeFacts], notice: str, topic: str, form: str
+) -> None:
+    relevant, topics = _topics(clf, notices[notice], form)
+    assert relevant
+    assert topic in topics
