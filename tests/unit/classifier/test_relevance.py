@@ -304,7 +304,7 @@ def test_written_items_near_topic_c(
 _ARTEFACT_TUNING = [
     *("n-hit-81", "n-hit-91", "n-hit-94", "n-hit-107", "n-hit-111", "n-hit-112", "n-hit-118"),
     *("n-hit-119", "n-hit-120", "n-hit-128", "n-hit-129", "n-hit-130", "n-hit-135"),
-    *("n-hit-105", "n-hit-136", "n-hno-43", "n-hno-44"),
+    *("n-hit-105", "n-hit-136", "n-hit-113", "n-hno-43", "n-hno-44"),
 ]
 
 
@@ -331,6 +331,7 @@ def test_the_artefact_examples_are_from_the_tuning_part() -> None:
         "n-hit-129",  # 学生健康档案电子化, an education department co-issuing
         "n-hit-130",  # “一网统管”
         "n-hit-135",  # 医共体“一码通行”
+        "n-hit-113",  # 电子出生医学证明: 电子 before a document
     ],
 )
 def test_health_it_named_by_its_artefact_is_relevant_in_every_form(
@@ -366,3 +367,18 @@ def test_artefact_names_assign_their_topic(
     relevant, topics = _topics(clf, notices[notice], form)
     assert relevant
     assert topic in topics
+
+
+def test_e_cigarettes_are_no_it_evidence(clf: Classifier) -> None:
+    facts = NoticeFacts(
+        id="test-ecig",
+        title="某市卫生健康委员会关于加强电子烟危害宣传和控烟工作的通知",
+        issuer="某市卫生健康委员会",
+        date="2024-05-31",
+        relevant=False,
+        topics=(),
+        reason="written for this test: tobacco control, no IT",
+        forms=("short",),
+    )
+    relevant, reason = _judge(clf, facts, "short")
+    assert not relevant, reason
