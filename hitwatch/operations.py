@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
+import os
+import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from types import FrameType
 
 import click
 import redis
 
 from hitwatch import settings as settings_module
 from hitwatch.accounts.audit import record_event, shell_actor
+from hitwatch.batches import BatchWorker
 from hitwatch.broker import create_celery
 from hitwatch.clock import ZONE_LABEL, beijing_time
 from hitwatch.logs import configure_logging
@@ -31,7 +36,11 @@ __all__ = [
     "worker_command",
 ]
 
-# queue -> module whose create_worker(settings) builds the Celery app that consumes it
+log = logging.getLogger(__name__)
+
+# queue -> module whose create_worker(settings) builds the worker that consumes it: a
+# BatchWorker for the batched queues, a Celery app for the others
+BATCH_QUEUES = ("classify", "index", "notify")
 WORKERS: dict[str, str] = {
     "crawl": "crawler.worker",
     "classify": "classifier.worker",
@@ -169,21 +178,30 @@ def failures_replay(failure_ids: tuple[int, ...], replay_all: bool) -> None:
     type=click.Choice(["prefork", "solo", "threads"]),
     default="prefork",
     show_default=True,
+    help="Celery pool of the crawl worker; the batch workers run processes.",
 )
 def worker_command(queue: str, concurrency: int | None, pool: str) -> None:
-    """Run a Celery worker consuming QUEUE. Start more, anywhere, to scale out."""
+    """Run a worker consuming QUEUE. Start more, anywhere, to scale out.
+
+    classify, index and notify take their messages in batches (BATCH_SIZE, BATCH_WAIT_MS);
+    crawl runs a Celery worker."""
     settings = load_settings()
     require_secret_key(settings)
     configure_logging(settings)
-    app = importlib.import_module(WORKERS[queue]).create_worker(settings)
+    processes = concurrency or settings.worker_concurrency
+    module = importlib.import_module(WORKERS[queue])
     from hitwatch.monitoring import serve_metrics
 
     serve_metrics(settings, open_database(settings.resolved_database_url))
+    if queue in BATCH_QUEUES:
+        _run_batch_workers(lambda: module.create_worker(settings), processes)
+        return
+    app = module.create_worker(settings)
     app.worker_main(
         [
             "worker",
             f"--queues={queue}",
-            f"--concurrency={concurrency or settings.worker_concurrency}",
+            f"--concurrency={processes}",
             f"--pool={pool}",
             f"--hostname={queue}@%h",
             f"--loglevel={settings.log_level}",
@@ -191,6 +209,45 @@ def worker_command(queue: str, concurrency: int | None, pool: str) -> None:
             "--without-mingle",
         ]
     )
+
+
+def _run_batch_workers(create: Callable[[], BatchWorker], processes: int) -> None:
+    """One batch worker in this process, or `processes` of them in child processes that
+    this one restarts when one dies and stops on SIGTERM/SIGINT."""
+    if processes <= 1:
+        create().run_until_stopped()
+        return
+
+    def child() -> int:
+        pid = os.fork()
+        if pid == 0:  # each child opens its own connections
+            try:
+                create().run_until_stopped()
+            finally:
+                os._exit(0)
+        return pid
+
+    stopping = False
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in children:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    children = {child() for _ in range(processes)}
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        children.discard(pid)
+        if not stopping:
+            log.error("worker process %d ended (status %d); starting another", pid, status)
+            children.add(child())
 
 
 @click.command("scheduler")

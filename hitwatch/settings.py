@@ -92,6 +92,20 @@ class Settings(BaseSettings):
         validation_alias="WORKER_CONCURRENCY",
         description="Processes per Celery worker; add workers on more machines to scale out.",
     )
+    batch_size: int = Field(
+        50,
+        ge=1,
+        validation_alias="BATCH_SIZE",
+        description="Most messages the classify, index and notify workers take as one batch"
+        " (one store transaction, one search bulk request).",
+    )
+    batch_wait_ms: int = Field(
+        200,
+        ge=0,
+        validation_alias="BATCH_WAIT_MS",
+        description="Milliseconds a batch waits for more messages after its first before it is"
+        " processed anyway, so a single item is not held back.",
+    )
     web_host: str = Field(
         "127.0.0.1", validation_alias="WEB_HOST", description="Address the web app listens on."
     )
@@ -166,6 +180,16 @@ class Settings(BaseSettings):
         description=(
             "Days an article URL stays in the crawler's seen set after it was last handed "
             "over or last listed; then it is forgotten (bounds the state in Redis)."
+        ),
+    )
+    dedupe_window_days: float = Field(
+        90,
+        gt=0,
+        validation_alias="DEDUPE_WINDOW_DAYS",
+        description=(
+            "Days a story stays a near-duplicate candidate after its latest copy arrived; then"
+            " it leaves the LSH index (bounds dedupe memory in Redis), and only exact copies"
+            " (same content hash) still join it."
         ),
     )
     fetch_allow_private: bool = Field(

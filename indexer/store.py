@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hitwatch.messages import ClassifiedDocument
 from hitwatch.policies import record_document
 from hitwatch.store.models import Article, Story, utcnow
 
-__all__ = ["StoreOutcome", "save_document"]
+__all__ = ["StoreOutcome", "save_document", "save_documents"]
 
 _KIND_RANK = {"government": 0, "media": 1, "aggregator": 2}
 
@@ -89,6 +91,31 @@ _CLASSIFICATION = (
 )
 
 
+def save_documents(session: Session, docs: Sequence[ClassifiedDocument]) -> list[StoreOutcome]:
+    """`save_document` for a batch, in order; the batch's known articles and stories are
+    loaded in two queries first instead of two queries per document."""
+    articles = {
+        article.id: article
+        for article in session.scalars(
+            select(Article).where(Article.id.in_({doc.doc_id for doc in docs}))
+        )
+    }
+    stories = {
+        story.id: story
+        for story in session.scalars(
+            select(Story).where(Story.id.in_({doc.story_id for doc in docs}))
+        )
+    }
+    outcomes = []
+    for doc in docs:
+        outcome, article, story = _save(
+            session, doc, articles.get(doc.doc_id), stories.get(doc.story_id)
+        )
+        articles[doc.doc_id], stories[doc.story_id] = article, story
+        outcomes.append(outcome)
+    return outcomes
+
+
 def save_document(session: Session, doc: ClassifiedDocument) -> StoreOutcome:
     """Insert or update the article and its story; a repeated delivery changes nothing.
 
@@ -97,6 +124,12 @@ def save_document(session: Session, doc: ClassifiedDocument) -> StoreOutcome:
     """
     article = session.get(Article, doc.doc_id)
     story = session.get(Story, doc.story_id)
+    return _save(session, doc, article, story)[0]
+
+
+def _save(
+    session: Session, doc: ClassifiedDocument, article: Article | None, story: Story | None
+) -> tuple[StoreOutcome, Article, Story]:
     if doc.reclassified and article is not None and story is not None:
         fields = _article_fields(doc)
         for name in _CLASSIFICATION:
@@ -104,15 +137,16 @@ def save_document(session: Session, doc: ClassifiedDocument) -> StoreOutcome:
         session.flush()
         _refresh_story(session, story)
         record_document(session, doc)
-        return StoreOutcome(new_story=False, updated=False, version=article.version)
+        return StoreOutcome(new_story=False, updated=False, version=article.version), article, story
     if (
         article is not None
         and story is not None
         and article.content_hash == doc.content_hash
         and article.story_id == doc.story_id
     ):
-        return _outcome(story, article)
+        return _outcome(story, article), article, story
 
+    new_story = story is None
     if story is None:
         story = Story(
             id=doc.story_id,
@@ -127,20 +161,25 @@ def save_document(session: Session, doc: ClassifiedDocument) -> StoreOutcome:
 
     previous_story_id = article.story_id if article is not None else None
     if article is None:
-        article = Article(id=doc.doc_id, **_article_fields(doc))
+        article = Article(id=doc.doc_id, version=1, **_article_fields(doc))
         session.add(article)
     else:
         for field, value in _article_fields(doc).items():
             setattr(article, field, value)
         article.version += 1
-    session.flush()
-    _refresh_story(session, story)
+    if new_story:
+        # A story made just now has this article as its only member: no query needed.
+        story.doc_count = 1
+    else:
+        session.flush()
+        _refresh_story(session, story)
     record_document(session, doc)
     if previous_story_id and previous_story_id != story.id:
         old = session.get(Story, previous_story_id)
         if old is not None:
+            session.flush()
             _refresh_story(session, old)
-    return _outcome(story, article)
+    return _outcome(story, article), article, story
 
 
 def _outcome(story: Story, article: Article) -> StoreOutcome:

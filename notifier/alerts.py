@@ -8,7 +8,7 @@ changed (one cheap aggregate query per event), so 10,000 rules are parsed once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from hitwatch.alerts.bundles import send_due
@@ -67,13 +67,33 @@ class AlertTasks:
             log.info("alert tick: %s", report)
 
     def handle(self, event: StoryIndexed) -> None:
+        [error] = self.handle_batch([event])
+        if error is not None:
+            raise error
+
+    def handle_batch(self, events: Sequence[StoryIndexed]) -> list[BaseException | None]:
+        """Alerts for a batch of events, the rules looked up once; each event's error."""
         # A copy joining a known story is not news; a new story or a changed text is. A
         # reclassified document is old news under a new classification: no alert.
-        if event.reclassified or not (event.new_story or event.updated):
-            return
+        news = [
+            (position, event)
+            for position, event in enumerate(events)
+            if not event.reclassified and (event.new_story or event.updated)
+        ]
+        results: list[BaseException | None] = [None] * len(events)
+        if not news:
+            return results
         matcher = self.matcher()
         if not len(matcher):
-            return
+            return results
+        for position, event in news:
+            try:
+                self._alert(event, matcher)
+            except Exception as exc:
+                results[position] = exc
+        return results
+
+    def _alert(self, event: StoryIndexed, matcher: RuleMatcher) -> None:
         document = load_document(self.database, event.doc_id)
         if document is None:
             raise TransientError(f"document {event.doc_id} is not in the store yet")

@@ -14,7 +14,7 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +32,7 @@ __all__ = [
     "PageScore",
     "Score",
     "bench_extraction",
+    "bench_pages",
     "char_f1",
     "char_scores",
     "evaluate_corpus",
@@ -329,22 +330,36 @@ def bench_extraction(
     With `source` every page is extracted with that definition's rules (site method where
     the body selector matches); without it, the generic fallback only.
     """
-    pages = [path.read_bytes() for path in paths]
+    return bench_pages([("", "", path.read_bytes()) for path in paths], source, rounds=rounds)
+
+
+def bench_pages(
+    pages: Sequence[tuple[str, str, bytes]],
+    source: SourceDefinition | Callable[[str], SourceDefinition | None] | None = None,
+    *,
+    rounds: int = 3,
+) -> dict[str, float | int | dict[str, int]]:
+    """Pages per second on one core for (url, content type, bytes) `pages`, with the
+    source definition `source` (or the one `source(url)` gives; None: generic only)."""
     methods: Counter[str] = Counter()
     failures = 0
     started = time.process_time()
     for _ in range(rounds):
-        for raw in pages:
+        for url, content_type, raw in pages:
+            definition = source(url) if callable(source) else source
             try:
-                methods[extract_page(raw, "", source=source).method] += 1
+                extraction = extract_page(raw, url, content_type=content_type, source=definition)
             except ExtractionError:
                 failures += 1
+            else:
+                methods[extraction.method] += 1
     elapsed = time.process_time() - started
     done = len(pages) * rounds
     return {
         "pages": done,
         "cpu_seconds": round(elapsed, 3),
         "pages_per_second": round(done / elapsed, 1) if elapsed else 0.0,
+        "ms_per_page": round(elapsed * 1000 / done, 2) if done else 0.0,
         "failures": failures,
         "methods": dict(methods),
     }

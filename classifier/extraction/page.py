@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any, Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import lxml.etree
 import lxml.html
@@ -29,6 +29,7 @@ from classifier.extraction.blocks import (
     element_paragraphs,
     element_text,
     iter_links,
+    select,
     vocabulary,
 )
 from classifier.extraction.content import main_content, prose_blocks
@@ -158,14 +159,28 @@ def _parse(text: str, url: str) -> HtmlElement:
         root = lxml.html.document_fromstring(text)
     except (lxml.etree.ParserError, ValueError) as exc:
         raise ExtractionError(f"not parseable as HTML: {exc}") from exc
-    if url:
-        root.make_links_absolute(url, resolve_base_href=True, handle_failures="ignore")
     return root
+
+
+def _base_url(root: HtmlElement, url: str) -> str:
+    """What relative links on the page are relative to: its `<base href>`, else its URL."""
+    base = root.find(".//base[@href]")
+    href = base.get("href", "").strip() if base is not None else ""
+    return _absolute(href, url) if href else url
+
+
+def _absolute(href: str, base: str) -> str:
+    # Links are resolved one by one where they are used (attachments): resolving every
+    # link of a page with navigation and sidebars cost more than the rest of extraction.
+    try:
+        return urljoin(base, href) if base else href
+    except ValueError:  # e.g. a malformed IPv6 host: keep the link as written
+        return href
 
 
 def _first(root: HtmlElement, selectors: Sequence[str]) -> HtmlElement | None:
     for selector in selectors:
-        for element in root.cssselect(selector):
+        for element in select(root, selector):
             if element_text(element) or element.tag == "meta":
                 return element
     return None
@@ -315,9 +330,10 @@ def _is_origin_line(line: str, origin: str) -> bool:
     return line.startswith(origin) and len(line) <= len(origin) + 8 and "。" not in line
 
 
-def _attachments(scope: HtmlElement) -> list[Attachment]:
+def _attachments(scope: HtmlElement, base: str) -> list[Attachment]:
     found: dict[str, Attachment] = {}
-    for anchor, href in iter_links(scope):
+    for anchor, link in iter_links(scope):
+        href = _absolute(link, base)
         path = unquote(urlsplit(href).path).lower()
         if not path.endswith(ATTACHMENT_EXTENSIONS) or href in found:
             continue
@@ -481,9 +497,7 @@ def _body(root: HtmlElement, rules: DetailRules, text: str, url: str) -> _Body:
     if body_element is None:
         paragraphs, title, date = _fallback_body(text, url, root)
         return _Body(paragraphs, None, "fallback", title, date)
-    for nested in (
-        body_element.cssselect(", ".join(rules.policy_table)) if rules.policy_table else []
-    ):
+    for nested in select(body_element, ", ".join(rules.policy_table)) if rules.policy_table else []:
         nested.drop_tree()
     return _Body(element_paragraphs(body_element), body_element, "site")
 
@@ -654,7 +668,7 @@ def extract_page(
         origin_name=origin_name,
         author=author,
         paragraphs=[*subtitles, *paragraphs],
-        attachments=_attachments(scope),
+        attachments=_attachments(scope, _base_url(root, url)),
         policy=_policy(url, source, fields, title, paragraphs, published_at),
         encoding=decoded.encoding,
         method=body.method,

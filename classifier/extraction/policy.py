@@ -15,7 +15,7 @@ from datetime import datetime
 
 from lxml.html import HtmlElement
 
-from classifier.extraction.blocks import collapse, element_text, vocabulary
+from classifier.extraction.blocks import collapse, element_text, select, vocabulary
 from classifier.extraction.dates import parse_date
 from hitwatch.messages import PolicyMeta
 
@@ -85,6 +85,15 @@ def _is_label(element: HtmlElement) -> bool:
     return _label(collapse(element.text_content())) is not None
 
 
+def _names_two_fields(scope: HtmlElement) -> bool:
+    """Could `scope` hold a table at all? Every label `_pairs` finds is a substring of
+    the scope's text without its spaces and colons; one pass over that text spares the
+    element-by-element walk on the common page, which has no such table."""
+    compact = _LABEL_NOISE.sub("", scope.text_content())
+    labels = vocabulary().policy_labels
+    return len({field for key, field in labels.items() if key in compact} - {"title"}) >= 2
+
+
 def policy_from_table(root: HtmlElement, selectors: Sequence[str] = ()) -> PolicyFields | None:
     """The metadata table under `root` (or the elements `selectors` name); None when absent.
 
@@ -93,9 +102,11 @@ def policy_from_table(root: HtmlElement, selectors: Sequence[str] = ()) -> Polic
     """
     scopes: list[HtmlElement] = []
     for selector in selectors:
-        scopes.extend(root.cssselect(selector))
+        scopes.extend(select(root, selector))
     if not scopes:
         scopes = [root]
+    if not any(_names_two_fields(scope) for scope in scopes):
+        return None
     values: dict[str, str] = {}
     for scope in scopes:
         for field, value in _pairs(scope):

@@ -30,9 +30,9 @@ import redis
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from classifier.extraction.samples import synthetic_page
 from hitwatch.alerts.rules import add_rule
 from hitwatch.bench.inbox import Inbox
-from hitwatch.bench.pipeline import synthetic_page
 from hitwatch.broker import create_celery, send_message
 from hitwatch.embedded import EmbeddedRedis
 from hitwatch.messages import CrawledItem, stable_id
@@ -42,6 +42,7 @@ from hitwatch.store import Article, Failure, open_database
 from hitwatch.store.failures import PENDING_KEY, spool_path
 from hitwatch.store.models import AlertDelivery
 from hitwatch.tasks import CLASSIFY_ITEM
+from hitwatch.transport import TAKERS_KEY
 
 __all__ = [
     "FAULTS",
@@ -296,8 +297,8 @@ def synthetic_items(count: int, *, first: int = 0) -> list[CrawledItem]:
     now = datetime.now(UTC)
     items = []
     for n in range(first, first + count):
-        url, raw = synthetic_page(n, rng)
-        items.append(_item(url, raw, now))
+        url, _source, content_type, raw = synthetic_page(n, rng)
+        items.append(_item(url, raw, now, content_type))
     return items
 
 
@@ -376,6 +377,8 @@ def _queues_idle(stack: FaultStack) -> bool:
     client = stack.redis()
     try:
         busy = sum(int(client.llen(stage)) for stage in STAGES) + int(client.hlen("unacked"))
+        # Taken by a worker, not yet recorded as unacked (a dead worker's come back).
+        busy += sum(int(client.llen(key)) for key in client.hkeys(TAKERS_KEY))
         return busy == 0
     finally:
         client.close()

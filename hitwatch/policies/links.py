@@ -141,24 +141,29 @@ def _resolve(session: Session, citations: Sequence[PolicyCitation]) -> list[Link
     candidates = _candidates(session, citations)
     if not candidates:
         return []
-    names: dict[str, set[str]] = {}
+    # Candidates by name key and by 发文字号: a citation finds its matches by lookup, not
+    # by a scan of every candidate (thousands of citations of a much-cited policy).
+    by_id = {p.id: p for p in candidates}
+    order = {p.id: position for position, p in enumerate(candidates)}
+    by_key: dict[str, dict[str, Policy]] = {}
     for row in session.execute(
-        select(PolicyName.policy_id, PolicyName.key).where(
-            PolicyName.policy_id.in_([p.id for p in candidates])
-        )
+        select(PolicyName.policy_id, PolicyName.key).where(PolicyName.policy_id.in_(list(by_id)))
     ):
-        names.setdefault(row.policy_id, set()).add(row.key)
+        by_key.setdefault(row.key, {})[row.policy_id] = by_id[row.policy_id]
+    by_number: dict[str, dict[str, Policy]] = {}
+    for policy in candidates:
+        if policy.doc_number:
+            by_number.setdefault(policy.doc_number, {})[policy.id] = policy
     source_ids = {c.doc_id for c in citations}
     articles = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(source_ids)))}
     policies = {p.id: p for p in session.scalars(select(Policy).where(Policy.id.in_(source_ids)))}
     best: dict[tuple[str, str], Link] = {}
     for citation in citations:
-        matching = [
-            p
-            for p in candidates
-            if (citation.key and citation.key in names.get(p.id, set()))
-            or (citation.doc_number and p.doc_number == citation.doc_number)
-        ]
+        found = dict(by_key.get(citation.key, {})) if citation.key else {}
+        if citation.doc_number:
+            found |= by_number.get(citation.doc_number, {})
+        # In the candidates' order, as before: the choice among equals stays the same.
+        matching = sorted(found.values(), key=lambda p: order[p.id])
         citing_policy = policies.get(citation.doc_id)
         target = choose_target(
             citation,
@@ -219,12 +224,13 @@ def links_to(session: Session, policy_id: str) -> list[Link]:
         conditions.append(PolicyCitation.doc_number.in_(numbers))
     if not conditions:
         return []
-    citing = select(PolicyCitation.doc_id).where(or_(*conditions))
-    # Resolve every citation of the citing documents: a document naming two editions of
-    # one name links to one of them only.
+    # Only citations by one of its names or 发文字号 can resolve to it (a citation matches
+    # the policies sharing its key or number), so the citing documents' other citations
+    # are not resolved: a much-cited policy has thousands.
+    citations = list(session.scalars(select(PolicyCitation).where(or_(*conditions))))
     return [
         link
-        for link in links_from(session, session.scalars(citing))
+        for link in _resolve(session, citations)
         if link.target_id in members and link.source_id not in members
     ]
 

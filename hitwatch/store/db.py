@@ -89,6 +89,15 @@ def open_database(url: str) -> Database:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
+        @event.listens_for(engine, "handle_error")
+        def _drop_read_only_connections(context):  # type: ignore[no-untyped-def]
+            # SQLite opens a file it cannot write (permissions, chattr, a read-only mount)
+            # read-only instead of failing, and that connection stays read-only after the
+            # file is writable again. Treated as a lost connection, it leaves the pool and
+            # the retry opens a new one.
+            if "readonly database" in str(context.original_exception):
+                context.is_disconnect = True
+
     else:
         engine = create_engine(url, pool_pre_ping=True)
     return Database(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))

@@ -26,6 +26,9 @@ def test_bench_reports_per_core_figures_and_cleans_up(redis_url: str) -> None:
         assert row["lookup_ms_mean"] > 0 and row["lookup_ms_p99"] > 0
         # Stored stories take memory: a story, its document, its hash and 21 buckets.
         assert row["redis_mb_per_100k_stories"] > 10
+        # Past the window the buckets and signatures go; the exact-copy entries stay.
+        assert row["swept_stories"] >= row["stored_stories"]
+        assert 0 < row["kept_mb_per_100k_stories"] < row["redis_mb_per_100k_stories"] / 2
     assert not list(client.scan_iter(match="bench-*"))
     client.close()
 
@@ -37,8 +40,10 @@ def test_bench_command_prints_the_table(redis_url: str) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "docs/s per core (CPU time)" in result.output
-    row = next(line for line in result.output.splitlines() if line.strip().startswith("200 "))
-    assert len(row.split()) == 10
+    rows = [line for line in result.output.splitlines() if line.strip().startswith("200 ")]
+    assert [len(row.split()) for row in rows] == [10, 6]  # speed, then memory
+    assert "Steady state after 365 days of 50,000 items a day" in result.output
+    assert "near-duplicate window (4,500,000 stories)" in result.output  # 90 days by default
 
 
 def test_bench_command_starts_a_private_redis_when_given_none() -> None:

@@ -1,6 +1,8 @@
-"""A message a worker took off its queue while Redis went away is kept, on a real Redis
-restarted under it (kombu writes it to the unacked hash in a second command, and dropped
-it when that failed: the one item the issue saw lost per Redis restart)."""
+"""A message a worker took off its queue is never dropped, on a real Redis: kombu takes it
+with BRPOP and writes it to the unacked hash in a second command, so a Redis restart or a
+worker killed between the two lost it. hitwatch.transport takes it into the worker's own
+taking list (BLMOVE), leaves that list in the write to unacked, puts back what a dead
+worker's list holds, and keeps trying the write while Redis restarts."""
 
 from __future__ import annotations
 
@@ -10,10 +12,10 @@ from pathlib import Path
 
 import pytest
 import redis
-from kombu import Connection
+from kombu import Connection, Consumer, Exchange, Producer, Queue
 
-from hitwatch.broker import RedisTransport
 from hitwatch.embedded import EmbeddedRedis
+from hitwatch.transport import TAKERS_KEY, RedisTransport
 from tests.smtp import free_port
 
 pytestmark = pytest.mark.requires_redis
@@ -52,3 +54,56 @@ def test_a_message_taken_while_redis_restarts_reaches_the_unacked_hash(tmp_path:
     finally:
         connection.release()
         server.stop()
+
+
+def test_a_taken_message_is_in_the_taking_list_until_it_is_recorded_unacked(
+    isolated_redis_url: str,
+) -> None:
+    connection = Connection(
+        isolated_redis_url, transport=RedisTransport, transport_options={"priority_steps": [0]}
+    )
+    client = redis.Redis.from_url(isolated_redis_url)
+    queue = Queue("classify", Exchange("classify"), "classify")
+    seen: list[tuple[int, int]] = []
+    try:
+        channel = connection.default_channel
+        Producer(channel).publish(
+            {"n": 1}, exchange=queue.exchange, routing_key="classify", declare=[queue]
+        )
+
+        def received(body: object, message: object) -> None:
+            taking = client.hkeys(TAKERS_KEY)
+            held = sum(client.llen(key) for key in taking)
+            seen.append((len(taking), held, client.hlen("unacked")))
+            message.ack()  # type: ignore[attr-defined]
+
+        with Consumer(channel, [queue], callbacks=[received], accept=["json"]):
+            connection.drain_events(timeout=5)
+        # Taken through this channel's taking list, recorded as unacked and out of the
+        # list in one step.
+        assert seen == [(1, 0, 1)]
+        assert client.hlen("unacked") == 0
+        assert client.llen("classify") == 0
+    finally:
+        connection.release()
+        client.close()
+
+
+def test_what_a_dead_worker_had_taken_goes_back_to_its_queue(isolated_redis_url: str) -> None:
+    client = redis.Redis.from_url(isolated_redis_url)
+    dead, alive = "hitwatch:taking:classify:dead", "hitwatch:taking:index:alive"
+    client.lpush(dead, b"message-of-a-dead-worker")
+    client.lpush(alive, b"message-being-taken")
+    client.hset(TAKERS_KEY, mapping={dead: "classify", alive: "index"})
+    client.set(alive + ":alive", 1, ex=60)  # its worker says it lives; no key for the dead one
+    connection = Connection(isolated_redis_url, transport=RedisTransport)
+    try:
+        connection.default_channel.qos.restore_visible()  # every worker's unacked sweep
+        assert client.lrange("classify", 0, -1) == [b"message-of-a-dead-worker"]
+        assert client.llen(dead) == 0
+        assert client.hkeys(TAKERS_KEY) == [alive.encode()]
+        assert client.lrange(alive, 0, -1) == [b"message-being-taken"]  # left to its worker
+        assert client.llen("index") == 0
+    finally:
+        connection.release()
+        client.close()

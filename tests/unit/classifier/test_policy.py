@@ -102,3 +102,20 @@ def test_doc_number_search_equals_the_plain_pattern(pieces: list[str]) -> None:
     text = "".join(pieces)
     match = _DOC_NUMBER.search(unicodedata.normalize("NFKC", text))
     assert find_doc_number(text) == (normalize_doc_number(match.group()) if match else "")
+
+
+def test_a_table_is_read_only_where_two_fields_are_named() -> None:
+    import lxml.html
+
+    from classifier.extraction.policy import policy_from_table
+
+    one_field = lxml.html.fromstring("<div><p>发布日期：2024-07-01</p><p>正文。</p></div>")
+    assert policy_from_table(one_field) is None
+    spaced = lxml.html.fromstring(
+        "<table><tr><td>发 文 字 号：</td><td>国卫规划发〔2024〕3号</td></tr>"
+        "<tr><td>发文机关</td><td>国家卫生健康委</td></tr></table>"
+    )
+    found = policy_from_table(spaced)
+    assert found is not None
+    assert found.meta.doc_number == "国卫规划发〔2024〕3号"
+    assert found.meta.issuer == "国家卫生健康委"

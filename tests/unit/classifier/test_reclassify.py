@@ -63,7 +63,7 @@ class FakeCelery:
     def __init__(self) -> None:
         self.sent: list[tuple[str, dict[str, Any]]] = []
 
-    def send_task(self, name: str, args: list[dict[str, Any]], queue: str) -> None:
+    def send_task(self, name: str, args: list[dict[str, Any]], queue: str, **options: Any) -> None:
         self.sent.append((name, args[0]))
 
     def take(self, name: str) -> list[dict[str, Any]]:

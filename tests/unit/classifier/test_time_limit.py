@@ -23,6 +23,9 @@ class _OneStoryEach:
     def assign(self, *, doc_id: str, **_: Any) -> StoryAssignment:
         return StoryAssignment(story_id=f"s-{doc_id}", content_hash=doc_id, new_story=True)
 
+    def assign_many(self, documents: list[Any]) -> list[StoryAssignment]:
+        return [self.assign(doc_id=document.doc_id) for document in documents]
+
 
 def _item(html: str) -> CrawledItem:
     return CrawledItem(

@@ -18,6 +18,9 @@ class _OneStoryEach:
     def assign(self, *, doc_id: str, **_: Any) -> StoryAssignment:
         return StoryAssignment(story_id=f"s-{doc_id}", content_hash=doc_id, new_story=True)
 
+    def assign_many(self, documents: list[Any]) -> list[StoryAssignment]:
+        return [self.assign(doc_id=document.doc_id) for document in documents]
+
 
 PAGE = """<html><head><title>{title}</title></head><body><h1>{title}</h1>
 <div class="article"><p>某卫健发〔2024〕7号</p><p>各区卫生健康委，各有关单位：</p>

@@ -108,3 +108,22 @@ def test_script_links_are_no_attachments_however_they_are_spelt() -> None:
     )
     found = extract_page(page.encode(), "https://www.bjnews.com.cn/detail/1.html")
     assert [a.url for a in found.attachments] == ["https://www.bjnews.com.cn/files/e.pdf"]
+
+
+def test_attachment_links_are_resolved_against_the_pages_base_href() -> None:
+    from classifier.extraction import extract_page
+
+    page = (
+        "<html><head><base href='https://files.nhc.gov.cn/xxs/'></head><body>"
+        "<h1>电子病历评级新规</h1><div id='contentStr'><p>国家卫生健康委发布电子病历"
+        "系统应用水平分级评价标准，要求各地推进电子病历建设。</p><p>附件："
+        "<a href='2024/a.pdf'>一</a><a href='../b.docx'>二</a>"
+        "<a href='https://www.nhc.gov.cn/c.xls'>三</a><a href='other.html'>四</a></p></div>"
+        "</body></html>"
+    )
+    found = extract_page(page.encode(), "https://www.bjnews.com.cn/detail/1.html")
+    assert [a.url for a in found.attachments] == [
+        "https://files.nhc.gov.cn/xxs/2024/a.pdf",
+        "https://files.nhc.gov.cn/b.docx",
+        "https://www.nhc.gov.cn/c.xls",
+    ]
