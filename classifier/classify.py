@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from classifier.entities import DEFAULT_ENTITIES, DEFAULT_REGIONS, EntityDictionary, load_entities
+from classifier.linear import DEFAULT_MODEL, RelevanceModel, model_text
 from classifier.policy import find_doc_number, normalize_policy
 from classifier.taxonomy import DEFAULT_TAXONOMY, Taxonomy, load_taxonomy
 from classifier.terms import TermMatcher, normalize_text
@@ -88,9 +89,16 @@ def _contribution(weight: float, hits: float) -> float:
 class Classifier:
     """Rules from `taxonomy.yaml`, entities from `entities.yaml`, regions from `regions.yaml`."""
 
-    def __init__(self, taxonomy: Taxonomy, dictionary: EntityDictionary) -> None:
+    def __init__(
+        self,
+        taxonomy: Taxonomy,
+        dictionary: EntityDictionary,
+        model: RelevanceModel | None = None,
+    ) -> None:
         self.taxonomy = taxonomy
         self.dictionary = dictionary
+        # The learned model's IT evidence (None: the keyword rules alone).
+        self.model = model
         # term -> [(label, weight)]: one scan serves every category and relevance list.
         self._weights: dict[str, list[tuple[str, float]]] = {}
         self._canonical: dict[str, str] = {}
@@ -153,9 +161,15 @@ class Classifier:
         taxonomy_path: Path = DEFAULT_TAXONOMY,
         entities_path: Path = DEFAULT_ENTITIES,
         regions_path: Path = DEFAULT_REGIONS,
+        model_path: Path | None = DEFAULT_MODEL,
     ) -> Classifier:
+        """The operator's data files; `model_path` None: relevance from the rules alone."""
         taxonomy = load_taxonomy(taxonomy_path)
-        return cls(taxonomy, load_entities(entities_path, regions_path, taxonomy.aliases))
+        return cls(
+            taxonomy,
+            load_entities(entities_path, regions_path, taxonomy.aliases),
+            RelevanceModel.load(model_path) if model_path is not None else None,
+        )
 
     def classify(
         self,
@@ -201,8 +215,9 @@ class Classifier:
         headline = self._headline_labels(head_terms)
         topics = self._topics(scores, evidence, length, headline, hits.keys())
         policy = self._policy(policy, norm_title, norm_body, published_at)
+        learned = self._learned(title, body, attachments)
         relevance, reason = self._relevance(
-            head_terms, body_hits, len(scanned), length, scores, it_scores, topics, policy
+            head_terms, body_hits, len(scanned), length, scores, it_scores, topics, policy, learned
         )
         if used_attachments:
             reason["attachments"] = len(attachments)
@@ -291,6 +306,16 @@ class Classifier:
         issuer = policy.issuer if policy else ""
         return self.taxonomy.issuer_weight if any(n in issuer for n in names) else 0.0
 
+    def _learned(self, title: str, body: str, attachments: Sequence[str]) -> dict[str, Any] | None:
+        """The model's IT evidence: `model_weight` per unit of log-odds above even, with its
+        probability and the n-grams of this page that weighed most."""
+        if self.model is None:
+            return None
+        scored = self.model.score(model_text(title, body, attachments))
+        p = min(max(scored.probability, 1e-9), 1 - 1e-9)
+        it = self.taxonomy.model_weight * max(0.0, math.log(p / (1 - p)))
+        return {"probability": round(p, 3), "it": round(it, 2), "terms": scored.terms}
+
     def _relevance(
         self,
         head_terms: list[str],
@@ -301,6 +326,7 @@ class Classifier:
         it_scores: dict[str, float],
         topics: list[TopicScore],
         policy: PolicyMeta | None,
+        learned: dict[str, Any] | None = None,
     ) -> tuple[float, dict[str, Any]]:
         per_thousand = max(body_length, _MIN_LENGTH) / 1000
 
@@ -322,6 +348,7 @@ class Classifier:
             _TITLE_ZONE * min(self._kind_score(head_terms, "it", per_term_cap=False), _ZONE_CAP)
             + body("it")
             + self._issuer_support(policy, self.taxonomy.it_issuers)
+            + (learned["it"] if learned else 0.0)
         )
         offtopic = min(scores.get("offtopic", 0.0), _OFFTOPIC_CAP)
         z = _SLOPE * (min(health, it) - _PIVOT) - _OFFTOPIC_SLOPE * offtopic
@@ -329,6 +356,8 @@ class Classifier:
         reason: dict[str, Any] = {"health": round(health, 2), "it": round(it, 2)}
         if offtopic:
             reason["offtopic"] = round(offtopic, 2)
+        if learned is not None:
+            reason["model"] = learned
         threshold = self.taxonomy.relevance_threshold
         scale = 2 * max(1.0, math.sqrt(length / _TOPIC_LENGTH))
         confident = [

@@ -68,6 +68,8 @@ class Taxonomy:
     it_issuers: tuple[str, ...] = ()
     issuer_weight: float = 0.0
     neutral_terms: tuple[str, ...] = ()
+    # IT evidence per unit of the learned model's log-odds above even (0: unused).
+    model_weight: float = 0.0
 
     @property
     def doc_types(self) -> list[str]:
@@ -157,4 +159,5 @@ def load_taxonomy(path: Path = DEFAULT_TAXONOMY) -> Taxonomy:
         it_issuers=tuple(str(x) for x in relevance.get("it_issuers") or ()),
         issuer_weight=_number(relevance.get("issuer_weight", 0.0), "relevance.issuer_weight"),
         neutral_terms=tuple(str(x) for x in relevance.get("neutral") or ()),
+        model_weight=_number(relevance.get("model_weight", 0.0), "relevance.model_weight"),
     )
