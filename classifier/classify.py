@@ -1,8 +1,9 @@
-"""Relevance, topics, document type, entities and region of one article (rules, no model).
+"""Relevance, topics, document type, entities and region of one article.
 
 `Classifier.load()` reads the operator's data files once; `classify` is then a pure
 function of the article: one normalisation, one dictionary scan of title and body, and
 scores that keep their evidence (which terms, how often, what weight) for the reader.
+Relevance adds the learned model's IT evidence (`classifier.linear`) to the rules'.
 """
 
 from __future__ import annotations
