@@ -1,21 +1,23 @@
-"""Relevance, topics, document type, entities and region of one article (rules, no model).
+"""Relevance, topics, document type, entities and region of one article.
 
 `Classifier.load()` reads the operator's data files once; `classify` is then a pure
 function of the article: one normalisation, one dictionary scan of title and body, and
 scores that keep their evidence (which terms, how often, what weight) for the reader.
+Relevance adds the learned model's IT evidence (`classifier.linear`) to the rules'.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from classifier.entities import DEFAULT_ENTITIES, DEFAULT_REGIONS, EntityDictionary, load_entities
+from classifier.linear import DEFAULT_MODEL, RelevanceModel, model_text
 from classifier.policy import find_doc_number, normalize_policy
 from classifier.taxonomy import DEFAULT_TAXONOMY, Taxonomy, load_taxonomy
 from classifier.terms import TermMatcher, normalize_text
@@ -88,9 +90,16 @@ def _contribution(weight: float, hits: float) -> float:
 class Classifier:
     """Rules from `taxonomy.yaml`, entities from `entities.yaml`, regions from `regions.yaml`."""
 
-    def __init__(self, taxonomy: Taxonomy, dictionary: EntityDictionary) -> None:
+    def __init__(
+        self,
+        taxonomy: Taxonomy,
+        dictionary: EntityDictionary,
+        model: RelevanceModel | None = None,
+    ) -> None:
         self.taxonomy = taxonomy
         self.dictionary = dictionary
+        # The learned model's IT evidence (None: the keyword rules alone).
+        self.model = model
         # term -> [(label, weight)]: one scan serves every category and relevance list.
         self._weights: dict[str, list[tuple[str, float]]] = {}
         self._canonical: dict[str, str] = {}
@@ -102,6 +111,8 @@ class Classifier:
                 self._canonical[self._norm(variant)] = self._norm(keyword)
             for phrase in category.exclusions:
                 self._add(phrase, f"-{category.code}", 0.0)
+            for word in category.requires:
+                self._add(word, f"+{category.code}", 0.0)
         for term, weight in taxonomy.domain_terms.items():
             self._add(term, "domain", weight)
         for term, weight in taxonomy.it_terms.items():
@@ -124,6 +135,14 @@ class Classifier:
                 inner = [w for word, w in normalized.items() if word in term]
                 if inner:
                     labels.append((kind, max(inner)))
+        # Per category with `requires`: the terms that hold one of its required words.
+        self._required: dict[str, frozenset[str]] = {}
+        for category in taxonomy.categories:
+            required = [self._norm(word) for word in category.requires]
+            if required:
+                self._required[category.code] = frozenset(
+                    term for term in self._weights if any(word in term for word in required)
+                )
         self._it_weight = {
             term: w
             for term, labels in self._weights.items()
@@ -143,9 +162,15 @@ class Classifier:
         taxonomy_path: Path = DEFAULT_TAXONOMY,
         entities_path: Path = DEFAULT_ENTITIES,
         regions_path: Path = DEFAULT_REGIONS,
+        model_path: Path | None = DEFAULT_MODEL,
     ) -> Classifier:
+        """The operator's data files; `model_path` None: relevance from the rules alone."""
         taxonomy = load_taxonomy(taxonomy_path)
-        return cls(taxonomy, load_entities(entities_path, regions_path, taxonomy.aliases))
+        return cls(
+            taxonomy,
+            load_entities(entities_path, regions_path, taxonomy.aliases),
+            RelevanceModel.load(model_path) if model_path is not None else None,
+        )
 
     def classify(
         self,
@@ -188,10 +213,12 @@ class Classifier:
                 if term in self._it_weight:
                     it_scores[label] = it_scores.get(label, 0.0) + contribution
         length = len(norm_title) + len(scanned)
-        topics = self._topics(scores, evidence, length, self._headline_labels(head_terms))
+        headline = self._headline_labels(head_terms)
+        topics = self._topics(scores, evidence, length, headline, hits.keys())
         policy = self._policy(policy, norm_title, norm_body, published_at)
+        learned = self._learned(title, body, attachments)
         relevance, reason = self._relevance(
-            head_terms, body_hits, len(scanned), length, scores, it_scores, topics, policy
+            head_terms, body_hits, len(scanned), length, scores, it_scores, topics, policy, learned
         )
         if used_attachments:
             reason["attachments"] = len(attachments)
@@ -200,7 +227,7 @@ class Classifier:
         shown_evidence: dict[str, Any] = {
             label: dict(sorted(terms.items(), key=lambda kv: -kv[1]))
             for label, terms in evidence.items()
-            if not label.startswith("-")
+            if not label.startswith(("-", "+"))
         }
         shown_evidence["relevance"] = reason
         return Classification(
@@ -242,7 +269,9 @@ class Classifier:
         evidence: dict[str, dict[str, float]],
         length: int,
         headline: set[str],
+        found: Iterable[str],
     ) -> list[TopicScore]:
+        found = set(found)
         scale = max(1.0, math.sqrt(length / _TOPIC_LENGTH))
         top = max((scores.get(c.code, 0.0) for c in self.taxonomy.categories), default=0.0)
         topics = []
@@ -251,6 +280,9 @@ class Classifier:
             threshold = category.threshold * scale
             terms = evidence.get(category.code, {})
             if f"-{category.code}" in evidence:
+                continue
+            required = self._required.get(category.code)
+            if required is not None and found.isdisjoint(required):
                 continue
             if category.code not in headline:
                 if score < max(threshold, _TOPIC_SHARE * top):
@@ -275,6 +307,16 @@ class Classifier:
         issuer = policy.issuer if policy else ""
         return self.taxonomy.issuer_weight if any(n in issuer for n in names) else 0.0
 
+    def _learned(self, title: str, body: str, attachments: Sequence[str]) -> dict[str, Any] | None:
+        """The model's IT evidence: `model_weight` per unit of log-odds above even, with its
+        probability and the n-grams of this page that weighed most."""
+        if self.model is None:
+            return None
+        scored = self.model.score(model_text(title, body, attachments))
+        p = min(max(scored.probability, 1e-9), 1 - 1e-9)
+        it = self.taxonomy.model_weight * max(0.0, math.log(p / (1 - p)))
+        return {"probability": round(p, 3), "it": round(it, 2), "terms": scored.terms}
+
     def _relevance(
         self,
         head_terms: list[str],
@@ -285,6 +327,7 @@ class Classifier:
         it_scores: dict[str, float],
         topics: list[TopicScore],
         policy: PolicyMeta | None,
+        learned: dict[str, Any] | None = None,
     ) -> tuple[float, dict[str, Any]]:
         per_thousand = max(body_length, _MIN_LENGTH) / 1000
 
@@ -306,6 +349,7 @@ class Classifier:
             _TITLE_ZONE * min(self._kind_score(head_terms, "it", per_term_cap=False), _ZONE_CAP)
             + body("it")
             + self._issuer_support(policy, self.taxonomy.it_issuers)
+            + (learned["it"] if learned else 0.0)
         )
         offtopic = min(scores.get("offtopic", 0.0), _OFFTOPIC_CAP)
         z = _SLOPE * (min(health, it) - _PIVOT) - _OFFTOPIC_SLOPE * offtopic
@@ -313,6 +357,8 @@ class Classifier:
         reason: dict[str, Any] = {"health": round(health, 2), "it": round(it, 2)}
         if offtopic:
             reason["offtopic"] = round(offtopic, 2)
+        if learned is not None:
+            reason["model"] = learned
         threshold = self.taxonomy.relevance_threshold
         scale = 2 * max(1.0, math.sqrt(length / _TOPIC_LENGTH))
         confident = [

@@ -20,11 +20,12 @@ from classifier.dedupe_evaluation import evaluate_dedupe, format_dedupe_report
 from classifier.evaluation import (
     DEFAULT_LABELS,
     Judge,
+    ModelAlone,
     evaluate_classification,
     format_classification_report,
-    load_labelled_items,
+    train_from_labels,
 )
-from classifier.linear import LinearJudge, LinearRelevance, model_text, train_relevance
+from classifier.linear import DEFAULT_MODEL, model_json
 from classifier.reclassify import (
     RunState,
     classifier_fingerprint,
@@ -94,25 +95,20 @@ def classify_command(file: Path, url: str, source_kind: str) -> None:
 )
 @click.option("--verbose", is_flag=True, help="List every disagreement with the labels.")
 @click.option(
-    "--model",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Also score the learned relevance model in this file (`hitwatch train`), alone and"
-    " averaged with the rules.",
+    "--compare",
+    is_flag=True,
+    help="Also score relevance by the keyword rules alone and by the learned model alone.",
 )
-def eval_classify_command(corpus: Path, labels: Path, verbose: bool, model: Path | None) -> None:
+def eval_classify_command(corpus: Path, labels: Path, verbose: bool, compare: bool) -> None:
     """Relevance, topic and document-type scores: the test part first, then the tuning part."""
     if not corpus.is_dir():
         click.echo(f"corpus not found at {corpus}: only the project's own texts are scored")
     classifier = Classifier.load()
-    judges: list[tuple[str, Judge]] = [("keyword rules", classifier)]
-    if model is not None:
-        if not model.is_file():
-            raise click.ClickException(f"no model at {model}: run `hitwatch train --out {model}`")
-        learned = LinearRelevance.load(model)
+    judges: list[tuple[str, Judge]] = [("keyword rules with the learned model", classifier)]
+    if compare:
         judges += [
-            ("learned model", LinearJudge(classifier, learned)),
-            ("rules and model averaged", LinearJudge(classifier, learned, combine=True)),
+            ("keyword rules alone", Classifier.load(model_path=None)),
+            ("learned model alone", ModelAlone(classifier)),
         ]
     for name, judge in judges:
         if len(judges) > 1:
@@ -137,8 +133,9 @@ def eval_classify_command(corpus: Path, labels: Path, verbose: bool, model: Path
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Where to write the model (JSON).",
+    default=DEFAULT_MODEL,
+    show_default=True,
+    help="Where to write the model (JSON); the classifier reads the default one.",
 )
 def train_command(corpus: Path, labels: Path, out: Path) -> None:
     """Train the learned relevance model on the tuning part of the labelled set."""
@@ -146,17 +143,10 @@ def train_command(corpus: Path, labels: Path, out: Path) -> None:
         raise click.ClickException(
             f"no corpus at {corpus}: the tuning part points into it (pass --corpus PATH)"
         )
-    items, skipped = load_labelled_items(labels, corpus.parent)
-    tuning = [item for item in items if item.part == "tune"]
-    data = train_relevance(
-        [model_text(i.title, i.body, i.attachments) for i in tuning],
-        [i.relevant for i in tuning],
-        note=f"tuning part of {labels.name}: {len(tuning)} items ({skipped} skipped)",
-    )
+    data = train_from_labels(labels, corpus.parent)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
-    features = sum(len(block["coef"]) for block in data["blocks"].values())
-    click.echo(f"trained on {len(tuning)} items, {features} features: {out}")
+    out.write_text(model_json(data), encoding="utf-8")
+    click.echo(f"trained on {data['items']} items, {len(data['terms'])} features: {out}")
 
 
 def _wait_for_index_queue(client: Any, timeout: float = 600) -> None:

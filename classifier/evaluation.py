@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import lxml.html
 
 from classifier.classify import Classification, Classifier
+from classifier.linear import model_text, train_relevance
 from classifier.notices import load_notices, notice_forms
 from hitwatch.messages import PolicyMeta
 
@@ -36,6 +37,7 @@ __all__ = [
     "Counts",
     "Judge",
     "LabelledItem",
+    "ModelAlone",
     "corpus_root",
     "evaluate_classification",
     "format_classification_report",
@@ -44,6 +46,7 @@ __all__ = [
     "make_split",
     "save_split",
     "score_items",
+    "train_from_labels",
 ]
 
 DEFAULT_LABELS = Path(__file__).with_name("labels")
@@ -285,6 +288,43 @@ class Judge(Protocol):
         policy: PolicyMeta | None = ...,
         attachments: Sequence[str] = ...,
     ) -> Classification: ...
+
+
+@dataclass
+class ModelAlone:
+    """The classifier with relevance decided by the learned model's probability alone
+    (for comparison in `hitwatch eval classify --compare`)."""
+
+    classifier: Classifier
+
+    def classify(
+        self,
+        title: str,
+        body: str,
+        *,
+        source_kind: str = "media",
+        policy: PolicyMeta | None = None,
+        attachments: Sequence[str] = (),
+    ) -> Classification:
+        result = self.classifier.classify(
+            title, body, source_kind=source_kind, policy=policy, attachments=attachments
+        )
+        probability = float(result.evidence["relevance"]["model"]["probability"])
+        threshold = self.classifier.taxonomy.relevance_threshold
+        return replace(result, relevant=probability >= threshold, relevance=probability)
+
+
+def train_from_labels(labels_dir: Path, shared: Path) -> dict[str, Any]:
+    """The learned relevance model, fit on the tuning part's health-IT items against its
+    health-without-IT items (what `hitwatch train` writes)."""
+    items, skipped = load_labelled_items(labels_dir, shared)
+    chosen = [i for i in items if i.part == "tune" and i.subject in ("hit", "health")]
+    return train_relevance(
+        [model_text(i.title, i.body, i.attachments) for i in chosen],
+        [i.relevant for i in chosen],
+        note=f"tuning part of {labels_dir.name}, health IT against health without IT:"
+        f" {len(chosen)} items ({skipped} labelled items skipped, source absent)",
+    )
 
 
 @dataclass

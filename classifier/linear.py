@@ -1,11 +1,17 @@
-"""A learned linear relevance model, to measure the keyword rules against.
+"""The learned part of relevance: how much a text reads like health IT rather than health.
 
-`train_relevance` fits a logistic regression (scikit-learn) over TF-IDF of jieba words
-and of character 2-3-grams, on the tuning part of the labelled set only. The model is
-written as a small JSON file (vocabularies, IDF, weights), rebuilt from the labels by
-`hitwatch train` and never edited by hand; `LinearRelevance` scores with it using
-numpy alone and explains a decision by its heaviest features. Topics, document type
-and the rest stay with the keyword classifier (`LinearJudge`).
+The keyword rules know an IT artefact only once a word for it is listed; a learned model
+reads every character n-gram. `train_relevance` fits a logistic regression (scikit-learn)
+over TF-IDF of character 2-3-grams on the tuning part's health-IT items against its
+health-without-IT items (the contrast the rules find hardest: the same issuers, the same
+notice forms), keeping the `_FEATURES` n-grams that tell them apart best (chi-squared).
+The model is a small JSON file (n-grams, IDF, weights) rebuilt from the labels by
+`hitwatch train`, never edited by hand.
+
+`RelevanceModel` scores with one Aho–Corasick pass over its n-grams (every overlapping
+occurrence, which is exactly the n-grams of the text that the model knows), so it adds
+little to a classification. The classifier turns its probability into IT evidence
+(`Classifier._relevance`); health evidence still comes from the rules alone.
 """
 
 from __future__ import annotations
@@ -13,26 +19,36 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ahocorasick_rs
 import numpy as np
 
-from classifier.classify import Classification, Classifier
 from classifier.terms import nfkc
-from hitwatch.messages import PolicyMeta
 
-__all__ = ["LinearJudge", "LinearRelevance", "model_text", "train_relevance"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "ModelScore",
+    "RelevanceModel",
+    "char_ngrams",
+    "model_json",
+    "model_text",
+    "train_relevance",
+]
+
+DEFAULT_MODEL = Path(__file__).with_name("relevance_model.json")
 
 _SHORT_BODY = 800
 _BODY_CHARS = 6000
 _NON_TEXT = re.compile(r"[\s\d\W_]+")
-_MAX_FEATURES = 6000
+_NGRAMS = (2, 3)
 _MIN_DF = 2
+_FEATURES = 6000
 _C = 4.0
+_TOP_TERMS = 8
 
 
 def model_text(title: str, body: str, attachments: Sequence[str] = ()) -> str:
@@ -41,136 +57,84 @@ def model_text(title: str, body: str, attachments: Sequence[str] = ()) -> str:
     return nfkc("\n".join([title, title, text[:_BODY_CHARS]]))
 
 
-def _words(text: str) -> list[str]:
-    import jieba
-
-    return [w for w in jieba.lcut(text) if len(w) > 1 and not _NON_TEXT.fullmatch(w)]
-
-
-def _chars(text: str) -> list[str]:
+def char_ngrams(text: str) -> list[str]:
+    """The character 2- and 3-grams of each run of letters (digits, spaces, punctuation split)."""
     runs = [run for run in _NON_TEXT.split(text) if run]
-    return [run[i : i + n] for run in runs for n in (2, 3) for i in range(len(run) - n + 1)]
-
-
-_ANALYZERS = {"words": _words, "chars": _chars}
+    return [run[i : i + n] for run in runs for n in _NGRAMS for i in range(len(run) - n + 1)]
 
 
 @dataclass(frozen=True)
-class _Block:
-    vocabulary: dict[str, int]
-    idf: np.ndarray
-    coef: np.ndarray
-
-    def contributions(self, tokens: list[str]) -> dict[str, float]:
-        counts = Counter(t for t in tokens if t in self.vocabulary)
-        if not counts:
-            return {}
-        weights = {
-            t: (1.0 + math.log(n)) * float(self.idf[self.vocabulary[t]]) for t, n in counts.items()
-        }
-        norm = math.sqrt(sum(w * w for w in weights.values()))
-        return {t: w / norm * float(self.coef[self.vocabulary[t]]) for t, w in weights.items()}
+class ModelScore:
+    probability: float
+    # The n-grams of this text that weighed most, either way (log-odds contributions).
+    terms: dict[str, float]
 
 
-class LinearRelevance:
-    """Relevance probability from the JSON model file written by `train_relevance`."""
+class RelevanceModel:
+    """Probability of health IT from the JSON model written by `train_relevance`."""
 
     def __init__(self, data: dict[str, Any]) -> None:
+        self.terms: list[str] = list(data["terms"])
+        self.idf = np.asarray(data["idf"], dtype=float)
+        self.coef = np.asarray(data["coef"], dtype=float)
         self.intercept = float(data["intercept"])
-        self.blocks = {
-            name: _Block(
-                vocabulary=block["vocabulary"],
-                idf=np.asarray(block["idf"], dtype=float),
-                coef=np.asarray(block["coef"], dtype=float),
-            )
-            for name, block in data["blocks"].items()
-        }
-        self.meta = {k: v for k, v in data.items() if k not in ("blocks", "intercept")}
+        if not (len(self.terms) == len(self.idf) == len(self.coef)) or not self.terms:
+            raise ValueError("relevance model: terms, idf and coef must be non-empty and alike")
+        self.meta = {k: v for k, v in data.items() if k not in ("terms", "idf", "coef")}
+        self._matcher = ahocorasick_rs.AhoCorasick(self.terms)
 
     @classmethod
-    def load(cls, path: Path) -> LinearRelevance:
+    def load(cls, path: Path = DEFAULT_MODEL) -> RelevanceModel:
         return cls(json.loads(path.read_text(encoding="utf-8")))
 
-    def score(self, text: str) -> tuple[float, dict[str, float]]:
-        """(probability of relevance, the features that weighed most either way)."""
-        contributions: dict[str, float] = {}
-        for name, block in self.blocks.items():
-            for token, value in block.contributions(_ANALYZERS[name](text)).items():
-                contributions[f"{name}:{token}"] = value
-        z = self.intercept + sum(contributions.values())
-        top = sorted(contributions.items(), key=lambda kv: -abs(kv[1]))[:8]
-        return 1.0 / (1.0 + math.exp(-z)), {k: round(v, 3) for k, v in top}
+    def score(self, text: str) -> ModelScore:
+        found = [i for i, _, _ in self._matcher.find_matches_as_indexes(text, overlapping=True)]
+        if not found:
+            return ModelScore(probability=_sigmoid(self.intercept), terms={})
+        index, counts = np.unique(np.asarray(found, dtype=np.intp), return_counts=True)
+        weights = (1.0 + np.log(counts)) * self.idf[index]
+        contributions = weights / float(np.sqrt(weights @ weights)) * self.coef[index]
+        z = self.intercept + float(contributions.sum())
+        top = np.argsort(-np.abs(contributions), kind="stable")[:_TOP_TERMS]
+        terms = {self.terms[index[i]]: round(float(contributions[i]), 3) for i in top}
+        return ModelScore(probability=_sigmoid(z), terms=terms)
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def model_json(data: dict[str, Any]) -> str:
+    """The model file's text: one line, keys sorted, so a rebuild compares byte for byte."""
+    return json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n"
 
 
 def train_relevance(texts: list[str], labels: list[bool], *, note: str = "") -> dict[str, Any]:
     """Fit the model on `texts` (from `model_text`) and return its JSON-ready form."""
-    from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.feature_selection import chi2
     from sklearn.linear_model import LogisticRegression
 
-    vectorizers = {
-        name: TfidfVectorizer(
-            analyzer=analyzer,
-            sublinear_tf=True,
-            min_df=_MIN_DF,
-            max_features=_MAX_FEATURES,
-        )
-        for name, analyzer in _ANALYZERS.items()
-    }
-    matrices = [vectorizer.fit_transform(texts) for vectorizer in vectorizers.values()]
+    every = TfidfVectorizer(analyzer=char_ngrams, sublinear_tf=True, min_df=_MIN_DF)
+    scores, _ = chi2(every.fit_transform(texts), labels)
+    names = every.get_feature_names_out()
+    keep = np.argsort(-np.nan_to_num(scores), kind="stable")[:_FEATURES]
+    chosen = sorted(str(names[i]) for i in keep)
+    vectorizer = TfidfVectorizer(
+        analyzer=char_ngrams,
+        sublinear_tf=True,
+        lowercase=False,
+        vocabulary={term: index for index, term in enumerate(chosen)},
+    )
+    matrix = vectorizer.fit_transform(texts)
     model = LogisticRegression(C=_C, class_weight="balanced", solver="liblinear", random_state=0)
-    model.fit(hstack(matrices).tocsr(), labels)
-    coef = model.coef_[0]
-    blocks: dict[str, Any] = {}
-    offset = 0
-    for name, vectorizer in vectorizers.items():
-        size = len(vectorizer.vocabulary_)
-        blocks[name] = {
-            "vocabulary": {t: int(i) for t, i in sorted(vectorizer.vocabulary_.items())},
-            "idf": [round(float(x), 5) for x in vectorizer.idf_],
-            "coef": [round(float(x), 5) for x in coef[offset : offset + size]],
-        }
-        offset += size
+    model.fit(matrix, labels)
     return {
-        "model": "logistic regression over TF-IDF of jieba words and character 2-3-grams",
+        "model": "logistic regression over TF-IDF of character 2-3-grams (chi-squared selection)",
         "trained_on": note,
         "items": len(texts),
         "intercept": round(float(model.intercept_[0]), 5),
-        "blocks": blocks,
+        "terms": chosen,
+        "idf": [round(float(x), 5) for x in vectorizer.idf_],
+        "coef": [round(float(x), 5) for x in model.coef_[0]],
     }
-
-
-@dataclass
-class LinearJudge:
-    """The keyword classifier with relevance decided by the learned model, or by both.
-
-    `combine` averages the two probabilities; the evidence keeps both explanations.
-    """
-
-    classifier: Classifier
-    model: LinearRelevance
-    combine: bool = False
-
-    def classify(
-        self,
-        title: str,
-        body: str,
-        *,
-        source_kind: str = "media",
-        policy: PolicyMeta | None = None,
-        attachments: Sequence[str] = (),
-    ) -> Classification:
-        base = self.classifier.classify(
-            title, body, source_kind=source_kind, policy=policy, attachments=attachments
-        )
-        probability, features = self.model.score(model_text(title, body, attachments))
-        if self.combine:
-            probability = (probability + base.relevance) / 2
-        evidence = {**base.evidence, "learned": features}
-        threshold = self.classifier.taxonomy.relevance_threshold
-        return replace(
-            base,
-            relevant=probability >= threshold,
-            relevance=round(probability, 3),
-            evidence=evidence,
-        )

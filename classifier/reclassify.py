@@ -29,6 +29,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from classifier.classify import Classification, Classifier
 from classifier.entities import DEFAULT_ENTITIES, DEFAULT_REGIONS
+from classifier.linear import DEFAULT_MODEL
 from classifier.taxonomy import DEFAULT_TAXONOMY
 from hitwatch.broker import send_message
 from hitwatch.messages import (
@@ -61,9 +62,9 @@ COUNTERS = ("done", "became_relevant", "became_offtopic", "topics_changed", "doc
 
 
 def classifier_fingerprint(paths: tuple[Path, ...] = ()) -> str:
-    """A short hash of the classifier's data files: a new taxonomy means a new run."""
+    """A short hash of the classifier's data files: a new taxonomy or model means a new run."""
     digest = hashlib.sha256()
-    for path in paths or (DEFAULT_TAXONOMY, DEFAULT_ENTITIES, DEFAULT_REGIONS):
+    for path in paths or (DEFAULT_TAXONOMY, DEFAULT_ENTITIES, DEFAULT_REGIONS, DEFAULT_MODEL):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:10]
 

@@ -37,6 +37,10 @@ class Category:
     synonyms: dict[str, str] = field(default_factory=dict)
     exclusions: tuple[str, ...] = ()
     threshold: float = 3.0
+    # Words of which the page must hold one (alone or inside a matched term) for the
+    # category to be assigned: what its other keywords share with neighbouring topics
+    # (FDA, 审评 serve drugs as well as devices) is no evidence of it alone.
+    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ class Taxonomy:
     it_issuers: tuple[str, ...] = ()
     issuer_weight: float = 0.0
     neutral_terms: tuple[str, ...] = ()
+    # IT evidence per unit of the learned model's log-odds above even (0: unused).
+    model_weight: float = 0.0
 
     @property
     def doc_types(self) -> list[str]:
@@ -124,6 +130,7 @@ def load_taxonomy(path: Path = DEFAULT_TAXONOMY) -> Taxonomy:
                 keywords=keywords,
                 synonyms=synonyms,
                 exclusions=tuple(str(x) for x in raw.get("exclusions") or []),
+                requires=tuple(str(x) for x in raw.get("requires") or []),
                 threshold=float(raw.get("threshold", default_threshold)),
             )
         )
@@ -152,4 +159,5 @@ def load_taxonomy(path: Path = DEFAULT_TAXONOMY) -> Taxonomy:
         it_issuers=tuple(str(x) for x in relevance.get("it_issuers") or ()),
         issuer_weight=_number(relevance.get("issuer_weight", 0.0), "relevance.issuer_weight"),
         neutral_terms=tuple(str(x) for x in relevance.get("neutral") or ()),
+        model_weight=_number(relevance.get("model_weight", 0.0), "relevance.model_weight"),
     )

@@ -1,12 +1,17 @@
-"""Relevance, topics, document type, entities and region on texts written for these tests."""
+"""Relevance, topics, document type, entities and region on texts written for these tests
+and on tuning-part items of the labelled set."""
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import yaml
 
 from classifier.classify import Classifier
 from classifier.entities import DEFAULT_REGIONS
+from classifier.evaluation import DEFAULT_LABELS
+from classifier.taxonomy import load_taxonomy
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +73,9 @@ def test_one_ambiguous_word_does_not_flag_a_topic(clf: Classifier) -> None:
         ("关于2024年第三批医疗器械注册审批结果的公告", "government", "审批公告"),
         ("拟入选人员名单的公示", "government", "审批公告"),
         ("用大数据看病，可信吗？", "media", "新闻报道"),
+        ("数字疗法软件获二类证 用于失眠认知行为治疗", "media", "审批公告"),
+        ("医学装备管理平台上线 大型设备开机率实时可查", "media", "新闻报道"),
+        ("智慧后勤与医院运营管理平台上线", "media", "新闻报道"),
     ],
 )
 def test_doc_types_from_titles(
@@ -133,3 +141,57 @@ def test_every_region_starts_with_its_province(clf: Classifier) -> None:
                     continue
                 region = clf.classify(f"{spelling}动态", f"{spelling}卫生健康工作会议召开。").region
                 assert region == province + city, spelling
+
+
+def _written(item_id: str) -> tuple[str, str]:
+    for line in (DEFAULT_LABELS / "written.jsonl").read_text(encoding="utf-8").splitlines():
+        raw = json.loads(line)
+        if raw["id"] == item_id:
+            return raw["title"], raw["body"]
+    raise KeyError(item_id)
+
+
+@pytest.mark.parametrize(
+    ("item_id", "code"),
+    [
+        ("w-k8", "C"),  # FDA (a C keyword) on an AI-designed drug: no device named
+        ("w-e4", "B"),  # CT and MRI on an equipment platform: no AI, model or software
+    ],
+)
+def test_a_category_needs_one_of_its_required_words(
+    clf: Classifier, item_id: str, code: str
+) -> None:
+    # Tuning-part items: the category's keywords reach its threshold, yet the page names
+    # none of the words the category requires; without `requires` it would be assigned.
+    title, body = _written(item_id)
+    assert code not in [t.code for t in clf.classify(title, body).topics]
+    categories = tuple(
+        replace(c, requires=()) if c.code == code else c for c in clf.taxonomy.categories
+    )
+    loose = Classifier(replace(clf.taxonomy, categories=categories), clf.dictionary)
+    assert code in [t.code for t in loose.classify(title, body).topics]
+
+
+def test_a_required_word_counts_inside_a_longer_keyword(clf: Classifier) -> None:
+    # 人工智能医用软件 (one keyword, longest match) holds the required 医用软件 (n-hit-14).
+    result = clf.classify("国家药监局关于发布人工智能医用软件产品分类界定指导原则的通告", "")
+    assert "C" in [t.code for t in result.topics]
+    assert not any(label.startswith("+") for label in result.evidence)
+
+
+def test_requires_is_read_from_the_taxonomy_file(tmp_path: Path) -> None:
+    path = tmp_path / "taxonomy.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "categories": [
+                    {"code": "C", "name": "器械", "keywords": {"FDA": 3}, "requires": ["器械"]},
+                    {"code": "K", "name": "药物", "keywords": {"新药": 3}},
+                ]
+            },
+            allow_unicode=True,
+        ),
+        encoding="utf-8",
+    )
+    c, k = load_taxonomy(path).categories
+    assert c.requires == ("器械",) and k.requires == ()

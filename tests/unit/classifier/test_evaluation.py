@@ -6,10 +6,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from classifier.classify import Classifier
 from classifier.cli import classify_command, eval_classify_command
 from classifier.dedupe_evaluation import evaluate_dedupe
 from classifier.evaluation import (
     DEFAULT_LABELS,
+    ModelAlone,
     evaluate_classification,
     load_labelled_items,
     load_split,
@@ -73,6 +75,18 @@ def test_eval_command_prints_the_report() -> None:
     assert "health without IT judged relevant" in result.output
 
 
+def test_eval_command_compares_rules_alone_and_the_model_alone() -> None:
+    result = CliRunner().invoke(eval_classify_command, ["--corpus", "/nonexistent", "--compare"])
+    assert result.exit_code == 0, result.output
+    headings = [line for line in result.output.splitlines() if line.startswith("#####")]
+    assert headings == [
+        "##### keyword rules with the learned model",
+        "##### keyword rules alone",
+        "##### learned model alone",
+    ]
+    assert result.output.count("TEST part") == 3
+
+
 def test_classify_command_prints_json(tmp_path: Path) -> None:
     page = tmp_path / "page.html"
     page.write_text(
@@ -99,6 +113,22 @@ def test_corpus_classification_meets_targets_on_the_test_part(corpus: Path) -> N
     assert report.health_share <= 0.03
     assert report.topic_micro.f1 >= 0.90
     assert report.doc_type_accuracy >= 0.97
+
+
+@pytest.mark.corpus
+def test_rules_with_the_model_beat_each_alone_on_the_test_part(corpus: Path) -> None:
+    """What ships is the better judge (issue #17: keep the better one, or combine them)."""
+    shipped = evaluate_classification(DEFAULT_LABELS, corpus, part="test")
+    rules = evaluate_classification(
+        DEFAULT_LABELS, corpus, Classifier.load(model_path=None), part="test"
+    )
+    model = evaluate_classification(
+        DEFAULT_LABELS, corpus, ModelAlone(Classifier.load()), part="test"
+    )
+    for alone in (rules, model):
+        assert shipped.relevance.f1 > alone.relevance.f1
+        assert shipped.policy_recall >= alone.policy_recall
+    assert shipped.health_share <= 0.03
 
 
 @pytest.mark.corpus

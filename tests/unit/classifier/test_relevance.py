@@ -5,10 +5,13 @@ The notices are real documents (seed 003 and the bulletin's sources name them): 
 government page, the long page, the page with an attachment and a news report.
 """
 
+import json
+from typing import Any
+
 import pytest
 
 from classifier.classify import Classifier
-from classifier.evaluation import DEFAULT_LABELS
+from classifier.evaluation import DEFAULT_LABELS, load_split
 from classifier.notices import NoticeFacts, load_notices, notice_forms
 
 
@@ -197,3 +200,185 @@ def test_an_issuer_named_in_the_title_does_not_assign_its_topic(
     relevant, topics = _topics(clf, notices["n-hit-61"], form)
     assert relevant
     assert "K" in topics and "C" not in topics
+
+
+# Topic C (AI devices, their registration and regulation) against its look-alikes: every
+# notice and text below is in the tuning part (checked first), never the test part.
+_C_TUNING = [
+    *("n-hit-14", "n-hit-68", "n-hit-75", "n-hit-69", "n-hit-71", "n-hit-77", "n-hit-78"),
+    *("n-hno-37", "n-hno-39", "n-hno-40", "n-ito-09"),
+    *("w-c7", "w-k8", "w-o3", "w-e4", "w-k9"),
+]
+
+
+def _written(item_id: str) -> dict[str, Any]:
+    for line in (DEFAULT_LABELS / "written.jsonl").read_text(encoding="utf-8").splitlines():
+        raw: dict[str, Any] = json.loads(line)
+        if raw["id"] == item_id:
+            return raw
+    raise KeyError(item_id)
+
+
+def test_the_topic_c_examples_are_from_the_tuning_part() -> None:
+    split = load_split(DEFAULT_LABELS)
+    for group in _C_TUNING:
+        assert split[group] == "tune", group
+
+
+@pytest.mark.parametrize("form", ["short", "long", "attached", "news"])
+@pytest.mark.parametrize(
+    "notice",
+    [
+        "n-hit-14",  # 人工智能医用软件产品分类界定指导原则: the software is the device
+        "n-hit-68",  # a provincial 药监局's support for AI device registration
+        "n-hit-75",  # a provincial 药监局's guidance on registering device software
+    ],
+)
+def test_ai_device_and_device_software_notices_are_relevant_with_topic_c(
+    clf: Classifier, notices: dict[str, NoticeFacts], notice: str, form: str
+) -> None:
+    relevant, topics = _topics(clf, notices[notice], form)
+    assert relevant
+    assert "C" in topics
+
+
+@pytest.mark.parametrize("form", ["short", "long", "attached", "news"])
+@pytest.mark.parametrize(
+    ("notice", "topic"),
+    [
+        ("n-hit-69", "F"),  # online sales of devices: e-commerce, not approval
+        ("n-hit-71", "E"),  # hospital equipment management systems
+        ("n-hit-77", "K"),  # adverse-reaction reporting system (issued by a regulator)
+        ("n-hit-78", "K"),  # vaccine traceability (a 药监局 issuer)
+    ],
+)
+def test_health_it_near_device_regulation_is_not_topic_c(
+    clf: Classifier, notices: dict[str, NoticeFacts], notice: str, topic: str, form: str
+) -> None:
+    relevant, topics = _topics(clf, notices[notice], form)
+    assert relevant
+    assert topic in topics and "C" not in topics
+
+
+@pytest.mark.parametrize("form", ["short", "long", "attached", "news"])
+@pytest.mark.parametrize(
+    "notice",
+    [
+        "n-hno-37",  # licensing list of large medical equipment
+        "n-hno-39",  # 药品注册管理办法 (drug registration), 国家市场监督管理总局令第27号
+        "n-hno-40",  # inspection of device distributors
+        "n-ito-09",  # deep synthesis rules: AI without health
+    ],
+)
+def test_device_and_drug_regulation_without_it_and_ai_without_health_are_off_topic(
+    clf: Classifier, notices: dict[str, NoticeFacts], notice: str, form: str
+) -> None:
+    relevant, _ = _judge(clf, notices[notice], form)
+    assert not relevant
+
+
+@pytest.mark.parametrize(
+    ("item_id", "present", "absent"),
+    [
+        ("w-c7", "C", None),  # a digital-therapy app granted a 二类证
+        ("w-k8", "K", "C"),  # an AI-designed drug with an FDA designation: no device
+        ("w-o3", "O", "C"),  # a wearable whose certificate is named in passing
+        ("w-e4", "E", "B"),  # an equipment platform counting CT and MRI scans: no AI
+        ("w-k9", "K", "C"),  # a pharmacovigilance system
+    ],
+)
+def test_written_items_near_topic_c(
+    clf: Classifier, item_id: str, present: str, absent: str | None
+) -> None:
+    raw = _written(item_id)
+    result = clf.classify(raw["title"], raw["body"], source_kind=raw["source_kind"])
+    topics = [t.code for t in result.topics]
+    assert result.relevant
+    assert present in topics
+    assert absent is None or absent not in topics
+    assert result.doc_type == raw["doc_type"]
+
+
+# Health IT named only by its artefact (an e-invoice, a health code, a direct-reporting
+# system, a cloud clinic): every notice below is in the tuning part (checked first).
+_ARTEFACT_TUNING = [
+    *("n-hit-81", "n-hit-91", "n-hit-94", "n-hit-107", "n-hit-111", "n-hit-112", "n-hit-118"),
+    *("n-hit-119", "n-hit-120", "n-hit-128", "n-hit-129", "n-hit-130", "n-hit-135"),
+    *("n-hit-105", "n-hit-136", "n-hit-113", "n-hno-43", "n-hno-44"),
+]
+
+
+def test_the_artefact_examples_are_from_the_tuning_part() -> None:
+    split = load_split(DEFAULT_LABELS)
+    for group in _ARTEFACT_TUNING:
+        assert split[group] == "tune", group
+
+
+@pytest.mark.parametrize("form", ["short", "long", "attached", "news"])
+@pytest.mark.parametrize(
+    "notice",
+    [
+        "n-hit-81",  # 医疗收费电子票据: a finance ministry co-issuing
+        "n-hit-91",  # 健康码 checks issued by an epidemic command, no health authority
+        "n-hit-94",  # 卫生健康统计网络直报
+        "n-hit-107",  # 基层“云上诊室”
+        "n-hit-111",  # 医保码
+        "n-hit-112",  # 社会保障卡“一卡通”, a labour department co-issuing
+        "n-hit-118",  # 数据资源管理
+        "n-hit-119",  # 患者个人信息保护
+        "n-hit-120",  # 关键信息基础设施
+        "n-hit-128",  # 信息共享, a police department co-issuing
+        "n-hit-129",  # 学生健康档案电子化, an education department co-issuing
+        "n-hit-130",  # “一网统管”
+        "n-hit-135",  # 医共体“一码通行”
+        "n-hit-113",  # 电子出生医学证明: 电子 before a document
+    ],
+)
+def test_health_it_named_by_its_artefact_is_relevant_in_every_form(
+    clf: Classifier, notices: dict[str, NoticeFacts], notice: str, form: str
+) -> None:
+    relevant, reason = _judge(clf, notices[notice], form)
+    assert relevant, reason
+
+
+@pytest.mark.parametrize("form", ["short", "long", "attached", "news"])
+@pytest.mark.parametrize("notice", ["n-hno-08", "n-hno-09", "n-hno-23", "n-hno-43", "n-hno-44"])
+def test_disease_control_family_doctors_and_nursing_without_it_stay_off_topic(
+    clf: Classifier, notices: dict[str, NoticeFacts], notice: str, form: str
+) -> None:
+    relevant, reason = _judge(clf, notices[notice], form)
+    assert not relevant, reason
+
+
+@pytest.mark.parametrize("form", ["short", "long", "attached", "news"])
+@pytest.mark.parametrize(
+    ("notice", "topic"),
+    [
+        ("n-hit-91", "O"),  # 健康码: digital public health
+        ("n-hit-105", "F"),  # “5G+智慧医疗”
+        ("n-hit-111", "G"),  # 医保码 holds 医保: still insurance IT
+        ("n-hit-120", "J"),  # 关键信息基础设施 security
+        ("n-hit-136", "E"),  # “智慧病房”
+    ],
+)
+def test_artefact_names_assign_their_topic(
+    clf: Classifier, notices: dict[str, NoticeFacts], notice: str, topic: str, form: str
+) -> None:
+    relevant, topics = _topics(clf, notices[notice], form)
+    assert relevant
+    assert topic in topics
+
+
+def test_e_cigarettes_are_no_it_evidence(clf: Classifier) -> None:
+    facts = NoticeFacts(
+        id="test-ecig",
+        title="某市卫生健康委员会关于加强电子烟危害宣传和控烟工作的通知",
+        issuer="某市卫生健康委员会",
+        date="2024-05-31",
+        relevant=False,
+        topics=(),
+        reason="written for this test: tobacco control, no IT",
+        forms=("short",),
+    )
+    relevant, reason = _judge(clf, facts, "short")
+    assert not relevant, reason
