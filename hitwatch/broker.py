@@ -238,15 +238,18 @@ def close_earlier_failures(failures: FailureLog, name: str, payload: dict[str, A
         )
 
 
-def queue_patiently(name: str, send: Callable[[], T]) -> T:
+def queue_patiently(
+    name: str, send: Callable[[], T], stopping: Callable[[], bool] = lambda: False
+) -> T:
     """Queue a retry, trying again for `RETRY_QUEUE_PATIENCE` while the broker is away: a
-    Redis restart takes seconds, and a retry beats a failure record."""
+    Redis restart takes seconds, and a retry beats a failure record. A worker asked to
+    stop (`stopping()`) does not wait: its caller leaves the message unacknowledged."""
     deadline = time.monotonic() + RETRY_QUEUE_PATIENCE
     while True:
         try:
             return send()
         except Exception as broker_error:
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or stopping():
                 raise
             log.warning("%s: retry not queued yet (%s); trying again", name, broker_error)
             time.sleep(1)

@@ -11,7 +11,8 @@ killer, a lost machine) or a Redis restart there loses it. Here:
   unacked sweep of any worker puts it back on its queue once the dead worker's liveness
   key has expired. (Several queues at once fall back to kombu's BRPOP.)
 - The write to `unacked` is retried while Redis restarts (its lists come back from the
-  append-only file), so the message is either run or delivered again.
+  append-only file), so the message is either run or delivered again; a worker asked to
+  stop gives up at once and leaves the message in its taking list.
 - One redis-py client per channel: kombu builds a new client (hundreds of command
   callbacks) for every publish and every acknowledgement, a third of a batch worker's
   time per message.
@@ -24,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from queue import Empty
 from typing import Any
@@ -56,7 +57,9 @@ class _KeepTakenMessages(kombu.transport.redis.QoS):
                 self._record_unacked(message, delivery_tag)
                 return
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
-                if time.monotonic() > deadline:
+                if time.monotonic() > deadline or self.channel.stopping():
+                    # Still in the taking list: put back by the next sweep once this
+                    # worker's liveness key has expired.
                     raise
                 if time.monotonic() - warned > 10:
                     log.error(
@@ -112,6 +115,8 @@ class _Channel(kombu.transport.redis.Channel):
     _taking_queue = ""  # the queue of `taking_key`
     _taking_from = ""  # that queue while a BLMOVE is in flight, else ""
     _alive_said = 0.0
+    # Whether the consumer was asked to stop, when waits for Redis give up (set by it).
+    stopping: Callable[[], bool] = staticmethod(lambda: False)
 
     @contextmanager
     def conn_or_acquire(self, client: Any = None) -> Iterator[Any]:
