@@ -246,8 +246,10 @@ class BatchWorker(ConsumerMixin):
                 results: Sequence[BaseException | None] = [error] * len(deliveries)
             else:
                 results = self._run(handler, [d.payload for d in deliveries])
-            for delivery, result in zip(deliveries, results, strict=True):
-                self._settle(delivery, result, started)
+            # Every message of a batch came on the consumer's one channel.
+            with deliveries[0].message.channel.qos.acknowledging_together():
+                for delivery, result in zip(deliveries, results, strict=True):
+                    self._settle(delivery, result, started)
         try:
             self._stats.hincrby(BATCH_SIZES_KEY.format(queue=self.queue_name), str(len(batch)))
         except redis.exceptions.RedisError as exc:  # a figure, not a guarantee

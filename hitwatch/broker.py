@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
@@ -40,6 +40,7 @@ __all__ = [
     "register_task",
     "retry_delay",
     "send_message",
+    "send_messages",
 ]
 
 log = logging.getLogger(__name__)
@@ -255,8 +256,11 @@ def queue_patiently(
             time.sleep(1)
 
 
-def send_message(app: Celery, task_name: str, message: _Message | CrawledItem) -> None:
-    """Queue `message` for the service that handles `task_name`."""
+def send_message(
+    app: Celery, task_name: str, message: _Message | CrawledItem, producer: Any = None
+) -> None:
+    """Queue `message` for the service that handles `task_name` (with `producer`, one of
+    `send_messages`)."""
     payload = message.to_payload()
     # argsrepr names the item: Celery's own (a safe repr of the whole payload, page text
     # included) cost more than publishing the message.
@@ -266,4 +270,31 @@ def send_message(app: Celery, task_name: str, message: _Message | CrawledItem) -
         queue=queue_for(task_name),
         argsrepr=f"[{item_key(payload)!r}]",
         kwargsrepr="{}",
+        producer=producer,
     )
+
+
+def send_messages(
+    app: Celery, task_name: str, messages: Sequence[_Message | CrawledItem]
+) -> list[BaseException | None]:
+    """Queue a batch's `messages` in one Redis round trip (kombu's publish batch: one
+    pipeline); an outcome per message, None when queued. A pipeline that failed leaves
+    every message's delivery uncertain: each gets the error (its cause, e.g. Redis
+    away, so it is retried: consumers are idempotent)."""
+    outcomes: list[BaseException | None] = []
+    with app.producer_or_acquire() as producer:
+        try:
+            with producer.batch():
+                for message in messages:
+                    try:
+                        send_message(app, task_name, message, producer)
+                    except Exception as exc:
+                        outcomes.append(exc)
+                    else:
+                        outcomes.append(None)
+        except Exception as exc:
+            error = exc.__cause__ if isinstance(exc.__cause__, Exception) else exc
+            log.warning("%s: a batch of %d not queued: %s", task_name, len(messages), error)
+            outcomes = [outcome or error for outcome in outcomes]
+            outcomes += [error] * (len(messages) - len(outcomes))
+    return outcomes
