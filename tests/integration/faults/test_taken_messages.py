@@ -167,9 +167,11 @@ def test_messages_taken_in_a_bunch_but_not_handed_over_go_back_when_the_channel_
             raise RuntimeError("the consumer fails on the first of the bunch")
 
         channel = connection.default_channel
-        with Consumer(channel, [queue], callbacks=[receive], accept=["json"], prefetch_count=10):
-            with pytest.raises(RuntimeError):
-                connection.drain_events(timeout=5)
+        consumer = Consumer(
+            channel, [queue], callbacks=[receive], accept=["json"], prefetch_count=10
+        )
+        with consumer, pytest.raises(RuntimeError):
+            connection.drain_events(timeout=5)
         assert client.hlen("unacked") == 4
         assert client.llen("classify") == 0
     finally:
