@@ -18,7 +18,7 @@ from classifier.reclassify import Reclassifier
 from classifier.terms import nfkc
 from classifier.urls import canonical_url
 from hitwatch.batches import BatchWorker, each, parse_batch
-from hitwatch.broker import create_celery, send_message
+from hitwatch.broker import create_celery, send_messages
 from hitwatch.deadline import deadline
 from hitwatch.errors import ExtractionError
 from hitwatch.messages import (
@@ -168,14 +168,15 @@ def create_worker(settings: Settings) -> BatchWorker:
     def handle(payloads: Sequence[dict[str, Any]]) -> list[BaseException | None]:
         results, items = parse_batch(partial(parse_message, CrawledItem), payloads)
         documents = pipeline.process_batch([item for _, item in items])
+        ready: list[tuple[int, ClassifiedDocument]] = []
         for (position, _), document in zip(items, documents, strict=True):
             if isinstance(document, BaseException):
                 results[position] = document
-                continue
-            try:
-                send_message(app, INDEX_DOCUMENT, document)
-            except Exception as exc:  # the broker: retried
-                results[position] = exc
+            else:
+                ready.append((position, document))
+        sent = send_messages(app, INDEX_DOCUMENT, [document for _, document in ready])
+        for (position, _), outcome in zip(ready, sent, strict=True):
+            results[position] = outcome  # a broker error: retried
         return results
 
     database = open_database(settings.resolved_database_url)

@@ -18,7 +18,8 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from types import FrameType
@@ -85,6 +86,10 @@ def each(handler: Callable[[dict[str, Any]], None]) -> BatchHandler:
     return run
 
 
+class _StoppedError(Exception):
+    """The worker was asked to stop while it waited for the broker."""
+
+
 @dataclass
 class _Delivery:
     message: Message
@@ -135,7 +140,25 @@ class BatchWorker(ConsumerMixin):
             queues=[queue], callbacks=[self._receive], accept=["json"], prefetch_count=self.size
         )
         self._consumer = consumer
+        channel.stopping = lambda: self._stopping
         return [consumer]
+
+    def establish_connection(self) -> Any:
+        # kombu tries to reconnect forever; a worker asked to stop gives up within a
+        # second (what it holds is in Redis's unacknowledged or taking structures).
+        return self._connect_until_stopped()
+
+    @contextmanager
+    def _connect_until_stopped(self) -> Iterator[Any]:
+        def give_up() -> None:
+            if self._stopping:
+                raise _StoppedError
+
+        with self.create_connection() as connection:  # type: ignore[no-untyped-call]
+            connection.ensure_connection(
+                self.on_connection_error, self.connect_max_retries, callback=give_up
+            )
+            yield connection
 
     def on_connection_revived(self) -> None:
         # Messages taken on the lost connection cannot be acknowledged any more; the
@@ -203,7 +226,8 @@ class BatchWorker(ConsumerMixin):
         )
         # Messages still held when the channel closes (waiting for a retry time) go back
         # to the queue.
-        self.run(safety_interval=max(min(self.wait, 1.0), 0.01))  # type: ignore[no-untyped-call]
+        with suppress(_StoppedError):
+            self.run(safety_interval=max(min(self.wait, 1.0), 0.01))  # type: ignore[no-untyped-call]
 
     # -- one batch -------------------------------------------------------------------
 
@@ -222,8 +246,10 @@ class BatchWorker(ConsumerMixin):
                 results: Sequence[BaseException | None] = [error] * len(deliveries)
             else:
                 results = self._run(handler, [d.payload for d in deliveries])
-            for delivery, result in zip(deliveries, results, strict=True):
-                self._settle(delivery, result, started)
+            # Every message of a batch came on the consumer's one channel.
+            with deliveries[0].message.channel.qos.acknowledging_together():
+                for delivery, result in zip(deliveries, results, strict=True):
+                    self._settle(delivery, result, started)
         try:
             self._stats.hincrby(BATCH_SIZES_KEY.format(queue=self.queue_name), str(len(batch)))
         except redis.exceptions.RedisError as exc:  # a figure, not a guarantee
@@ -274,8 +300,16 @@ class BatchWorker(ConsumerMixin):
                         retries=delivery.retries + 1,
                         task_id=(delivery.message.headers or {}).get("id"),
                     ),
+                    stopping=lambda: self._stopping,
                 )
             except Exception as broker_error:  # the retry could not be queued
+                if self._stopping:  # the broker is away: delivered again after the restart
+                    log.warning(
+                        "%s: retry not queued (%s) while stopping; left unacknowledged",
+                        delivery.name,
+                        broker_error,
+                    )
+                    return
                 log.error(
                     "%s: retry not queued (%s); recording the failure", delivery.name, broker_error
                 )

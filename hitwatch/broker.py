@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
@@ -40,6 +40,7 @@ __all__ = [
     "register_task",
     "retry_delay",
     "send_message",
+    "send_messages",
 ]
 
 log = logging.getLogger(__name__)
@@ -238,22 +239,28 @@ def close_earlier_failures(failures: FailureLog, name: str, payload: dict[str, A
         )
 
 
-def queue_patiently(name: str, send: Callable[[], T]) -> T:
+def queue_patiently(
+    name: str, send: Callable[[], T], stopping: Callable[[], bool] = lambda: False
+) -> T:
     """Queue a retry, trying again for `RETRY_QUEUE_PATIENCE` while the broker is away: a
-    Redis restart takes seconds, and a retry beats a failure record."""
+    Redis restart takes seconds, and a retry beats a failure record. A worker asked to
+    stop (`stopping()`) does not wait: its caller leaves the message unacknowledged."""
     deadline = time.monotonic() + RETRY_QUEUE_PATIENCE
     while True:
         try:
             return send()
         except Exception as broker_error:
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or stopping():
                 raise
             log.warning("%s: retry not queued yet (%s); trying again", name, broker_error)
             time.sleep(1)
 
 
-def send_message(app: Celery, task_name: str, message: _Message | CrawledItem) -> None:
-    """Queue `message` for the service that handles `task_name`."""
+def send_message(
+    app: Celery, task_name: str, message: _Message | CrawledItem, producer: Any = None
+) -> None:
+    """Queue `message` for the service that handles `task_name` (with `producer`, one of
+    `send_messages`)."""
     payload = message.to_payload()
     # argsrepr names the item: Celery's own (a safe repr of the whole payload, page text
     # included) cost more than publishing the message.
@@ -263,4 +270,31 @@ def send_message(app: Celery, task_name: str, message: _Message | CrawledItem) -
         queue=queue_for(task_name),
         argsrepr=f"[{item_key(payload)!r}]",
         kwargsrepr="{}",
+        producer=producer,
     )
+
+
+def send_messages(
+    app: Celery, task_name: str, messages: Sequence[_Message | CrawledItem]
+) -> list[BaseException | None]:
+    """Queue a batch's `messages` in one Redis round trip (kombu's publish batch: one
+    pipeline); an outcome per message, None when queued. A pipeline that failed leaves
+    every message's delivery uncertain: each gets the error (its cause, e.g. Redis
+    away, so it is retried: consumers are idempotent)."""
+    outcomes: list[BaseException | None] = []
+    with app.producer_or_acquire() as producer:
+        try:
+            with producer.batch():
+                for message in messages:
+                    try:
+                        send_message(app, task_name, message, producer)
+                    except Exception as exc:
+                        outcomes.append(exc)
+                    else:
+                        outcomes.append(None)
+        except Exception as exc:
+            error = exc.__cause__ if isinstance(exc.__cause__, Exception) else exc
+            log.warning("%s: a batch of %d not queued: %s", task_name, len(messages), error)
+            outcomes = [outcome or error for outcome in outcomes]
+            outcomes += [error] * (len(messages) - len(outcomes))
+    return outcomes

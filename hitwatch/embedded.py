@@ -58,6 +58,9 @@ class EmbeddedRedis:
                 "--logfile", str(log),
             ],
             stdin=subprocess.DEVNULL,
+            # Not in the terminal's process group: a Ctrl-C reaches the launcher, which
+            # stops Redis last, once the workers have stopped with what they hold.
+            start_new_session=True,
         )  # fmt: skip
         client = redis.Redis.from_url(self.url)
         deadline = time.monotonic() + 20

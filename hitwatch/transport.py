@@ -11,7 +11,13 @@ killer, a lost machine) or a Redis restart there loses it. Here:
   unacked sweep of any worker puts it back on its queue once the dead worker's liveness
   key has expired. (Several queues at once fall back to kombu's BRPOP.)
 - The write to `unacked` is retried while Redis restarts (its lists come back from the
-  append-only file), so the message is either run or delivered again.
+  append-only file), so the message is either run or delivered again; a worker asked to
+  stop gives up at once and leaves the message in its taking list.
+- A consumer with prefetch room takes, after the BLMOVE that woke it, up to that room
+  more in one round trip (a Lua script of LMOVEs into its taking list) and records them
+  all in `unacked` in one transaction before handing the first over; what it had not
+  handed over when its channel closes goes back to the queue. A batch worker's
+  acknowledgements of one batch are one round trip too (`acknowledging_together`).
 - One redis-py client per channel: kombu builds a new client (hundreds of command
   callbacks) for every publish and every acknowledgement, a third of a batch worker's
   time per message.
@@ -24,7 +30,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from queue import Empty
 from typing import Any
@@ -38,6 +44,16 @@ __all__ = ["TAKERS_KEY", "RedisTransport"]
 
 log = logging.getLogger(__name__)
 
+# Moves up to ARGV[1] messages from a queue to a taking list; returns them.
+_TAKE_MORE = """
+local taken = {}
+for _ = 1, tonumber(ARGV[1]) do
+  local message = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')
+  if not message then break end
+  taken[#taken + 1] = message
+end
+return taken
+"""
 # How long a worker keeps a message it took while Redis restarts.
 TAKEN_MESSAGE_PATIENCE = 600.0
 # Hash: taking list -> its queue, for every consuming channel that registered one.
@@ -48,34 +64,42 @@ TAKER_REFRESH_SECONDS = 3
 
 
 class _KeepTakenMessages(kombu.transport.redis.QoS):
-    def append(self, message: Any, delivery_tag: str) -> None:
-        deadline = time.monotonic() + TAKEN_MESSAGE_PATIENCE
-        warned = 0.0
-        while True:
-            try:
-                self._record_unacked(message, delivery_tag)
-                return
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
-                if time.monotonic() > deadline:
-                    raise
-                if time.monotonic() - warned > 10:
-                    log.error(
-                        "message %s taken but Redis is away (%s); keeping it", delivery_tag, error
-                    )
-                    warned = time.monotonic()
-                time.sleep(0.5)
+    _held_acks: list[str] | None = None
 
-    def _record_unacked(self, message: Any, delivery_tag: str) -> None:
-        # kombu's own append, plus: off the taking list in the same transaction.
-        delivery = message.delivery_info
-        raw = dumps([message._raw, delivery["exchange"], delivery["routing_key"]])  # type: ignore[no-untyped-call]
+    @contextmanager
+    def acknowledging_together(self) -> Iterator[None]:
+        """Acknowledgements made inside reach Redis in one round trip at the end (kombu
+        makes one per message). Until then the messages stay unacknowledged: a worker
+        that dies first has them delivered again."""
+        self._held_acks = []
+        try:
+            yield
+        finally:
+            held, self._held_acks = self._held_acks, None
+            if held:
+                with self.pipe_or_acquire() as pipe:
+                    pipe.zrem(self.unacked_index_key, *held)
+                    pipe.hdel(self.unacked_key, *held)
+                    pipe.execute()
+                for tag in held:
+                    kombu.transport.virtual.QoS.ack(self, tag)  # type: ignore[no-untyped-call]
+
+    def ack(self, delivery_tag: str) -> None:
+        if self._held_acks is not None:
+            self._held_acks.append(delivery_tag)
+            return
+        super().ack(delivery_tag)  # type: ignore[no-untyped-call]
+
+    def append(self, message: Any, delivery_tag: str) -> None:
         channel: _Channel = self.channel
-        with self.pipe_or_acquire() as pipe:
-            pipe.zadd(self.unacked_index_key, {delivery_tag: time.time()})
-            pipe.hset(self.unacked_key, delivery_tag, raw)
-            if channel.taken is not None:
-                pipe.lrem(channel.taking_key, 1, channel.taken)
-            pipe.execute()
+        if delivery_tag in channel.recorded:  # taken with others, recorded with them
+            channel.recorded.discard(delivery_tag)
+        else:
+            delivery = message.delivery_info
+            raw = dumps([message._raw, delivery["exchange"], delivery["routing_key"]])  # type: ignore[no-untyped-call]
+            channel.record_unacked(
+                {delivery_tag: raw}, [] if channel.taken is None else [channel.taken]
+            )
         kombu.transport.virtual.QoS.append(self, message, delivery_tag)  # type: ignore[no-untyped-call]
 
     def restore_visible(self, start: int = 0, num: int = 10, interval: int = 10) -> None:
@@ -112,6 +136,62 @@ class _Channel(kombu.transport.redis.Channel):
     _taking_queue = ""  # the queue of `taking_key`
     _taking_from = ""  # that queue while a BLMOVE is in flight, else ""
     _alive_said = 0.0
+    # Whether the consumer was asked to stop, when waits for Redis give up (set by it).
+    stopping: Callable[[], bool] = staticmethod(lambda: False)
+    _take_script: Any = None
+
+    @property
+    def recorded(self) -> set[str]:
+        """Delivery tags taken in a bunch and already written to `unacked`, not yet handed
+        to the consumer."""
+        if "_recorded" not in self.__dict__:
+            self.__dict__["_recorded"] = set()
+        return self.__dict__["_recorded"]  # type: ignore[no-any-return]
+
+    def record_unacked(self, records: dict[str, str], taken: list[bytes]) -> None:
+        """kombu's write of taken messages to `unacked`, plus: off the taking list in the
+        same transaction; tried again while Redis restarts."""
+        qos = self.qos
+        deadline = time.monotonic() + TAKEN_MESSAGE_PATIENCE
+        warned = 0.0
+        while True:
+            try:
+                with self.conn_or_acquire() as client:
+                    pipe = client.pipeline()
+                    pipe.zadd(qos.unacked_index_key, dict.fromkeys(records, time.time()))
+                    pipe.hset(qos.unacked_key, mapping=records)
+                    for item in taken:
+                        pipe.lrem(self.taking_key, 1, item)
+                    pipe.execute()
+                return
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
+                if time.monotonic() > deadline or self.stopping():
+                    # Still in the taking list: put back by the next sweep once this
+                    # worker's liveness key has expired.
+                    raise
+                if time.monotonic() - warned > 10:
+                    log.error(
+                        "%d message(s) taken but Redis is away (%s); keeping them",
+                        len(records),
+                        error,
+                    )
+                    warned = time.monotonic()
+                time.sleep(0.5)
+
+    def _take_more(self, queue: str) -> list[bytes]:
+        """Up to the prefetch room left after one message, more of the queue's messages
+        into the taking list in one round trip (kombu takes one per round trip)."""
+        room = (self.qos.can_consume_max_estimate() or 0) - 1
+        if room <= 0:
+            return []
+        try:
+            with self.conn_or_acquire() as client:
+                if self._take_script is None:
+                    self._take_script = client.register_script(_TAKE_MORE)
+                return list(self._take_script(keys=[queue, self.taking_key], args=[room]))
+        except redis.exceptions.RedisError as error:  # what it moved: put back on close
+            log.debug("no more messages taken: %s", error)
+            return []
 
     @contextmanager
     def conn_or_acquire(self, client: Any = None) -> Iterator[Any]:
@@ -166,9 +246,26 @@ class _Channel(kombu.transport.redis.Channel):
             if item is None:
                 raise Empty()
             self._queue_cycle.rotate(self._taking_from)
-            self.taken = item
+            more = self._take_more(self._taking_from)
+            payloads = [loads(raw.decode()) for raw in (item, *more)]  # type: ignore[no-untyped-call]
+            if more:
+                records = {
+                    payload["properties"]["delivery_tag"]: dumps(  # type: ignore[no-untyped-call]
+                        [
+                            payload,
+                            payload["properties"]["delivery_info"]["exchange"],
+                            payload["properties"]["delivery_info"]["routing_key"],
+                        ]
+                    )
+                    for payload in payloads
+                }
+                self.record_unacked(records, [item, *more])
+                self.recorded.update(records)
+            else:
+                self.taken = item
             try:
-                self.connection._deliver(loads(item.decode()), self._taking_from)  # type: ignore[no-untyped-call]
+                for payload in payloads:
+                    self.connection._deliver(payload, self._taking_from)
             finally:
                 self.taken = None
             return True
@@ -177,6 +274,14 @@ class _Channel(kombu.transport.redis.Channel):
             self._flush_brpop_reauth()  # type: ignore[no-untyped-call]
 
     def close(self) -> None:
+        if self.recorded:  # taken in a bunch, not handed over: back to their queue now
+            try:
+                with self.conn_or_acquire() as client:
+                    for tag in self.recorded:
+                        self.qos.restore_by_tag(tag, client, leftmost=True)
+                self.recorded.clear()
+            except redis.exceptions.RedisError as error:  # in `unacked`: restored later
+                log.warning("messages taken but not handed over not put back: %s", error)
         if self.taking_key:
             try:
                 with self.conn_or_acquire() as client:

@@ -178,12 +178,20 @@ def _absolute(href: str, base: str) -> str:
         return href
 
 
-def _first(root: HtmlElement, selectors: Sequence[str]) -> HtmlElement | None:
+def _first(root: HtmlElement, selectors: Sequence[str]) -> tuple[HtmlElement, list[str]] | None:
+    """The first element a selector finds with some text (or a meta tag), and its
+    paragraphs: read once, for the test and for the field."""
     for selector in selectors:
         for element in select(root, selector):
-            if element_text(element) or element.tag == "meta":
-                return element
+            paragraphs = element_paragraphs(element)
+            if paragraphs or element.tag == "meta":
+                return element, paragraphs
     return None
+
+
+def _first_text(root: HtmlElement, selectors: Sequence[str]) -> str:
+    found = _first(root, selectors)
+    return " ".join(found[1]) if found else ""
 
 
 def _meta(root: HtmlElement, names: Sequence[str]) -> str:
@@ -463,19 +471,16 @@ class _RuleFields:
 
 
 def _rule_fields(root: HtmlElement, rules: DetailRules) -> _RuleFields:
-    rule_title = _first(root, rules.title)
     rule_date = _first(root, rules.published_at)
-    rule_origin = _first(root, rules.origin)
-    rule_author = _first(root, rules.author)
+    date_text = ""
+    if rule_date is not None:
+        date, paragraphs = rule_date
+        date_text = date.get("content", "") if date.tag == "meta" else " ".join(paragraphs)
     return _RuleFields(
-        title=element_text(rule_title) if rule_title is not None else "",
-        date_text=(
-            (rule_date.get("content", "") if rule_date.tag == "meta" else element_text(rule_date))
-            if rule_date is not None
-            else ""
-        ),
-        origin=element_text(rule_origin) if rule_origin is not None else "",
-        author=element_text(rule_author) if rule_author is not None else "",
+        title=_first_text(root, rules.title),
+        date_text=date_text,
+        origin=_first_text(root, rules.origin),
+        author=_first_text(root, rules.author),
         table=policy_from_table(root, rules.policy_table),
     )
 
@@ -493,13 +498,17 @@ class _Body:
 
 
 def _body(root: HtmlElement, rules: DetailRules, text: str, url: str) -> _Body:
-    body_element = _first(root, rules.body)
-    if body_element is None:
+    found = _first(root, rules.body)
+    if found is None:
         paragraphs, title, date = _fallback_body(text, url, root)
         return _Body(paragraphs, None, "fallback", title, date)
-    for nested in select(body_element, ", ".join(rules.policy_table)) if rules.policy_table else []:
-        nested.drop_tree()
-    return _Body(element_paragraphs(body_element), body_element, "site")
+    body_element, paragraphs = found
+    nested = select(body_element, ", ".join(rules.policy_table)) if rules.policy_table else []
+    for table in nested:
+        table.drop_tree()
+    if nested:  # the policy table is read apart, not as body text
+        paragraphs = element_paragraphs(body_element)
+    return _Body(paragraphs, body_element, "site")
 
 
 def _title(root: HtmlElement, fields: _RuleFields, body: _Body, hints: Mapping[str, str]) -> str:

@@ -203,3 +203,71 @@ def test_a_worker_with_two_processes_consumes_with_both_and_stops_on_sigterm(
     os.kill(process.pid, signal.SIGTERM)  # the parent alone: it stops its children
     wait_for(lambda: process.poll() is not None, 30, "the worker to stop", pool.logs)
     wait_for(lambda: consumers() == 0, 10, "its processes to stop", pool.logs)
+
+
+def test_a_worker_told_to_stop_while_redis_is_gone_exits_at_once(tmp_path, workers):
+    """Redis stops first (as a Ctrl-C in the terminal once stopped the demo's Redis): the
+    worker, reconnecting, stops within seconds of its SIGTERM instead of retrying forever."""
+    import os
+    import signal
+
+    from hitwatch.embedded import EmbeddedRedis
+    from tests.integration.support import wait_for
+    from tests.smtp import free_port
+
+    server = EmbeddedRedis(tmp_path / "broker", free_port())
+    server.start()
+    try:
+        pool = workers({"REDIS_URL": server.url, "HITWATCH_DATA_DIR": str(tmp_path / "data")})
+        process = pool.start("index", "--concurrency", "1")
+        client = redis.Redis.from_url(server.url)
+        wait_for(
+            lambda: any(c.get("cmd") == "blmove" for c in client.client_list()),
+            90,
+            "the worker to consume",
+            pool.logs,
+        )
+        client.close()
+        server.stop()
+        time.sleep(3)  # the worker has lost its connection and tries to get it back
+        assert process.poll() is None, pool.logs()
+        os.kill(process.pid, signal.SIGTERM)
+        wait_for(lambda: process.poll() is not None, 5, "the worker to stop", pool.logs)
+    finally:
+        server.stop()
+
+
+def test_a_retry_that_cannot_be_queued_while_stopping_leaves_the_message_unacknowledged(
+    tmp_path, database
+):
+    """Stopping with Redis gone, a worker does not wait `RETRY_QUEUE_PATIENCE` per item to
+    queue its retries, nor records them as failures: it leaves them in the unacked hash,
+    from which Redis (restarted from its append-only file) delivers them again."""
+    from hitwatch.embedded import EmbeddedRedis
+    from tests.smtp import free_port
+
+    server = EmbeddedRedis(tmp_path / "broker", free_port())
+    server.start()
+    settings = load_settings(data_dir=tmp_path / "data", redis_url=server.url)
+    worker = BatchWorker(create_celery(settings, "test"), "index", FailureLog(database), settings)
+
+    def handler(payloads: Sequence[dict[str, Any]]) -> list[BaseException | None]:
+        worker._stopping = True  # SIGTERM arrives ...
+        server.stop()  # ... and Redis goes away before the batch is settled
+        return [TransientError("store away")] * len(payloads)
+
+    worker.handle(INDEX_DOCUMENT, handler)
+    try:
+        _send(worker, "a", "b", "c")
+        started = time.monotonic()
+        worker.run_until_stopped()
+        assert time.monotonic() - started < 15
+        server.start()
+        client = redis.Redis.from_url(server.url)
+        assert client.hlen("unacked") + client.llen("index") == 3
+        with database.session() as session:
+            assert session.scalars(select(Failure)).all() == []
+        client.close()
+    finally:
+        worker.connection.release()
+        server.stop()

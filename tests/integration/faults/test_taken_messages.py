@@ -107,3 +107,76 @@ def test_what_a_dead_worker_had_taken_goes_back_to_its_queue(isolated_redis_url:
     finally:
         connection.release()
         client.close()
+
+
+def _publish(connection: Connection, queue: Queue, count: int) -> None:
+    producer = Producer(connection.default_channel)
+    for n in range(count):
+        producer.publish({"n": n}, exchange=queue.exchange, routing_key=queue.name, declare=[queue])
+
+
+def test_messages_taken_in_a_bunch_are_recorded_unacked_before_the_first_is_handed_over(
+    isolated_redis_url: str,
+) -> None:
+    connection = Connection(
+        isolated_redis_url, transport=RedisTransport, transport_options={"priority_steps": [0]}
+    )
+    client = redis.Redis.from_url(isolated_redis_url)
+    queue = Queue("classify", Exchange("classify"), "classify")
+    seen: list[tuple[int, int, int]] = []
+    try:
+        _publish(connection, queue, 5)
+        received: list[object] = []
+
+        def receive(body: object, message: object) -> None:
+            held = sum(client.llen(key) for key in client.hkeys(TAKERS_KEY))
+            seen.append((client.llen("classify"), held, client.hlen("unacked")))
+            received.append(message)
+
+        channel = connection.default_channel
+        # Room for 3: one message, then two more in the same round trip.
+        with Consumer(channel, [queue], callbacks=[receive], accept=["json"], prefetch_count=3):
+            connection.drain_events(timeout=5)
+            assert seen == [(2, 0, 3)] * 3  # all three recorded before the first ran
+            for message in received:
+                message.ack()  # type: ignore[attr-defined]
+            connection.drain_events(timeout=5)
+        assert len(received) == 5
+        assert client.hlen("unacked") == 2  # the last two, not acknowledged
+    finally:
+        connection.release()  # puts them back on the queue
+        client.close()
+    client = redis.Redis.from_url(isolated_redis_url)
+    assert client.hlen("unacked") == 0
+    assert client.llen("classify") == 2
+    client.close()
+
+
+def test_messages_taken_in_a_bunch_but_not_handed_over_go_back_when_the_channel_closes(
+    isolated_redis_url: str,
+) -> None:
+    connection = Connection(
+        isolated_redis_url, transport=RedisTransport, transport_options={"priority_steps": [0]}
+    )
+    client = redis.Redis.from_url(isolated_redis_url)
+    queue = Queue("classify", Exchange("classify"), "classify")
+    try:
+        _publish(connection, queue, 4)
+
+        def receive(body: object, message: object) -> None:
+            raise RuntimeError("the consumer fails on the first of the bunch")
+
+        channel = connection.default_channel
+        consumer = Consumer(
+            channel, [queue], callbacks=[receive], accept=["json"], prefetch_count=10
+        )
+        with consumer, pytest.raises(RuntimeError):
+            connection.drain_events(timeout=5)
+        assert client.hlen("unacked") == 4
+        assert client.llen("classify") == 0
+    finally:
+        connection.release()
+    # The one handed over and the three never handed over: all back, none unacked.
+    assert client.llen("classify") == 4
+    assert client.hlen("unacked") == 0
+    client.close()
