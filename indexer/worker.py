@@ -12,7 +12,7 @@ import sqlalchemy.exc
 from celery import Celery
 
 from hitwatch.batches import BatchWorker, parse_batch
-from hitwatch.broker import create_celery, send_message
+from hitwatch.broker import create_celery, send_messages
 from hitwatch.messages import ClassifiedDocument, StoryIndexed, parse_message
 from hitwatch.search import SearchDocument, SearchIndex, open_search_index
 from hitwatch.settings import Settings
@@ -61,11 +61,12 @@ class Indexer:
         # Index and announce even when the store had the rows already: a worker killed
         # between these steps is mended by the redelivery; the notifier ignores repeats.
         self.search.index(documents)
-        for (position, doc), outcome in zip(docs, outcomes, strict=True):
-            try:
-                send_message(self.celery, HANDLE_STORY_INDEXED, _indexed(doc, outcome))
-            except Exception as exc:  # the broker: retried, the redelivery re-indexes
-                results[position] = exc
+        announcements = [
+            _indexed(doc, outcome) for (_, doc), outcome in zip(docs, outcomes, strict=True)
+        ]
+        sent = send_messages(self.celery, HANDLE_STORY_INDEXED, announcements)
+        for (position, _), error in zip(docs, sent, strict=True):
+            results[position] = error  # a broker error: retried, the redelivery re-indexes
         return results
 
     def _store(
