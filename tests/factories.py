@@ -9,6 +9,8 @@ here. Nothing here talks to a server on its own.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -97,8 +99,21 @@ class Outbox:
         self.sent.append(message)
 
 
+class BatchingSender:
+    """What `send_messages` needs of a Celery app besides `send_task`: a producer whose
+    batch sends each message through `send_task` at once."""
+
+    @contextmanager
+    def producer_or_acquire(self) -> Iterator[BatchingSender]:
+        yield self
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        yield
+
+
 @dataclass
-class FakeCelery:
+class FakeCelery(BatchingSender):
     """Records sent tasks; `error` makes sending fail like an unreachable broker."""
 
     sent: list[tuple[str, Any, dict[str, Any]]] = field(default_factory=list)

@@ -34,7 +34,7 @@ from notifier.alerts import AlertTasks
 from notifier.worker import Notifier
 from tests.e2e.test_browser_digest import _link
 from tests.e2e.test_browser_search import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, _require_browser
-from tests.factories import classified_document
+from tests.factories import BatchingSender, classified_document
 from tests.smtp import Inbox, free_port
 from webapp import create_app
 
@@ -62,7 +62,7 @@ def classified(n: int, title: str, body: str) -> ClassifiedDocument:
 
 
 @dataclass
-class Relay:
+class Relay(BatchingSender):
     """The indexer's task sender: hands `story_indexed` to the notifier's task at once."""
 
     notifier: Notifier
