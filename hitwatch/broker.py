@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 import elastic_transport
 import kombu.exceptions
+import kombu.serialization
+import orjson
 import redis
 import sqlalchemy.exc
 from celery import Celery, Task
@@ -66,6 +68,17 @@ T = TypeVar("T")
 # How long a worker tries to queue a retry while the broker is away before it records
 # the failure instead: a Redis restart takes seconds, and a retry beats a failure record.
 RETRY_QUEUE_PATIENCE = 30.0
+
+
+def _json_body(value: object) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+
+
+# Message bodies are plain JSON (`model_dump(mode="json")`): orjson writes and reads the
+# same JSON as kombu's encoder at a fraction of its CPU, paid per message at every stage.
+kombu.serialization.register(  # type: ignore[no-untyped-call]
+    "json", _json_body, orjson.loads, content_type="application/json", content_encoding="utf-8"
+)
 
 
 def create_celery(settings: Settings, main: str) -> Celery:

@@ -149,8 +149,8 @@ class _Channel(kombu.transport.redis.Channel):
         return self.__dict__["_recorded"]  # type: ignore[no-any-return]
 
     def record_unacked(self, records: dict[str, str], taken: list[bytes]) -> None:
-        """kombu's write of taken messages to `unacked`, plus: off the taking list in the
-        same transaction; tried again while Redis restarts."""
+        """kombu's write of taken messages to `unacked`, plus: `taken`, the latest taken,
+        off the taking list in the same transaction; tried again while Redis restarts."""
         qos = self.qos
         deadline = time.monotonic() + TAKEN_MESSAGE_PATIENCE
         warned = 0.0
@@ -160,8 +160,11 @@ class _Channel(kombu.transport.redis.Channel):
                     pipe = client.pipeline()
                     pipe.zadd(qos.unacked_index_key, dict.fromkeys(records, time.time()))
                     pipe.hset(qos.unacked_key, mapping=records)
-                    for item in taken:
-                        pipe.lrem(self.taking_key, 1, item)
+                    if taken:
+                        # The list holds this take alone (a channel whose write failed is
+                        # replaced and its list emptied on close), so one LTRIM, not an
+                        # LREM comparing each whole message; tried again, it trims nothing.
+                        pipe.ltrim(self.taking_key, len(taken), -1)
                     pipe.execute()
                 return
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:

@@ -92,8 +92,9 @@ _CLASSIFICATION = (
 
 
 def save_documents(session: Session, docs: Sequence[ClassifiedDocument]) -> list[StoreOutcome]:
-    """`save_document` for a batch, in order; the batch's known articles and stories are
-    loaded in two queries first instead of two queries per document."""
+    """`save_document` for a batch, in order. The batch's known articles and stories are
+    loaded in two queries and its new stories inserted in one statement first: a flush
+    per new story cost more than the rest of the write."""
     articles = {
         article.id: article
         for article in session.scalars(
@@ -106,13 +107,25 @@ def save_documents(session: Session, docs: Sequence[ClassifiedDocument]) -> list
             select(Story).where(Story.id.in_({doc.story_id for doc in docs}))
         )
     }
+    # Story id -> the document whose story it is made for (its first in the batch).
+    made_for: dict[str, str] = {}
+    for doc in docs:
+        if doc.story_id not in stories:
+            stories[doc.story_id] = _new_story(doc)
+            made_for[doc.story_id] = doc.doc_id
+    if made_for:
+        session.add_all(stories[story_id] for story_id in made_for)
+        session.flush()
     outcomes = []
     changed = []
     for doc in docs:
-        outcome, article, story, recorded = _save(
-            session, doc, articles.get(doc.doc_id), stories.get(doc.story_id)
+        story = stories[doc.story_id]
+        is_new = made_for.get(doc.story_id) == doc.doc_id
+        outcome, article, recorded = _save(
+            session, doc, articles.get(doc.doc_id), None if is_new else story, story
         )
-        articles[doc.doc_id], stories[doc.story_id] = article, story
+        articles[doc.doc_id] = article
+        made_for.pop(doc.story_id, None)  # later documents of the batch join it
         outcomes.append(outcome)
         if recorded:
             changed.append(doc)
@@ -126,18 +139,30 @@ def save_document(session: Session, doc: ClassifiedDocument) -> StoreOutcome:
     A reclassified document (same text, new classification) replaces the classification
     of the stored article without a new version: it is neither new nor updated news.
     """
-    outcome, _article, _story, recorded = _save(
-        session, doc, session.get(Article, doc.doc_id), session.get(Story, doc.story_id)
+    return save_documents(session, [doc])[0]
+
+
+def _new_story(doc: ClassifiedDocument) -> Story:
+    return Story(
+        id=doc.story_id,
+        canonical_doc_id=doc.doc_id,
+        title=doc.title,
+        source_name=doc.source_name,
+        published_at=doc.published_at,
+        relevant=doc.relevant,
+        doc_count=1,
     )
-    if recorded:
-        record_documents(session, [doc])
-    return outcome
 
 
 def _save(
-    session: Session, doc: ClassifiedDocument, article: Article | None, story: Story | None
-) -> tuple[StoreOutcome, Article, Story, bool]:
-    """The article and its story written; and whether its policy facts are to be
+    session: Session,
+    doc: ClassifiedDocument,
+    article: Article | None,
+    story: Story | None,
+    new_story: Story,
+) -> tuple[StoreOutcome, Article, bool]:
+    """The article and its story written (`story`: the stored one, None when
+    `new_story` was made for this document); and whether its policy facts are to be
     recorded (`record_documents`, once for a batch)."""
     if doc.reclassified and article is not None and story is not None:
         fields = _article_fields(doc)
@@ -146,27 +171,14 @@ def _save(
         session.flush()
         _refresh_story(session, story)
         outcome = StoreOutcome(new_story=False, updated=False, version=article.version)
-        return outcome, article, story, True
+        return outcome, article, True
     if (
         article is not None
         and story is not None
         and article.content_hash == doc.content_hash
         and article.story_id == doc.story_id
     ):
-        return _outcome(story, article), article, story, False
-
-    new_story = story is None
-    if story is None:
-        story = Story(
-            id=doc.story_id,
-            canonical_doc_id=doc.doc_id,
-            title=doc.title,
-            source_name=doc.source_name,
-            published_at=doc.published_at,
-            relevant=doc.relevant,
-        )
-        session.add(story)
-        session.flush()
+        return _outcome(story, article), article, False
 
     previous_story_id = article.story_id if article is not None else None
     if article is None:
@@ -176,9 +188,9 @@ def _save(
         for field, value in _article_fields(doc).items():
             setattr(article, field, value)
         article.version += 1
-    if new_story:
+    if story is None:
         # A story made just now has this article as its only member: no query needed.
-        story.doc_count = 1
+        story = new_story
     else:
         session.flush()
         _refresh_story(session, story)
@@ -187,7 +199,7 @@ def _save(
         if old is not None:
             session.flush()
             _refresh_story(session, old)
-    return _outcome(story, article), article, story, True
+    return _outcome(story, article), article, True
 
 
 def _outcome(story: Story, article: Article) -> StoreOutcome:

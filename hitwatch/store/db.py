@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url
@@ -18,6 +19,12 @@ from hitwatch.settings import load_settings
 __all__ = ["Database", "alembic_config", "database_error_message", "open_database"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _json_text(value: object) -> str:
+    """A JSON column's text, written by orjson: the same JSON as the standard library's
+    (compact, characters unescaped) at a fraction of the CPU per stored document."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 @dataclass
@@ -79,7 +86,12 @@ def open_database(url: str) -> Database:
     """Open (not migrate) the database at `url`; SQLite files get WAL and a busy timeout."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30},
+            json_serializer=_json_text,
+            json_deserializer=orjson.loads,
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -99,5 +111,7 @@ def open_database(url: str) -> Database:
                 context.is_disconnect = True
 
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(
+            url, pool_pre_ping=True, json_serializer=_json_text, json_deserializer=orjson.loads
+        )
     return Database(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))

@@ -59,6 +59,8 @@ def stack(
         "BROKER_VISIBILITY_TIMEOUT": "3",
         "TASK_MAX_RETRIES": "1",
         "TASK_RETRY_BACKOFF_MAX": "1",
+        # Small batches: the worker is caught between two of them, however fast it is.
+        "BATCH_SIZE": "5",
     }
     settings = load_settings(
         redis_url=isolated_redis_url,
