@@ -276,7 +276,8 @@ def send_message(
     `send_messages`)."""
     payload = message.to_payload()
     # argsrepr names the item: Celery's own (a safe repr of the whole payload, page text
-    # included) cost more than publishing the message.
+    # included) cost more than publishing the message. Nothing to declare: a queue's
+    # messages go straight to its list (direct routing), and consumers declare it.
     app.send_task(
         task_name,
         args=[payload],
@@ -284,6 +285,7 @@ def send_message(
         argsrepr=f"[{item_key(payload)!r}]",
         kwargsrepr="{}",
         producer=producer,
+        declare=[],
     )
 
 

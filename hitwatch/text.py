@@ -42,13 +42,28 @@ _IS_CJK = re.compile(rf"[{_CJK}]")
 SEPARATORS = frozenset(",;:!?、。")
 
 
+# Full-width ASCII and the ideographic space: in Chinese text nearly all that NFKC changes.
+_FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]")
+_HALF_WIDTH = {chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)} | {"\u3000": " "}
+
+
+def _nfkc(text: str) -> str:
+    # CPython's NFKC of a whole page costs ~0.1 ms per 1,000 characters once one character
+    # needs it, so the common ones are mapped first (each to its NFKC form, a lone
+    # starter: the result is the same) and the rest pays only when something remains.
+    text = _FULL_WIDTH.sub(lambda match: _HALF_WIDTH[match.group()], text)
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    return unicodedata.normalize("NFKC", text)
+
+
 def normalize(text: str) -> str:
     """NFKC (full-width to half-width), then case folding; the form every match is made on.
 
     NFKC again after folding, since folding can make characters NFKC would change, so
     that normalising twice changes nothing (a unit test checks every character).
     """
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    return _nfkc(_nfkc(text).casefold())
 
 
 def _runs(text: str) -> list[str]:
