@@ -16,6 +16,7 @@ and at punctuation: a document because runs are its tokens, a typed query term b
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -87,11 +88,11 @@ def index_tokens(text: str) -> str:
     """The whitespace-separated token string an index stores for `text`."""
     out: list[str] = []
     for run in _runs(text):
-        if _IS_CJK.match(run):
-            out.extend(run[i : i + 2] for i in range(len(run) - 1))
-            out.append(run[-1])
-        else:
+        if run.isascii():  # a Latin word or a number
             out.append(run)
+        else:  # a CJK run: its overlapping bigrams, then its last character
+            out += map(operator.add, run, run[1:])
+            out.append(run[-1])
     return " ".join(out)
 
 
