@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
+from elasticsearch.serializer import OrjsonSerializer
 
 from hitwatch.errors import SearchBackendError
 from hitwatch.search.base import (
@@ -286,7 +287,10 @@ class ElasticsearchIndex:
         # benchmark repeating one query turns it off to measure the work.
         self.request_cache = request_cache
         self.index_name = f"{alias}-v{VERSION}"
-        self._client = Elasticsearch(hosts, request_timeout=REQUEST_TIMEOUT)
+        # orjson: a bulk request's documents and its response in a fraction of the CPU.
+        self._client = Elasticsearch(
+            hosts, request_timeout=REQUEST_TIMEOUT, serializer=OrjsonSerializer()
+        )
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:
