@@ -11,7 +11,6 @@ from click.testing import CliRunner
 from classifier.classify import Classifier
 from classifier.cli import classify_command, eval_classify_command
 from classifier.dedupe_evaluation import evaluate_dedupe
-from classifier.linear import model_text, train_relevance
 from classifier.evaluation import (
     DEFAULT_LABELS,
     LabelledItem,
@@ -24,6 +23,7 @@ from classifier.evaluation import (
     load_split,
     make_split,
 )
+from classifier.linear import model_text, train_relevance
 
 
 def test_items_pointing_into_an_absent_corpus_are_skipped_and_counted(tmp_path: Path) -> None:
