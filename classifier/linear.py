@@ -44,23 +44,29 @@ DEFAULT_MODEL = Path(__file__).with_name("relevance_model.json")
 _SHORT_BODY = 800
 _BODY_CHARS = 6000
 _NON_TEXT = re.compile(r"[\s\d\W_]+")
-_NGRAMS = (2, 3)
+_NGRAMS = (1,)
 _MIN_DF = 2
 _FEATURES = 6000
-_C = 4.0
+_C = 16.0
 _TOP_TERMS = 8
+_PLACEHOLDER = "某"
 
 
 def model_text(title: str, body: str, attachments: Sequence[str] = ()) -> str:
-    """What the model reads: the title twice, the body (with attachments when short)."""
+    """What the model reads: the title twice, the body (with attachments when short).
+
+    The placeholder 某 (某省, 某市: a notice written for the labels names no real body)
+    is left out: it says how a label was made, not what a page is about.
+    """
     text = body if len(body) >= _SHORT_BODY else "\n".join([body, *attachments])
-    return nfkc("\n".join([title, title, text[:_BODY_CHARS]]))
+    return nfkc("\n".join([title, title, text[:_BODY_CHARS]])).replace(_PLACEHOLDER, "")
 
 
-def char_ngrams(text: str) -> list[str]:
-    """The character 2- and 3-grams of each run of letters (digits, spaces, punctuation split)."""
+def char_ngrams(text: str, sizes: Sequence[int] = _NGRAMS) -> list[str]:
+    """The character n-grams (2- and 3-grams unless `sizes` says) of each run of letters
+    (digits, spaces, punctuation split)."""
     runs = [run for run in _NON_TEXT.split(text) if run]
-    return [run[i : i + n] for run in runs for n in _NGRAMS for i in range(len(run) - n + 1)]
+    return [run[i : i + n] for run in runs for n in sizes for i in range(len(run) - n + 1)]
 
 
 @dataclass(frozen=True)
@@ -109,28 +115,41 @@ def model_json(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-def train_relevance(texts: list[str], labels: list[bool], *, note: str = "") -> dict[str, Any]:
-    """Fit the model on `texts` (from `model_text`) and return its JSON-ready form."""
+def train_relevance(
+    texts: list[str],
+    labels: list[bool],
+    *,
+    note: str = "",
+    c: float = _C,
+    features: int = _FEATURES,
+    sizes: Sequence[int] = _NGRAMS,
+) -> dict[str, Any]:
+    """Fit the model on `texts` (from `model_text`) and return its JSON-ready form:
+    regularisation `c`, the `features` best n-grams of the `sizes` given."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.feature_selection import chi2
     from sklearn.linear_model import LogisticRegression
 
-    every = TfidfVectorizer(analyzer=char_ngrams, sublinear_tf=True, min_df=_MIN_DF)
+    def analyzer(text: str) -> list[str]:
+        return char_ngrams(text, sizes)
+
+    every = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, min_df=_MIN_DF)
     scores, _ = chi2(every.fit_transform(texts), labels)
     names = every.get_feature_names_out()
-    keep = np.argsort(-np.nan_to_num(scores), kind="stable")[:_FEATURES]
+    keep = np.argsort(-np.nan_to_num(scores), kind="stable")[:features]
     chosen = sorted(str(names[i]) for i in keep)
     vectorizer = TfidfVectorizer(
-        analyzer=char_ngrams,
+        analyzer=analyzer,
         sublinear_tf=True,
         lowercase=False,
         vocabulary={term: index for index, term in enumerate(chosen)},
     )
     matrix = vectorizer.fit_transform(texts)
-    model = LogisticRegression(C=_C, class_weight="balanced", solver="liblinear", random_state=0)
+    model = LogisticRegression(C=c, class_weight="balanced", solver="liblinear", random_state=0)
     model.fit(matrix, labels)
     return {
-        "model": "logistic regression over TF-IDF of character 2-3-grams (chi-squared selection)",
+        "model": f"logistic regression (C {c:g}) over TF-IDF of character"
+        f" {'-'.join(str(n) for n in sorted(set(sizes)))}-grams (chi-squared selection)",
         "trained_on": note,
         "items": len(texts),
         "intercept": round(float(model.intercept_[0]), 5),
