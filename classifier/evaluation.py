@@ -15,6 +15,7 @@ reported first.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
@@ -29,6 +30,7 @@ import lxml.html
 from classifier.classify import Classification, Classifier
 from classifier.linear import RelevanceModel, model_text, train_relevance
 from classifier.notices import load_notices, notice_forms
+from classifier.taxonomy import load_taxonomy
 from hitwatch.messages import PolicyMeta
 
 __all__ = [
@@ -316,13 +318,19 @@ class ModelAlone:
         return replace(result, relevant=probability >= threshold, relevance=probability)
 
 
-def _train_on(items: Sequence[LabelledItem], note: str) -> dict[str, Any]:
-    # Health IT against health without IT: the contrast the rules find hardest.
+def _train_on(
+    items: Sequence[LabelledItem], note: str, neutral: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Health IT against health without IT (the contrast the rules find hardest), read
+    without the taxonomy's neutral phrases (default: those of `hitwatch/taxonomy.yaml`)."""
+    if neutral is None:
+        neutral = load_taxonomy().neutral_terms
     chosen = [i for i in items if i.subject in ("hit", "health")]
     return train_relevance(
-        [model_text(i.title, i.body, i.attachments) for i in chosen],
+        [model_text(i.title, i.body, i.attachments, neutral) for i in chosen],
         [i.relevant for i in chosen],
         note=f"{note}, health IT against health without IT: {len(chosen)} items",
+        neutral=neutral,
     )
 
 
@@ -372,12 +380,14 @@ def cross_validate(
     folds: int = 5,
     seed: int = SPLIT_SEED,
     skipped: int = 0,
-    train: Callable[[Sequence[LabelledItem], str], dict[str, Any]] = _train_on,
+    train: Callable[[Sequence[LabelledItem], str], dict[str, Any]] | None = None,
 ) -> ClassificationReport:
     """Out-of-fold scores of `items` (the tuning part): for each fold, the learned model
     is trained on the other folds' items and the fold is judged by `base`'s rules with
     that model, so no item is judged by a model that saw it. (The rules themselves were
     tuned on the tuning part, so they keep an in-sample advantage.)"""
+    if train is None:
+        train = functools.partial(_train_on, neutral=base.taxonomy.neutral_terms)
     assigned = fold_groups(items, folds, seed=seed)
     report = _empty_report(len(items), skipped, f"tune-cv{folds}")
     for fold in range(folds):

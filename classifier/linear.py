@@ -16,6 +16,7 @@ little to a classification. The classifier turns its probability into IT evidenc
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -47,19 +48,31 @@ _NON_TEXT = re.compile(r"[\s\d\W_]+")
 _NGRAMS = (1,)
 _MIN_DF = 2
 _FEATURES = 6000
-_C = 16.0
+_C = 32.0
 _TOP_TERMS = 8
 _PLACEHOLDER = "某"
 
 
-def model_text(title: str, body: str, attachments: Sequence[str] = ()) -> str:
+def model_text(
+    title: str, body: str, attachments: Sequence[str] = (), neutral: Sequence[str] = ()
+) -> str:
     """What the model reads: the title twice, the body (with attachments when short).
 
-    The placeholder 某 (某省, 某市: a notice written for the labels names no real body)
-    is left out: it says how a label was made, not what a page is about.
+    Left out: the `neutral` phrases (taxonomy `relevance.neutral`: 信息公开, 网上报名 name
+    how a notice is handled, not health IT; the rules ignore them too) and the
+    placeholder 某 (某省, 某市: a notice written for the labels names no real body), which
+    says how a label was made, not what a page is about.
     """
     text = body if len(body) >= _SHORT_BODY else "\n".join([body, *attachments])
-    return nfkc("\n".join([title, title, text[:_BODY_CHARS]])).replace(_PLACEHOLDER, "")
+    read = nfkc("\n".join([title, title, text[:_BODY_CHARS]])).replace(_PLACEHOLDER, "")
+    pattern = _neutral_pattern(tuple(neutral))
+    return pattern.sub("\n", read) if pattern is not None else read
+
+
+@functools.lru_cache(maxsize=8)
+def _neutral_pattern(neutral: tuple[str, ...]) -> re.Pattern[str] | None:
+    phrases = sorted({nfkc(phrase) for phrase in neutral if phrase}, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, phrases))) if phrases else None
 
 
 def char_ngrams(text: str, sizes: Sequence[int] = _NGRAMS) -> list[str]:
@@ -86,6 +99,8 @@ class RelevanceModel:
         self.intercept = float(data["intercept"])
         if not (len(self.terms) == len(self.idf) == len(self.coef)) or not self.terms:
             raise ValueError("relevance model: terms, idf and coef must be non-empty and alike")
+        # The phrases its texts were read without (model_text), read so at run time too.
+        self.neutral: tuple[str, ...] = tuple(data.get("neutral") or ())
         self.meta = {k: v for k, v in data.items() if k not in ("terms", "idf", "coef")}
         self._matcher = ahocorasick_rs.AhoCorasick(self.terms)
 
@@ -120,12 +135,14 @@ def train_relevance(
     labels: list[bool],
     *,
     note: str = "",
+    neutral: Sequence[str] = (),
     c: float = _C,
     features: int = _FEATURES,
     sizes: Sequence[int] = _NGRAMS,
 ) -> dict[str, Any]:
-    """Fit the model on `texts` (from `model_text`) and return its JSON-ready form:
-    regularisation `c`, the `features` best n-grams of the `sizes` given."""
+    """Fit the model on `texts` (from `model_text`, without the `neutral` phrases, which
+    the model keeps) and return its JSON-ready form: regularisation `c`, the `features`
+    best n-grams of the `sizes` given."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.feature_selection import chi2
     from sklearn.linear_model import LogisticRegression
@@ -152,6 +169,7 @@ def train_relevance(
         f" {'-'.join(str(n) for n in sorted(set(sizes)))}-grams (chi-squared selection)",
         "trained_on": note,
         "items": len(texts),
+        "neutral": sorted(set(neutral)),
         "intercept": round(float(model.intercept_[0]), 5),
         "terms": chosen,
         "idf": [round(float(x), 5) for x in vectorizer.idf_],
