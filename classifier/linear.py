@@ -1,10 +1,13 @@
 """The learned part of relevance: how much a text reads like health IT rather than health.
 
 The keyword rules know an IT artefact only once a word for it is listed; a learned model
-reads every character n-gram. `train_relevance` fits a logistic regression (scikit-learn)
-over TF-IDF of character 2-3-grams on the tuning part's health-IT items against its
-health-without-IT items (the contrast the rules find hardest: the same issuers, the same
-notice forms), keeping the `_FEATURES` n-grams that tell them apart best (chi-squared).
+reads every character. `train_relevance` fits a logistic regression (scikit-learn) over
+TF-IDF of single characters (数, 息, 网, 智, 据 …: an artefact no label names still
+shows them; 2-3-grams, the earlier choice, cross-validated worse: they learn the labels'
+own phrases) on the tuning part's health-IT items against its health-without-IT items
+(the contrast the rules find hardest: the same issuers, the same notice forms), keeping
+the `_FEATURES` n-grams that tell them apart best (chi-squared). Sizes and C were chosen
+by 5-fold cross-validation on the tuning part (`hitwatch eval classify --folds 5`, README).
 The model is a small JSON file (n-grams, IDF, weights) rebuilt from the labels by
 `hitwatch train`, never edited by hand.
 
