@@ -51,7 +51,7 @@ _NON_TEXT = re.compile(r"[\s\d\W_]+")
 _NGRAMS = (1,)
 _MIN_DF = 2
 _FEATURES = 6000
-_C = 32.0
+_C = 4.0
 _TOP_TERMS = 8
 _PLACEHOLDER = "某"
 
