@@ -312,7 +312,7 @@ class Classifier:
         probability and the n-grams of this page that weighed most."""
         if self.model is None:
             return None
-        scored = self.model.score(model_text(title, body, attachments))
+        scored = self.model.score(model_text(title, body, attachments, self.model.neutral))
         p = min(max(scored.probability, 1e-9), 1 - 1e-9)
         it = self.taxonomy.model_weight * max(0.0, math.log(p / (1 - p)))
         return {"probability": round(p, 3), "it": round(it, 2), "terms": scored.terms}

@@ -21,8 +21,11 @@ from classifier.evaluation import (
     DEFAULT_LABELS,
     Judge,
     ModelAlone,
+    corpus_root,
+    cross_validate,
     evaluate_classification,
     format_classification_report,
+    load_labelled_items,
     train_from_labels,
 )
 from classifier.linear import DEFAULT_MODEL, model_json
@@ -99,11 +102,26 @@ def classify_command(file: Path, url: str, source_kind: str) -> None:
     is_flag=True,
     help="Also score relevance by the keyword rules alone and by the learned model alone.",
 )
-def eval_classify_command(corpus: Path, labels: Path, verbose: bool, compare: bool) -> None:
+@click.option(
+    "--folds",
+    type=click.IntRange(min=2),
+    default=None,
+    help="Instead: k-fold cross-validation on the tuning part alone (the learned model"
+    " trained on the other folds), with its out-of-fold misses.",
+)
+def eval_classify_command(
+    corpus: Path, labels: Path, verbose: bool, compare: bool, folds: int | None
+) -> None:
     """Relevance, topic and document-type scores: the test part first, then the tuning part."""
     if not corpus.is_dir():
         click.echo(f"corpus not found at {corpus}: only the project's own texts are scored")
     classifier = Classifier.load()
+    if folds is not None:
+        items, skipped = load_labelled_items(labels, corpus_root(corpus))
+        tuning = [item for item in items if item.part == "tune"]
+        report = cross_validate(tuning, classifier, folds=folds, skipped=skipped)
+        click.echo(format_classification_report(report, verbose=verbose))
+        return
     judges: list[tuple[str, Judge]] = [("keyword rules with the learned model", classifier)]
     if compare:
         judges += [

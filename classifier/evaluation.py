@@ -15,11 +15,12 @@ reported first.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,8 +28,9 @@ from typing import Any, Protocol
 import lxml.html
 
 from classifier.classify import Classification, Classifier
-from classifier.linear import model_text, train_relevance
+from classifier.linear import RelevanceModel, model_text, train_relevance
 from classifier.notices import load_notices, notice_forms
+from classifier.taxonomy import load_taxonomy
 from hitwatch.messages import PolicyMeta
 
 __all__ = [
@@ -39,7 +41,9 @@ __all__ = [
     "LabelledItem",
     "ModelAlone",
     "corpus_root",
+    "cross_validate",
     "evaluate_classification",
+    "fold_groups",
     "format_classification_report",
     "load_labelled_items",
     "load_split",
@@ -314,17 +318,86 @@ class ModelAlone:
         return replace(result, relevant=probability >= threshold, relevance=probability)
 
 
+def _train_on(
+    items: Sequence[LabelledItem], note: str, neutral: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Health IT against health without IT (the contrast the rules find hardest), read
+    without the taxonomy's neutral phrases (default: those of `hitwatch/taxonomy.yaml`)."""
+    if neutral is None:
+        neutral = load_taxonomy().neutral_terms
+    chosen = [i for i in items if i.subject in ("hit", "health")]
+    return train_relevance(
+        [model_text(i.title, i.body, i.attachments, neutral) for i in chosen],
+        [i.relevant for i in chosen],
+        note=f"{note}, health IT against health without IT: {len(chosen)} items",
+        neutral=neutral,
+    )
+
+
 def train_from_labels(labels_dir: Path, shared: Path) -> dict[str, Any]:
     """The learned relevance model, fit on the tuning part's health-IT items against its
     health-without-IT items (what `hitwatch train` writes)."""
     items, skipped = load_labelled_items(labels_dir, shared)
-    chosen = [i for i in items if i.part == "tune" and i.subject in ("hit", "health")]
-    return train_relevance(
-        [model_text(i.title, i.body, i.attachments) for i in chosen],
-        [i.relevant for i in chosen],
-        note=f"tuning part of {labels_dir.name}, health IT against health without IT:"
-        f" {len(chosen)} items ({skipped} labelled items skipped, source absent)",
+    return _train_on(
+        [i for i in items if i.part == "tune"],
+        f"tuning part of {labels_dir.name} ({skipped} labelled items skipped, source absent)",
     )
+
+
+def fold_groups(
+    items: Sequence[LabelledItem], folds: int, *, seed: int = SPLIT_SEED
+) -> dict[str, int]:
+    """group -> fold (0 .. folds-1), stratified as `make_split` is.
+
+    The groups of each stratum (source, document type, relevance of a group's first item)
+    are shuffled with `seed` and dealt out in turn, the deal carrying on from one stratum
+    to the next, so every fold holds about 1/folds of every stratum and of the whole.
+    """
+    if folds < 2:
+        raise ValueError(f"cross-validation needs at least 2 folds, not {folds}")
+    strata: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    for item in items:
+        if item.group not in seen:
+            seen.add(item.group)
+            strata.setdefault(_stratum(item), []).append(item.group)
+    rng = random.Random(seed)
+    assigned: dict[str, int] = {}
+    turn = 0
+    for stratum in sorted(strata):
+        groups = sorted(strata[stratum])
+        rng.shuffle(groups)
+        for group in groups:
+            assigned[group] = turn % folds
+            turn += 1
+    return assigned
+
+
+def cross_validate(
+    items: Sequence[LabelledItem],
+    base: Classifier,
+    *,
+    folds: int = 5,
+    seed: int = SPLIT_SEED,
+    skipped: int = 0,
+    train: Callable[[Sequence[LabelledItem], str], dict[str, Any]] | None = None,
+) -> ClassificationReport:
+    """Out-of-fold scores of `items` (the tuning part): for each fold, the learned model
+    is trained on the other folds' items and the fold is judged by `base`'s rules with
+    that model, so no item is judged by a model that saw it. (The rules themselves were
+    tuned on the tuning part, so they keep an in-sample advantage.)"""
+    if train is None:
+        train = functools.partial(_train_on, neutral=base.taxonomy.neutral_terms)
+    assigned = fold_groups(items, folds, seed=seed)
+    report = _empty_report(len(items), skipped, f"tune-cv{folds}")
+    for fold in range(folds):
+        held = [i for i in items if assigned[i.group] == fold]
+        rest = [i for i in items if assigned[i.group] != fold]
+        model = RelevanceModel(train(rest, f"folds other than {fold + 1} of {folds}"))
+        judge = Classifier(base.taxonomy, base.dictionary, model)
+        for item in held:
+            _score_one(report, item, _judge(judge, item))
+    return report
 
 
 @dataclass
@@ -336,6 +409,8 @@ class ClassificationReport:
     doc_type_correct: int
     doc_type_total: int
     errors: list[str] = field(default_factory=list)
+    # The relevance misses alone (also in `errors`), each with the judge's reason.
+    misses: list[str] = field(default_factory=list)
     part: str = "all"
     # Gold-relevant government policy documents (政策文件): judged relevant / all.
     policy_found: int = 0
@@ -374,15 +449,22 @@ def corpus_root(corpus: Path | None) -> Path | None:
     return corpus.parent if corpus is not None and corpus.is_dir() else None
 
 
+def _reason(result: Classification) -> str:
+    reason = result.evidence.get("relevance") or {}
+    model = reason.get("model") or {}
+    shown = [f"{key} {reason[key]}" for key in ("health", "it", "offtopic") if key in reason]
+    if model:
+        shown.append(f"model p {model['probability']}")
+    return ", ".join([*shown, str(reason.get("decision", ""))])
+
+
 def _relevance_name(relevant: bool) -> str:
     return "relevant" if relevant else "off-topic"
 
 
-def score_items(
-    items: list[LabelledItem], judge: Judge, *, skipped: int = 0, part: str = "all"
-) -> ClassificationReport:
-    report = ClassificationReport(
-        items=len(items),
+def _empty_report(items: int, skipped: int, part: str) -> ClassificationReport:
+    return ClassificationReport(
+        items=items,
         skipped=skipped,
         relevance=Counts(),
         topics={},
@@ -390,15 +472,24 @@ def score_items(
         doc_type_total=0,
         part=part,
     )
+
+
+def _judge(judge: Judge, item: LabelledItem) -> Classification:
+    return judge.classify(
+        item.title,
+        item.body,
+        source_kind=item.source_kind,
+        policy=item.policy,
+        attachments=item.attachments,
+    )
+
+
+def score_items(
+    items: list[LabelledItem], judge: Judge, *, skipped: int = 0, part: str = "all"
+) -> ClassificationReport:
+    report = _empty_report(len(items), skipped, part)
     for item in items:
-        result = judge.classify(
-            item.title,
-            item.body,
-            source_kind=item.source_kind,
-            policy=item.policy,
-            attachments=item.attachments,
-        )
-        _score_one(report, item, result)
+        _score_one(report, item, _judge(judge, item))
     return report
 
 
@@ -412,11 +503,13 @@ def _score_one(report: ClassificationReport, item: LabelledItem, result: Classif
         report.errors.append(
             f"{item.id}: relevant {result.relevance} (gold off-topic, {item.subject}) {item.title}"
         )
+        report.misses.append(f"{report.errors[-1]} [{_reason(result)}]")
     elif item.relevant:
         relevance.fn += 1
         report.errors.append(
             f"{item.id}: off-topic {result.relevance} (gold relevant) {item.title}"
         )
+        report.misses.append(f"{report.errors[-1]} [{_reason(result)}]")
     if item.subject == "health":
         report.health_total += 1
         report.health_relevant += int(result.relevant)
@@ -472,10 +565,17 @@ def evaluate_classification(
 _PART_NAMES = {"test": "TEST part", "tune": "TUNING part", "all": "all labelled items"}
 
 
+def _part_name(part: str) -> str:
+    if part.startswith("tune-cv"):
+        folds = part.removeprefix("tune-cv")
+        return f"TUNING part, {folds}-fold cross-validation (out-of-fold)"
+    return _PART_NAMES.get(part, part)
+
+
 def format_classification_report(report: ClassificationReport, *, verbose: bool = False) -> str:
     micro = report.topic_micro
     lines = [
-        f"== {_PART_NAMES.get(report.part, report.part)}: {report.items} items evaluated,"
+        f"== {_part_name(report.part)}: {report.items} items evaluated,"
         f" {report.skipped} skipped (source absent)",
         f"relevance  P {report.relevance.precision:.3f}  R {report.relevance.recall:.3f}"
         f"  F1 {report.relevance.f1:.3f}   (target F1 >= 0.97)",
@@ -504,6 +604,10 @@ def format_classification_report(report: ClassificationReport, *, verbose: bool 
     wrong = [(pair, n) for pair, n in report.confusion.most_common() if pair[0] != pair[1]]
     lines += ["", "confusions (gold -> predicted):"]
     lines += [f"  {gold} -> {predicted}: {n}" for (gold, predicted), n in wrong] or ["  none"]
+    if report.part.startswith("tune-cv"):
+        # Out-of-fold misses of the tuning part: what to learn from (never the test part's).
+        lines += ["", "out-of-fold relevance misses:"]
+        lines += [f"  {miss}" for miss in report.misses] or ["  none"]
     if verbose and report.errors:
         lines += ["", "disagreements:", *(f"  {e}" for e in report.errors)]
     return "\n".join(lines)

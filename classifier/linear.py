@@ -1,10 +1,13 @@
 """The learned part of relevance: how much a text reads like health IT rather than health.
 
 The keyword rules know an IT artefact only once a word for it is listed; a learned model
-reads every character n-gram. `train_relevance` fits a logistic regression (scikit-learn)
-over TF-IDF of character 2-3-grams on the tuning part's health-IT items against its
-health-without-IT items (the contrast the rules find hardest: the same issuers, the same
-notice forms), keeping the `_FEATURES` n-grams that tell them apart best (chi-squared).
+reads every character. `train_relevance` fits a logistic regression (scikit-learn) over
+TF-IDF of single characters (数, 息, 网, 智, 据 …: an artefact no label names still
+shows them; 2-3-grams, the earlier choice, cross-validated worse: they learn the labels'
+own phrases) on the tuning part's health-IT items against its health-without-IT items
+(the contrast the rules find hardest: the same issuers, the same notice forms), keeping
+the `_FEATURES` n-grams that tell them apart best (chi-squared). Sizes and C were chosen
+by 5-fold cross-validation on the tuning part (`hitwatch eval classify --folds 5`, README).
 The model is a small JSON file (n-grams, IDF, weights) rebuilt from the labels by
 `hitwatch train`, never edited by hand.
 
@@ -16,6 +19,7 @@ little to a classification. The classifier turns its probability into IT evidenc
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -44,23 +48,41 @@ DEFAULT_MODEL = Path(__file__).with_name("relevance_model.json")
 _SHORT_BODY = 800
 _BODY_CHARS = 6000
 _NON_TEXT = re.compile(r"[\s\d\W_]+")
-_NGRAMS = (2, 3)
+_NGRAMS = (1,)
 _MIN_DF = 2
 _FEATURES = 6000
 _C = 4.0
 _TOP_TERMS = 8
+_PLACEHOLDER = "某"
 
 
-def model_text(title: str, body: str, attachments: Sequence[str] = ()) -> str:
-    """What the model reads: the title twice, the body (with attachments when short)."""
+def model_text(
+    title: str, body: str, attachments: Sequence[str] = (), neutral: Sequence[str] = ()
+) -> str:
+    """What the model reads: the title twice, the body (with attachments when short).
+
+    Left out: the `neutral` phrases (taxonomy `relevance.neutral`: 信息公开, 网上报名 name
+    how a notice is handled, not health IT; the rules ignore them too) and the
+    placeholder 某 (某省, 某市: a notice written for the labels names no real body), which
+    says how a label was made, not what a page is about.
+    """
     text = body if len(body) >= _SHORT_BODY else "\n".join([body, *attachments])
-    return nfkc("\n".join([title, title, text[:_BODY_CHARS]]))
+    read = nfkc("\n".join([title, title, text[:_BODY_CHARS]])).replace(_PLACEHOLDER, "")
+    pattern = _neutral_pattern(tuple(neutral))
+    return pattern.sub("\n", read) if pattern is not None else read
 
 
-def char_ngrams(text: str) -> list[str]:
-    """The character 2- and 3-grams of each run of letters (digits, spaces, punctuation split)."""
+@functools.lru_cache(maxsize=8)
+def _neutral_pattern(neutral: tuple[str, ...]) -> re.Pattern[str] | None:
+    phrases = sorted({nfkc(phrase) for phrase in neutral if phrase}, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, phrases))) if phrases else None
+
+
+def char_ngrams(text: str, sizes: Sequence[int] = _NGRAMS) -> list[str]:
+    """The character n-grams (2- and 3-grams unless `sizes` says) of each run of letters
+    (digits, spaces, punctuation split)."""
     runs = [run for run in _NON_TEXT.split(text) if run]
-    return [run[i : i + n] for run in runs for n in _NGRAMS for i in range(len(run) - n + 1)]
+    return [run[i : i + n] for run in runs for n in sizes for i in range(len(run) - n + 1)]
 
 
 @dataclass(frozen=True)
@@ -80,6 +102,8 @@ class RelevanceModel:
         self.intercept = float(data["intercept"])
         if not (len(self.terms) == len(self.idf) == len(self.coef)) or not self.terms:
             raise ValueError("relevance model: terms, idf and coef must be non-empty and alike")
+        # The phrases its texts were read without (model_text), read so at run time too.
+        self.neutral: tuple[str, ...] = tuple(data.get("neutral") or ())
         self.meta = {k: v for k, v in data.items() if k not in ("terms", "idf", "coef")}
         self._matcher = ahocorasick_rs.AhoCorasick(self.terms)
 
@@ -109,30 +133,46 @@ def model_json(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-def train_relevance(texts: list[str], labels: list[bool], *, note: str = "") -> dict[str, Any]:
-    """Fit the model on `texts` (from `model_text`) and return its JSON-ready form."""
+def train_relevance(
+    texts: list[str],
+    labels: list[bool],
+    *,
+    note: str = "",
+    neutral: Sequence[str] = (),
+    c: float = _C,
+    features: int = _FEATURES,
+    sizes: Sequence[int] = _NGRAMS,
+) -> dict[str, Any]:
+    """Fit the model on `texts` (from `model_text`, without the `neutral` phrases, which
+    the model keeps) and return its JSON-ready form: regularisation `c`, the `features`
+    best n-grams of the `sizes` given."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.feature_selection import chi2
     from sklearn.linear_model import LogisticRegression
 
-    every = TfidfVectorizer(analyzer=char_ngrams, sublinear_tf=True, min_df=_MIN_DF)
+    def analyzer(text: str) -> list[str]:
+        return char_ngrams(text, sizes)
+
+    every = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, min_df=_MIN_DF)
     scores, _ = chi2(every.fit_transform(texts), labels)
     names = every.get_feature_names_out()
-    keep = np.argsort(-np.nan_to_num(scores), kind="stable")[:_FEATURES]
+    keep = np.argsort(-np.nan_to_num(scores), kind="stable")[:features]
     chosen = sorted(str(names[i]) for i in keep)
     vectorizer = TfidfVectorizer(
-        analyzer=char_ngrams,
+        analyzer=analyzer,
         sublinear_tf=True,
         lowercase=False,
         vocabulary={term: index for index, term in enumerate(chosen)},
     )
     matrix = vectorizer.fit_transform(texts)
-    model = LogisticRegression(C=_C, class_weight="balanced", solver="liblinear", random_state=0)
+    model = LogisticRegression(C=c, class_weight="balanced", solver="liblinear", random_state=0)
     model.fit(matrix, labels)
     return {
-        "model": "logistic regression over TF-IDF of character 2-3-grams (chi-squared selection)",
+        "model": f"logistic regression (C {c:g}) over TF-IDF of character"
+        f" {'-'.join(str(n) for n in sorted(set(sizes)))}-grams (chi-squared selection)",
         "trained_on": note,
         "items": len(texts),
+        "neutral": sorted(set(neutral)),
         "intercept": round(float(model.intercept_[0]), 5),
         "terms": chosen,
         "idf": [round(float(x), 5) for x in vectorizer.idf_],

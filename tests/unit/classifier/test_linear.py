@@ -123,3 +123,36 @@ def test_committed_model_is_what_hitwatch_train_builds(corpus: Path) -> None:
     assert rebuilt == DEFAULT_MODEL.read_text(encoding="utf-8"), (
         "classifier/relevance_model.json is stale: run `hitwatch train`"
     )
+
+
+def test_neutral_phrases_and_the_placeholder_are_not_read() -> None:
+    neutral = ("信息公开", "网上报名")
+    read = model_text("某市卫生健康委关于做好信息公开工作的通知", "请网上报名。", (), neutral)
+    assert "某" not in read and "信息公开" not in read and "网上报名" not in read
+    assert "卫生健康委" in read and "请" in read
+    # A phrase is cut out whole; the characters beside it do not join into a new n-gram.
+    assert "做好\n工作" in read
+    assert model_text("信息化", "", (), neutral) == model_text("信息化", "")
+
+
+def test_the_model_reads_pages_without_the_neutral_phrases_it_was_trained_without() -> None:
+    clf = Classifier.load(model_path=None)
+    data = {"terms": ["信"], "idf": [1.0], "coef": [6.0], "intercept": -3.0}
+    plain = Classifier(clf.taxonomy, clf.dictionary, RelevanceModel(data))
+    aware = Classifier(
+        clf.taxonomy, clf.dictionary, RelevanceModel({**data, "neutral": ["信息公开"]})
+    )
+    title, body = "关于做好医疗机构信息公开工作的通知", "各医疗机构：请认真贯彻执行。"
+    assert plain.classify(title, body).evidence["relevance"]["model"]["probability"] > 0.9
+    assert aware.classify(title, body).evidence["relevance"]["model"]["probability"] < 0.1
+
+
+def test_training_records_its_neutral_phrases_and_settings() -> None:
+    texts = [model_text(t, "") for t in _HIT + _HEALTH]
+    labels = [True] * 6 + [False] * 6
+    data = train_relevance(texts, labels, neutral=("网上报名",), c=2.0, sizes=(1, 2))
+    assert data["neutral"] == ["网上报名"]
+    assert "C 2" in data["model"] and "1-2-grams" in data["model"]
+    assert {len(term) for term in data["terms"]} == {1, 2}
+    assert RelevanceModel(data).neutral == ("网上报名",)
+    assert {len(t) for t in train_relevance(texts, labels)["terms"]} == {1}
