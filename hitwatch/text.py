@@ -52,7 +52,8 @@ def _nfkc(text: str) -> str:
     # CPython's NFKC of a whole page costs ~0.1 ms per 1,000 characters once one character
     # needs it, so the common ones are mapped first (each to its NFKC form, a lone
     # starter: the result is the same) and the rest pays only when something remains.
-    text = _FULL_WIDTH.sub(lambda match: _HALF_WIDTH[match.group()], text)
+    for char in set(_FULL_WIDTH.findall(text)):
+        text = text.replace(char, _HALF_WIDTH[char])
     if unicodedata.is_normalized("NFKC", text):
         return text
     return unicodedata.normalize("NFKC", text)
