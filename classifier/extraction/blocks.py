@@ -60,9 +60,22 @@ class Vocabulary:
         self.origin_patterns = [re.compile(p) for p in data["origin_patterns"]]
         self.author_patterns = [re.compile(p) for p in data["author_patterns"]]
         self.date_label = re.compile(data["date_labels"])
-        self.furniture = re.compile("|".join(f"(?:{p})" for p in data["furniture_lines"]))
+        # Most furniture patterns hold at the line's start only: tried there alone (a
+        # match) rather than at every character with the few that may stand anywhere.
+        lines = data["furniture_lines"]
+        self._furniture_start = _alternatives(p for p in lines if p.startswith("^"))
+        self._furniture_anywhere = _alternatives(p for p in lines if not p.startswith("^"))
         self.end_markers = re.compile("|".join(f"(?:{p})" for p in data["end_markers"]))
         self.subtitle_markers = re.compile(data["subtitle_markers"])
+
+    def is_furniture(self, line: str) -> bool:
+        """Does one of the `furniture_lines` patterns match in `line`?"""
+        return bool(self._furniture_start.match(line) or self._furniture_anywhere.search(line))
+
+
+def _alternatives(patterns: Iterable[str]) -> re.Pattern[str]:
+    """One pattern matching where any of `patterns` does (none: one that never matches)."""
+    return re.compile("|".join(f"(?:{p})" for p in patterns) or r"(?!)")
 
 
 @lru_cache(maxsize=1)
@@ -152,16 +165,17 @@ def clean_paragraphs(paragraphs: Iterable[str], *, drop_lines: Iterable[str] = (
 
     A related-stories heading (an end marker) after some article text ends the article.
     """
-    furniture = vocabulary().furniture
-    end_markers = vocabulary().end_markers
+    voc = vocabulary()
     skip = {collapse(line) for line in drop_lines if line}
     seen: set[str] = set()
     kept: list[str] = []
     for paragraph in paragraphs:
         line = paragraph.strip()
-        if kept and end_markers.search(line):
-            break
-        if not line or line in skip or furniture.search(line) or end_markers.search(line):
+        if voc.end_markers.search(line):
+            if kept:
+                break
+            continue
+        if not line or line in skip or voc.is_furniture(line):
             continue
         if line in seen and len(line) > 1:
             continue

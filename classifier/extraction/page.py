@@ -274,7 +274,7 @@ def _subtitle_line(line: str) -> bool:
     voc = vocabulary()
     return (
         2 <= len(line) <= _MAX_SUBTITLE_CHARS
-        and not voc.furniture.search(line)
+        and not voc.is_furniture(line)
         and not voc.date_label.search(line)
         and not any(p.search(line) for p in voc.origin_patterns)
         and parse_date(line) is None

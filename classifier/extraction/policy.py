@@ -128,6 +128,10 @@ def policy_from_table(root: HtmlElement, selectors: Sequence[str] = ()) -> Polic
 def find_doc_number(paragraphs: Sequence[str], *, head: int = 6) -> str:
     """The 发文字号 standing alone near the top of a document, e.g. 国办发〔2019〕4号."""
     for paragraph in paragraphs[:head]:
+        # Every 发文字号 ends in 号: a line without it is spared the pattern's attempt
+        # at each of its characters.
+        if "号" not in paragraph:
+            continue
         match = _DOC_NUMBER.search(paragraph)
         if match and len(paragraph) <= len(match[0]) + 12:
             return collapse(match[0])

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from pathlib import Path
 
 import pytest
+import yaml
+
+import classifier.extraction.blocks
 
 from classifier.extraction import attach_pdf_text, extract_page
-from classifier.extraction.blocks import clean_paragraphs, collapse, element_paragraphs
+from classifier.extraction.blocks import (
+    clean_paragraphs,
+    collapse,
+    element_paragraphs,
+    vocabulary,
+)
 from classifier.extraction.dates import BEIJING
 from classifier.extraction.encoding import decode_page
 from classifier.extraction.policy import find_doc_number, policy_from_body
@@ -159,6 +169,37 @@ def test_clean_paragraphs_keeps_typos_and_datelines() -> None:
         "医疗机购信息化",
     ]
     assert clean_paragraphs(lines) == ["中新网北京7月11日电(记者 李四)", "医疗机购信息化"]
+
+
+def test_furniture_patterns_anchored_at_the_start_hold_there_only() -> None:
+    # is_furniture tries a pattern beginning with ^ at the line's start alone: the whole
+    # pattern must be anchored (no top-level alternative that could match further on).
+    from re import _parser  # type: ignore[attr-defined]
+
+    data = yaml.safe_load(
+        (Path(classifier.extraction.blocks.__file__).with_name("vocabulary.yaml")).read_text()
+    )
+    anchored = [p for p in data["furniture_lines"] if p.startswith("^")]
+    assert anchored
+    for pattern in anchored:
+        assert _parser.parse(pattern)[0] == (_parser.AT, _parser.AT_BEGINNING), pattern
+    voc = vocabulary()
+    everything = re.compile("|".join(f"(?:{p})" for p in data["furniture_lines"]))
+    lines = [
+        "分享到：",
+        "扫一扫在手机打开当前页",
+        "网友评论仅供其表达个人看法",
+        "【编辑:王五】",
+        "版权所有",
+        "正文里提到责任编辑：某某",
+        "打印",
+        "本页打印",
+        "医疗机购信息化",
+    ]
+    for line in lines:
+        assert voc.is_furniture(line) == bool(everything.search(line)), line
+    assert not voc.is_furniture("正文里提到责任编辑：某某")
+    assert voc.is_furniture("请扫一扫关注")
 
 
 @pytest.mark.parametrize(
