@@ -166,7 +166,7 @@ def _parse(text: str, url: str) -> HtmlElement:
 
 def _base_url(root: HtmlElement, url: str) -> str:
     """What relative links on the page are relative to: its `<base href>`, else its URL."""
-    base = root.find(".//base[@href]")
+    base = next((b for b in root.iter("base") if b.get("href") is not None), None)
     href = base.get("href", "").strip() if base is not None else ""
     return _absolute(href, url) if href else url
 
