@@ -564,14 +564,12 @@ def _published_at(
     published_at = parse_date(fields.date_text, year=year, reference=reference) or parse_date(
         _meta(root, _META_DATES), year=year, reference=reference
     )
-    in_text = _date_from_text(header_after_title, year, reference)
-    # Meta tags often carry the day only; the printed line under the title has the time.
-    if published_at is None or (
-        in_text is not None
-        and in_text.date() == published_at.date()
-        and published_at.time() == time(0)
-    ):
-        published_at = in_text or published_at
+    # Meta tags often carry the day only; the printed line under the title has the time
+    # (read only when it can matter: no date yet, or one at midnight).
+    if published_at is None or published_at.time() == time(0):
+        in_text = _date_from_text(header_after_title, year, reference)
+        if published_at is None or (in_text is not None and in_text.date() == published_at.date()):
+            published_at = in_text or published_at
     if published_at is None and fields.table is not None and fields.table.meta.publish_date:
         published_at = parse_date(fields.table.meta.publish_date)
     if published_at is None:
