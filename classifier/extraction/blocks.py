@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import ahocorasick_rs
 import lxml.etree
 import yaml
 from lxml.cssselect import CSSSelector
@@ -60,6 +61,9 @@ class Vocabulary:
         self.outlets: dict[str, str] = dict(data["outlets"])
         self.outlet_aliases: dict[str, str] = dict(data["outlet_aliases"])
         self.policy_labels: dict[str, str] = dict(data["policy_labels"])
+        # Every label found in one pass (overlaps included: 文号 inside 发文字号).
+        self.policy_label_matcher = ahocorasick_rs.AhoCorasick(list(self.policy_labels))
+        self.policy_label_fields = list(self.policy_labels.values())
         self.origin_patterns = [re.compile(p) for p in data["origin_patterns"]]
         self.author_patterns = [re.compile(p) for p in data["author_patterns"]]
         self.date_label = re.compile(data["date_labels"])

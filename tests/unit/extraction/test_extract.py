@@ -262,3 +262,40 @@ def test_origin_keeps_the_name_and_drops_dates(text, origin):
     from classifier.extraction.page import _normalise_origin
 
     assert _normalise_origin(text, "中新网") == origin
+
+
+def test_policy_labels_are_compared_without_any_whitespace_or_colon() -> None:
+    from classifier.extraction.policy import _compact
+
+    noise = re.compile(r"[\s:：\u3000\u00a0]+")
+    for text in [
+        "发文 机关：",
+        "发\u3000文\u00a0字号:",
+        "成文\t日期\n",
+        "主题\x1c分类\u2028",
+        "索引号 : 123",
+    ]:
+        assert _compact(text) == noise.sub("", text)
+
+
+def test_a_policy_table_needs_two_fields_and_finds_labels_inside_longer_ones() -> None:
+    import lxml.html
+
+    from classifier.extraction.policy import policy_from_table
+
+    def table(cells: str) -> str:
+        return f"<html><body><table><tr>{cells}</tr></table><p>正文</p></body></html>"
+
+    one = lxml.html.document_fromstring(
+        table("<td>标题:</td><td>某文件</td><td>文号：</td><td>x</td>")
+    )
+    assert policy_from_table(one) is None
+    two = lxml.html.document_fromstring(
+        table(
+            "<td>发文字号：</td><td>国卫办发〔2024〕1号</td><td>成文 日期</td><td>2024年1月2日</td>"
+        )
+    )
+    fields = policy_from_table(two)
+    assert fields is not None
+    assert fields.meta.doc_number == "国卫办发〔2024〕1号"
+    assert fields.meta.written_date == "2024-01-02"
