@@ -186,6 +186,11 @@ def select(root: HtmlElement, selector: str) -> list[HtmlElement]:
 
 def drop_elements(root: HtmlElement, selectors: Iterable[str]) -> None:
     """Remove every element matching one of the CSS `selectors` (their tails stay)."""
+    selectors = list(selectors)
+    # Without pseudo-classes and sibling combinators, whether an element matches does not
+    # depend on the elements dropped before it: one query finds them all.
+    if not any(mark in selector for selector in selectors for mark in ":+~"):
+        selectors = [", ".join(selectors)] if selectors else []
     for selector in selectors:
         for element in select(root, selector):
             element.drop_tree()
