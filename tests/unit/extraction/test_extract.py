@@ -10,7 +10,6 @@ import pytest
 import yaml
 
 import classifier.extraction.blocks
-
 from classifier.extraction import attach_pdf_text, extract_page
 from classifier.extraction.blocks import (
     clean_paragraphs,
