@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -82,9 +83,13 @@ class Classification:
         }
 
 
-def _contribution(weight: float, hits: float) -> float:
+def _repeats(hits: float) -> float:
     # Repeats add evidence with diminishing returns: one term cannot carry a category.
-    return weight * (1.0 + 0.5 * math.log(hits)) if hits > 0 else 0.0
+    return 1.0 + 0.5 * math.log(hits)
+
+
+def _contribution(weight: float, hits: float) -> float:
+    return weight * _repeats(hits) if hits > 0 else 0.0
 
 
 class Classifier:
@@ -149,6 +154,15 @@ class Classifier:
             for label, w in labels
             if label == "it"
         }
+        # Per evidence kind: term -> its weights of that kind, in the order of its labels.
+        self._kind_weights: dict[str, dict[str, tuple[float, ...]]] = {
+            kind: {
+                term: weights
+                for term, labels in self._weights.items()
+                if (weights := tuple(w for label, w in labels if label == kind))
+            }
+            for kind in ("domain", "it")
+        }
 
     def _norm(self, term: str) -> str:
         return normalize_text(term, self.taxonomy.aliases)
@@ -203,14 +217,18 @@ class Classifier:
         scores: dict[str, float] = {}
         it_scores: dict[str, float] = {}
         evidence: dict[str, dict[str, float]] = {}
-        for term, count in hits.items():
+        for term, count in hits.items():  # every count >= 1
+            repeats = _repeats(count)
+            shown = self._canonical.get(term, term)
+            it_term = term in self._it_weight
             for label, weight in self._weights[term]:
-                shown = self._canonical.get(term, term)
-                contribution = _contribution(weight, count)
-                bucket = evidence.setdefault(label, {})
+                contribution = weight * repeats
+                bucket = evidence.get(label)
+                if bucket is None:
+                    bucket = evidence[label] = {}
                 bucket[shown] = round(bucket.get(shown, 0.0) + contribution, 3)
                 scores[label] = scores.get(label, 0.0) + contribution
-                if term in self._it_weight:
+                if it_term:
                     it_scores[label] = it_scores.get(label, 0.0) + contribution
         length = len(norm_title) + len(scanned)
         headline = self._headline_labels(head_terms)
@@ -225,7 +243,7 @@ class Classifier:
         doc_type = self._doc_type(norm_title, source_kind, policy)
         topics = self._policy_topic(topics, doc_type, scores)
         shown_evidence: dict[str, Any] = {
-            label: dict(sorted(terms.items(), key=lambda kv: -kv[1]))
+            label: dict(sorted(terms.items(), key=itemgetter(1), reverse=True))
             for label, terms in evidence.items()
             if not label.startswith(("-", "+"))
         }
@@ -331,13 +349,11 @@ class Classifier:
     ) -> tuple[float, dict[str, Any]]:
         per_thousand = max(body_length, _MIN_LENGTH) / 1000
 
+        repeats = [(term, _repeats(n)) for term, n in body_hits.items()]  # every n >= 1
+
         def body(kind: str) -> float:
-            total = sum(
-                _contribution(w, n)
-                for term, n in body_hits.items()
-                for label, w in self._weights[term]
-                if label == kind
-            )
+            weights = self._kind_weights[kind]
+            total = sum(w * r for term, r in repeats for w in weights.get(term, ()))
             return min(total / per_thousand, _BODY_CAP)
 
         health = (

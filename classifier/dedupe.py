@@ -467,7 +467,8 @@ class StoryRegistry:
             self._key("hashes", _shard(bytes.fromhex(fp.content_hash))),
             self._key("title", tkey or "-"),
             self._key("window"),
-            *(self._key("lsh", band, shard) for band, shard, _ in fp.buckets),
+            # = self._key("lsh", band, shard), spelled out: 21 keys per document
+            *(f"{self._prefix}lsh:{band}:{shard}" for band, shard, _ in fp.buckets),
         ]
         args: list[str | bytes | int | float] = [
             self._prefix,

@@ -115,7 +115,10 @@ class RelevanceModel:
         found = [i for i, _, _ in self._matcher.find_matches_as_indexes(text, overlapping=True)]
         if not found:
             return ModelScore(probability=_sigmoid(self.intercept), terms={})
-        index, counts = np.unique(np.asarray(found, dtype=np.intp), return_counts=True)
+        # The found terms in index order with their counts (np.unique's result, cheaper).
+        per_term = np.bincount(np.asarray(found, dtype=np.intp), minlength=len(self.terms))
+        index = np.flatnonzero(per_term)
+        counts = per_term[index]
         weights = (1.0 + np.log(counts)) * self.idf[index]
         contributions = weights / float(np.sqrt(weights @ weights)) * self.coef[index]
         z = self.intercept + float(contributions.sum())

@@ -38,6 +38,8 @@ _CHINESE_DATE = re.compile(
 
 def find_doc_number(text: str) -> str:
     """The first 发文字号 written in `text` (normalised), or ""."""
+    if "号" not in text:  # every 发文字号 ends in 号 (NFKC leaves it as it is)
+        return ""
     text = nfkc(text)
     for tail in _DOC_NUMBER_TAIL.finditer(text):
         start = tail.start()

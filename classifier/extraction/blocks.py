@@ -13,6 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import ahocorasick_rs
+import lxml.etree
 import yaml
 from lxml.cssselect import CSSSelector
 from lxml.html import HtmlElement
@@ -26,6 +28,7 @@ __all__ = [
     "element_blocks",
     "element_paragraphs",
     "element_text",
+    "iter_blocks",
     "iter_links",
     "select",
     "vocabulary",
@@ -48,6 +51,7 @@ _SILENT_TAGS = frozenset(["button", "select", "option", "input", "textarea"])
 _CJK = r"\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
 _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
 _SPACES = re.compile(r"[\s\u00a0\u3000\u200b\ufeff]+")
+_ANY_SPACE = re.compile(r"\s")
 
 
 class Vocabulary:
@@ -57,12 +61,28 @@ class Vocabulary:
         self.outlets: dict[str, str] = dict(data["outlets"])
         self.outlet_aliases: dict[str, str] = dict(data["outlet_aliases"])
         self.policy_labels: dict[str, str] = dict(data["policy_labels"])
+        # Every label found in one pass (overlaps included: 文号 inside 发文字号).
+        self.policy_label_matcher = ahocorasick_rs.AhoCorasick(list(self.policy_labels))
+        self.policy_label_fields = list(self.policy_labels.values())
         self.origin_patterns = [re.compile(p) for p in data["origin_patterns"]]
         self.author_patterns = [re.compile(p) for p in data["author_patterns"]]
         self.date_label = re.compile(data["date_labels"])
-        self.furniture = re.compile("|".join(f"(?:{p})" for p in data["furniture_lines"]))
+        # Most furniture patterns hold at the line's start only: tried there alone (a
+        # match) rather than at every character with the few that may stand anywhere.
+        lines = data["furniture_lines"]
+        self._furniture_start = _alternatives(p for p in lines if p.startswith("^"))
+        self._furniture_anywhere = _alternatives(p for p in lines if not p.startswith("^"))
         self.end_markers = re.compile("|".join(f"(?:{p})" for p in data["end_markers"]))
         self.subtitle_markers = re.compile(data["subtitle_markers"])
+
+    def is_furniture(self, line: str) -> bool:
+        """Does one of the `furniture_lines` patterns match in `line`?"""
+        return bool(self._furniture_start.match(line) or self._furniture_anywhere.search(line))
+
+
+def _alternatives(patterns: Iterable[str]) -> re.Pattern[str]:
+    """One pattern matching where any of `patterns` does (none: one that never matches)."""
+    return re.compile("|".join(f"(?:{p})" for p in patterns) or r"(?!)")
 
 
 @lru_cache(maxsize=1)
@@ -83,40 +103,64 @@ def _piece(text: str) -> str:
     Whitespace between two elements (`<a>甲</a> <a>乙</a>`) is kept as one space: it
     separates items on screen, while a line break inside one text node does not.
     """
+    if text.isascii() or not _ANY_SPACE.search(text):  # nothing the pattern could remove
+        return text
     return _SPACE_BETWEEN_CJK.sub("", text)
 
 
-def _walk(element: HtmlElement, out: list[list[tuple[str, bool]]], in_link: bool = False) -> None:
-    tag = element.tag if isinstance(element.tag, str) else ""
-    if tag in _SKIP_TAGS or not isinstance(element.tag, str):
-        if element.tail:
-            out[-1].append((_piece(element.tail), in_link))
-        return
-    block = tag in BLOCK_TAGS
-    link = in_link or tag == "a"
-    if block:
-        out.append([])
-    if element.text and tag not in _SILENT_TAGS:
-        out[-1].append((_piece(element.text), link))
-    for child in element:
-        _walk(child, out, link)
-    if block:
-        out.append([])
+def _block(chunk: list[tuple[str, bool]]) -> tuple[str, float] | None:
+    """(text, share of it inside links) of one block's text pieces; None when blank."""
+    text = _SPACES.sub(" ", "".join(piece for piece, _ in chunk)).strip()
+    if not text:
+        return None
+    linked = sum(len(piece.strip()) for piece, link in chunk if link)
+    return text, min(linked / len(text), 1.0)
+
+
+def iter_blocks(element: HtmlElement) -> Iterator[tuple[str, float]]:
+    """(text, share of it inside links) of every non-empty block inside `element` (and
+    its tail), in reading order, produced as the walk goes: a caller that needs the first
+    blocks only leaves the rest of the page unwalked."""
+    chunk: list[tuple[str, bool]] = []
+    in_link = [False]  # per element open in the walk: is it inside a link?
+    walker = lxml.etree.iterwalk(element, events=("start", "end", "comment", "pi"))
+    for event, node in walker:
+        tag = node.tag
+        if event == "start":
+            link = in_link[-1]
+            if tag in _SKIP_TAGS:
+                walker.skip_subtree()
+                in_link.append(link)
+                continue
+            link = link or tag == "a"
+            in_link.append(link)
+            if tag in BLOCK_TAGS and chunk:
+                done, chunk = _block(chunk), []
+                if done:
+                    yield done
+            text = node.text
+            if text and tag not in _SILENT_TAGS:
+                chunk.append((_piece(text), link))
+            continue
+        if event == "end":  # a comment or processing instruction has no end event
+            in_link.pop()
+            if tag in BLOCK_TAGS and chunk:
+                done, chunk = _block(chunk), []
+                if done:
+                    yield done
+        tail = node.tail
+        if tail and node is not element:
+            chunk.append((_piece(tail), in_link[-1]))
     if element.tail:
-        out[-1].append((_piece(element.tail), in_link))
+        chunk.append((_piece(element.tail), False))
+    done = _block(chunk)
+    if done:
+        yield done
 
 
 def element_blocks(element: HtmlElement) -> list[tuple[str, float]]:
     """(text, share of it inside links) of every non-empty block inside `element`."""
-    chunks: list[list[tuple[str, bool]]] = [[]]
-    _walk(element, chunks)
-    blocks: list[tuple[str, float]] = []
-    for chunk in chunks:
-        text = _SPACES.sub(" ", "".join(piece for piece, _ in chunk)).strip()
-        if text:
-            linked = sum(len(piece.strip()) for piece, link in chunk if link)
-            blocks.append((text, min(linked / len(text), 1.0)))
-    return blocks
+    return list(iter_blocks(element))
 
 
 def element_paragraphs(element: HtmlElement) -> list[str]:
@@ -142,6 +186,11 @@ def select(root: HtmlElement, selector: str) -> list[HtmlElement]:
 
 def drop_elements(root: HtmlElement, selectors: Iterable[str]) -> None:
     """Remove every element matching one of the CSS `selectors` (their tails stay)."""
+    selectors = list(selectors)
+    # Without pseudo-classes and sibling combinators, whether an element matches does not
+    # depend on the elements dropped before it: one query finds them all.
+    if not any(mark in selector for selector in selectors for mark in ":+~"):
+        selectors = [", ".join(selectors)] if selectors else []
     for selector in selectors:
         for element in select(root, selector):
             element.drop_tree()
@@ -152,16 +201,17 @@ def clean_paragraphs(paragraphs: Iterable[str], *, drop_lines: Iterable[str] = (
 
     A related-stories heading (an end marker) after some article text ends the article.
     """
-    furniture = vocabulary().furniture
-    end_markers = vocabulary().end_markers
+    voc = vocabulary()
     skip = {collapse(line) for line in drop_lines if line}
     seen: set[str] = set()
     kept: list[str] = []
     for paragraph in paragraphs:
         line = paragraph.strip()
-        if kept and end_markers.search(line):
-            break
-        if not line or line in skip or furniture.search(line) or end_markers.search(line):
+        if voc.end_markers.search(line):
+            if kept:
+                break
+            continue
+        if not line or line in skip or voc.is_furniture(line):
             continue
         if line in seen and len(line) > 1:
             continue

@@ -8,9 +8,10 @@ own cleanup, and our own title, date, origin and author heuristics).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
+from itertools import chain, islice
 from typing import Any, Literal
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -28,6 +29,7 @@ from classifier.extraction.blocks import (
     element_blocks,
     element_paragraphs,
     element_text,
+    iter_blocks,
     iter_links,
     select,
     vocabulary,
@@ -164,7 +166,7 @@ def _parse(text: str, url: str) -> HtmlElement:
 
 def _base_url(root: HtmlElement, url: str) -> str:
     """What relative links on the page are relative to: its `<base href>`, else its URL."""
-    base = root.find(".//base[@href]")
+    base = next((b for b in root.iter("base") if b.get("href") is not None), None)
     href = base.get("href", "").strip() if base is not None else ""
     return _absolute(href, url) if href else url
 
@@ -274,7 +276,7 @@ def _subtitle_line(line: str) -> bool:
     voc = vocabulary()
     return (
         2 <= len(line) <= _MAX_SUBTITLE_CHARS
-        and not voc.furniture.search(line)
+        and not voc.is_furniture(line)
         and not voc.date_label.search(line)
         and not any(p.search(line) for p in voc.origin_patterns)
         and parse_date(line) is None
@@ -350,23 +352,28 @@ def _attachments(scope: HtmlElement, base: str) -> list[Attachment]:
     return list(found.values())
 
 
-def _header_lines(page_lines: Sequence[str], title: str, first_paragraph: str) -> list[str]:
-    """The lines between the title and the body: where dates, 来源 and bylines are printed."""
-    start = None
+def _header_lines(page_lines: Iterator[str], title: str, first_paragraph: str) -> list[str]:
+    """The lines between the title and the body: where dates, 来源 and bylines are printed.
+
+    `page_lines` are read only as far as needed when the title is among them.
+    """
+    seen: list[str] = []
+    following: Iterator[str] | None = None
     if title:
-        for index, line in enumerate(page_lines):
+        for line in page_lines:
+            seen.append(line)
             if line == title or (len(line) < 2 * len(title) and title in line):
-                start = index
+                following = chain([line], islice(page_lines, _HEADER_LINES))
                 break
-    if start is None and first_paragraph:
-        for index, line in enumerate(page_lines):
-            if line == first_paragraph:
-                start = max(index - _HEADER_LINES, 0)
-                break
-    if start is None:
-        return []
+    if following is None:
+        seen.extend(page_lines)
+        start = next((i for i, line in enumerate(seen) if line == first_paragraph), None)
+        if start is None or not first_paragraph:
+            return []
+        start = max(start - _HEADER_LINES, 0)
+        following = iter(seen[start : start + _HEADER_LINES + 1])
     header: list[str] = []
-    for line in page_lines[start : start + _HEADER_LINES + 1]:
+    for line in following:
         if line == first_paragraph and header:
             break
         header.append(line)
@@ -557,14 +564,12 @@ def _published_at(
     published_at = parse_date(fields.date_text, year=year, reference=reference) or parse_date(
         _meta(root, _META_DATES), year=year, reference=reference
     )
-    in_text = _date_from_text(header_after_title, year, reference)
-    # Meta tags often carry the day only; the printed line under the title has the time.
-    if published_at is None or (
-        in_text is not None
-        and in_text.date() == published_at.date()
-        and published_at.time() == time(0)
-    ):
-        published_at = in_text or published_at
+    # Meta tags often carry the day only; the printed line under the title has the time
+    # (read only when it can matter: no date yet, or one at midnight).
+    if published_at is None or published_at.time() == time(0):
+        in_text = _date_from_text(header_after_title, year, reference)
+        if published_at is None or (in_text is not None and in_text.date() == published_at.date()):
+            published_at = in_text or published_at
     if published_at is None and fields.table is not None and fields.table.meta.publish_date:
         published_at = parse_date(fields.table.meta.publish_date)
     if published_at is None:
@@ -658,7 +663,7 @@ def extract_page(
     subtitles = [line for line in _subtitles(root, title) if line not in paragraphs]
     _check_found(url, body.method, title, paragraphs)
 
-    page_lines = element_paragraphs(root.body) if root.body is not None else []
+    page_lines = (text for text, _ in iter_blocks(root.body)) if root.body is not None else iter(())
     header = _header_lines(page_lines, title, paragraphs[0])
     header_after_title = header[1:] if header and title in header[0] else header
     published_at = _published_at(

@@ -21,7 +21,6 @@ from hitwatch.messages import PolicyMeta
 
 __all__ = ["PolicyFields", "find_doc_number", "policy_from_body", "policy_from_table"]
 
-_LABEL_NOISE = re.compile(r"[\s:：\u3000\u00a0]+")
 _BRACKETS = r"〔\[［(（【"
 _CLOSE = r"〕\]］)）】"
 _DOC_NUMBER = re.compile(
@@ -49,9 +48,14 @@ def _day(text: str) -> str:
     return moment.strftime("%Y-%m-%d") if moment else ""
 
 
+def _compact(text: str) -> str:
+    """`text` without whitespace and colons, as labels are compared (str.split() splits
+    at exactly the characters a regex's \\s matches, \\u3000 and \\u00a0 among them)."""
+    return "".join(text.split()).replace(":", "").replace("：", "")
+
+
 def _label(text: str) -> str | None:
-    key = _LABEL_NOISE.sub("", text)
-    return vocabulary().policy_labels.get(key)
+    return vocabulary().policy_labels.get(_compact(text))
 
 
 def _pairs(root: HtmlElement) -> list[tuple[str, str]]:
@@ -89,9 +93,11 @@ def _names_two_fields(scope: HtmlElement) -> bool:
     """Could `scope` hold a table at all? Every label `_pairs` finds is a substring of
     the scope's text without its spaces and colons; one pass over that text spares the
     element-by-element walk on the common page, which has no such table."""
-    compact = _LABEL_NOISE.sub("", scope.text_content())
-    labels = vocabulary().policy_labels
-    return len({field for key, field in labels.items() if key in compact} - {"title"}) >= 2
+    voc = vocabulary()
+    found = voc.policy_label_matcher.find_matches_as_indexes(
+        _compact(scope.text_content()), overlapping=True
+    )
+    return len({voc.policy_label_fields[index] for index, _, _ in found} - {"title"}) >= 2
 
 
 def policy_from_table(root: HtmlElement, selectors: Sequence[str] = ()) -> PolicyFields | None:
@@ -128,6 +134,10 @@ def policy_from_table(root: HtmlElement, selectors: Sequence[str] = ()) -> Polic
 def find_doc_number(paragraphs: Sequence[str], *, head: int = 6) -> str:
     """The 发文字号 standing alone near the top of a document, e.g. 国办发〔2019〕4号."""
     for paragraph in paragraphs[:head]:
+        # Every 发文字号 ends in 号: a line without it is spared the pattern's attempt
+        # at each of its characters.
+        if "号" not in paragraph:
+            continue
         match = _DOC_NUMBER.search(paragraph)
         if match and len(paragraph) <= len(match[0]) + 12:
             return collapse(match[0])

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from pathlib import Path
 
 import pytest
+import yaml
 
+import classifier.extraction.blocks
 from classifier.extraction import attach_pdf_text, extract_page
-from classifier.extraction.blocks import clean_paragraphs, collapse, element_paragraphs
+from classifier.extraction.blocks import (
+    clean_paragraphs,
+    collapse,
+    element_paragraphs,
+    vocabulary,
+)
 from classifier.extraction.dates import BEIJING
 from classifier.extraction.encoding import decode_page
 from classifier.extraction.policy import find_doc_number, policy_from_body
@@ -161,6 +170,37 @@ def test_clean_paragraphs_keeps_typos_and_datelines() -> None:
     assert clean_paragraphs(lines) == ["中新网北京7月11日电(记者 李四)", "医疗机购信息化"]
 
 
+def test_furniture_patterns_anchored_at_the_start_hold_there_only() -> None:
+    # is_furniture tries a pattern beginning with ^ at the line's start alone: the whole
+    # pattern must be anchored (no top-level alternative that could match further on).
+    from re import _parser  # type: ignore[attr-defined]
+
+    data = yaml.safe_load(
+        (Path(classifier.extraction.blocks.__file__).with_name("vocabulary.yaml")).read_text()
+    )
+    anchored = [p for p in data["furniture_lines"] if p.startswith("^")]
+    assert anchored
+    for pattern in anchored:
+        assert _parser.parse(pattern)[0] == (_parser.AT, _parser.AT_BEGINNING), pattern
+    voc = vocabulary()
+    everything = re.compile("|".join(f"(?:{p})" for p in data["furniture_lines"]))
+    lines = [
+        "分享到：",
+        "扫一扫在手机打开当前页",
+        "网友评论仅供其表达个人看法",
+        "【编辑:王五】",
+        "版权所有",
+        "正文里提到责任编辑：某某",
+        "打印",
+        "本页打印",
+        "医疗机购信息化",
+    ]
+    for line in lines:
+        assert voc.is_furniture(line) == bool(everything.search(line)), line
+    assert not voc.is_furniture("正文里提到责任编辑：某某")
+    assert voc.is_furniture("请扫一扫关注")
+
+
 @pytest.mark.parametrize(
     ("lines", "expected"),
     [
@@ -221,3 +261,40 @@ def test_origin_keeps_the_name_and_drops_dates(text, origin):
     from classifier.extraction.page import _normalise_origin
 
     assert _normalise_origin(text, "中新网") == origin
+
+
+def test_policy_labels_are_compared_without_any_whitespace_or_colon() -> None:
+    from classifier.extraction.policy import _compact
+
+    noise = re.compile(r"[\s:：\u3000\u00a0]+")
+    for text in [
+        "发文 机关：",
+        "发\u3000文\u00a0字号:",
+        "成文\t日期\n",
+        "主题\x1c分类\u2028",
+        "索引号 : 123",
+    ]:
+        assert _compact(text) == noise.sub("", text)
+
+
+def test_a_policy_table_needs_two_fields_and_finds_labels_inside_longer_ones() -> None:
+    import lxml.html
+
+    from classifier.extraction.policy import policy_from_table
+
+    def table(cells: str) -> str:
+        return f"<html><body><table><tr>{cells}</tr></table><p>正文</p></body></html>"
+
+    one = lxml.html.document_fromstring(
+        table("<td>标题:</td><td>某文件</td><td>文号：</td><td>x</td>")
+    )
+    assert policy_from_table(one) is None
+    two = lxml.html.document_fromstring(
+        table(
+            "<td>发文字号：</td><td>国卫办发〔2024〕1号</td><td>成文 日期</td><td>2024年1月2日</td>"
+        )
+    )
+    fields = policy_from_table(two)
+    assert fields is not None
+    assert fields.meta.doc_number == "国卫办发〔2024〕1号"
+    assert fields.meta.written_date == "2024-01-02"
