@@ -98,6 +98,10 @@ class Outbox:
             raise self.error
         self.sent.append(message)
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        yield
+
 
 class BatchingSender:
     """What `send_messages` needs of a Celery app besides `send_task`: a producer whose
