@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from hitwatch.alerts.bundles import send_due
-from hitwatch.alerts.delivery import deliver_matches, load_document
+from hitwatch.alerts.delivery import deliver_matches, load_documents
 from hitwatch.alerts.mail import AlertLinks, alert_links
 from hitwatch.alerts.posting import post_matches
 from hitwatch.alerts.rules import load_matcher, rules_version
@@ -20,7 +20,7 @@ from hitwatch.channels import HttpPoster, Poster
 from hitwatch.errors import TransientError
 from hitwatch.mail import MailTransport, open_transport
 from hitwatch.messages import AlertsDue, StoryIndexed, parse_message
-from hitwatch.search import RuleMatcher, positive_terms
+from hitwatch.search import RuleMatcher, SearchDocument, positive_terms
 from hitwatch.settings import Settings
 from hitwatch.store import Database
 
@@ -88,17 +88,28 @@ class AlertTasks:
             return results
         # One SMTP connection carries the batch's mails (was one per mail: connecting took
         # a third of the sending).
+        try:
+            documents = load_documents(self.database, [event.doc_id for _, event in news])
+        except Exception as exc:  # the store is away: each event is tried again
+            for position, _ in news:
+                results[position] = exc
+            return results
         transport = self.transport(self.settings)
         with transport.batch():
             for position, event in news:
                 try:
-                    self._alert(event, matcher, transport)
+                    self._alert(event, documents.get(event.doc_id), matcher, transport)
                 except Exception as exc:
                     results[position] = exc
         return results
 
-    def _alert(self, event: StoryIndexed, matcher: RuleMatcher, transport: MailTransport) -> None:
-        document = load_document(self.database, event.doc_id)
+    def _alert(
+        self,
+        event: StoryIndexed,
+        document: SearchDocument | None,
+        matcher: RuleMatcher,
+        transport: MailTransport,
+    ) -> None:
         if document is None:
             raise TransientError(f"document {event.doc_id} is not in the store yet")
         matched = matcher.matching_rules(document)

@@ -37,6 +37,7 @@ __all__ = [
     "deliver_matches",
     "hold",
     "load_document",
+    "load_documents",
     "rule_timing",
     "touch_rules",
 ]
@@ -47,12 +48,19 @@ Claim = Literal["claimed", "sent", "busy", "held", "gone"]
 
 
 def load_document(database: Database, doc_id: str) -> SearchDocument | None:
+    return load_documents(database, [doc_id]).get(doc_id)
+
+
+def load_documents(database: Database, doc_ids: Sequence[str]) -> dict[str, SearchDocument]:
+    """The stored documents among `doc_ids` as the search index sees them, in two queries
+    and the policy views of the batch."""
     with database.session() as session:
-        article = session.get(Article, doc_id)
-        if article is None:
-            return None
-        view = policy_views(session, [doc_id])[doc_id]
-        return article_document(article, view.status, view.links)
+        articles = session.scalars(select(Article).where(Article.id.in_(set(doc_ids)))).all()
+        views = policy_views(session, [article.id for article in articles])
+        return {
+            article.id: article_document(article, views[article.id].status, views[article.id].links)
+            for article in articles
+        }
 
 
 def claim(
