@@ -47,6 +47,7 @@ __all__ = [
     "format_classification_report",
     "load_labelled_items",
     "load_split",
+    "load_tune_only",
     "make_split",
     "save_split",
     "score_items",
@@ -242,19 +243,39 @@ def load_labelled_items(labels_dir: Path, shared: Path | None) -> tuple[list[Lab
     return [replace(item, part=split.get(item.group, "tune")) for item in items], skipped
 
 
-def load_split(labels_dir: Path) -> dict[str, str]:
+def _split_data(labels_dir: Path) -> dict[str, Any]:
     path = labels_dir / "split.json"
-    if not path.is_file():
-        return {}
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {group: part for part, groups in data["parts"].items() for group in groups}
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"parts": {}}
 
 
-def save_split(labels_dir: Path, parts: dict[str, str], *, seed: int = SPLIT_SEED) -> None:
+def load_split(labels_dir: Path) -> dict[str, str]:
+    """group -> "tune" | "test", the tuning-only rounds (`load_tune_only`) as "tune"."""
+    data = _split_data(labels_dir)
+    parts = {group: part for part, groups in data["parts"].items() for group in groups}
+    parts.update((group, "tune") for group in data.get("tune_only", ()))
+    return parts
+
+
+def load_tune_only(labels_dir: Path) -> frozenset[str]:
+    """Groups that joined the tuning part alone after the split: rounds written to find
+    and fix failures (probes, cross-validation misses), which the test part never holds;
+    they are outside the split's stratification."""
+    return frozenset(_split_data(labels_dir).get("tune_only", ()))
+
+
+def save_split(
+    labels_dir: Path,
+    parts: dict[str, str],
+    *,
+    tune_only: frozenset[str] = frozenset(),
+    seed: int = SPLIT_SEED,
+) -> None:
     by_part: dict[str, list[str]] = {"test": [], "tune": []}
     for group, part in sorted(parts.items()):
-        by_part[part].append(group)
-    text = json.dumps({"seed": seed, "parts": by_part}, ensure_ascii=False, indent=1)
+        if group not in tune_only:
+            by_part[part].append(group)
+    data = {"seed": seed, "parts": by_part, "tune_only": sorted(tune_only)}
+    text = json.dumps(data, ensure_ascii=False, indent=1)
     (labels_dir / "split.json").write_text(text + "\n", encoding="utf-8")
 
 
