@@ -656,11 +656,12 @@ class DiskFull:
 
     def inject(self, stack: FaultStack) -> None:
         filler = stack.data_dir / "filler"
-        with filler.open("wb") as out:
+        # Unbuffered: a buffered writer keeps what the full disk refused and raises
+        # again when it is closed.
+        with filler.open("wb", buffering=0) as out:
             try:
                 while True:
                     out.write(b"\0" * 65536)
-                    out.flush()
             except OSError:
                 pass
         stack.note(f"store file system full for {self.hold_seconds:.0f} s")
