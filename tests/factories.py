@@ -26,6 +26,8 @@ __all__ = [
     "FETCHED_AT",
     "FORUM",
     "FORUM_REPRINT",
+    "HEALTH_IT_TITLES",
+    "HEALTH_TITLES",
     "HOSTILE",
     "LLM",
     "OFF_TOPIC",
@@ -39,6 +41,25 @@ __all__ = [
     "filler",
     "search_document",
     "topic_scores",
+]
+
+# Short notice titles of health IT and of health without IT, for the learned model's
+# and the evaluation's unit tests.
+HEALTH_IT_TITLES = [
+    "关于推进云胶片互认共享的通知",
+    "关于建设互联网医院平台的意见",
+    "关于推广电子健康卡应用的通知",
+    "关于开展医保信息平台上线工作的通知",
+    "关于智慧医院数据治理的指导意见",
+    "关于医疗机构影像云平台建设的通知",
+]
+HEALTH_TITLES = [
+    "关于开展护理质量提升行动的通知",
+    "关于做好疫苗接种工作的通知",
+    "关于印发基本药物目录的通知",
+    "关于开展医师资格考试的通知",
+    "关于做好护理人员培训工作的通知",
+    "关于调整医疗服务价格的通知",
 ]
 
 FETCHED_AT = datetime(2024, 7, 31, tzinfo=UTC)

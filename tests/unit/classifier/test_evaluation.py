@@ -26,6 +26,7 @@ from classifier.evaluation import (
     save_split,
 )
 from classifier.linear import model_text, train_relevance
+from tests.factories import HEALTH_IT_TITLES, HEALTH_TITLES
 
 
 def test_items_pointing_into_an_absent_corpus_are_skipped_and_counted(tmp_path: Path) -> None:
@@ -164,25 +165,9 @@ def test_corpus_dedupe_meets_targets(corpus: Path) -> None:
 
 def _small_set() -> list[LabelledItem]:
     """Twelve labelled groups (two forms each): health IT against health without IT."""
-    hit = [
-        "关于推进云胶片互认共享的通知",
-        "关于建设互联网医院平台的意见",
-        "关于推广电子健康卡应用的通知",
-        "关于开展医保信息平台上线工作的通知",
-        "关于智慧医院数据治理的指导意见",
-        "关于医疗机构影像云平台建设的通知",
-    ]
-    health = [
-        "关于开展护理质量提升行动的通知",
-        "关于做好疫苗接种工作的通知",
-        "关于印发基本药物目录的通知",
-        "关于开展医师资格考试的通知",
-        "关于做好护理人员培训工作的通知",
-        "关于调整医疗服务价格的通知",
-    ]
     items = []
-    for index, title in enumerate(hit + health):
-        relevant = index < len(hit)
+    for index, title in enumerate(HEALTH_IT_TITLES + HEALTH_TITLES):
+        relevant = index < len(HEALTH_IT_TITLES)
         for form in ("short", "news"):
             items.append(
                 LabelledItem(

@@ -17,23 +17,7 @@ from classifier.linear import (
     model_text,
     train_relevance,
 )
-
-_HIT = [
-    "关于推进云胶片互认共享的通知",
-    "关于建设互联网医院平台的意见",
-    "关于推广电子健康卡应用的通知",
-    "关于开展医保信息平台上线工作的通知",
-    "关于智慧医院数据治理的指导意见",
-    "关于医疗机构影像云平台建设的通知",
-]
-_HEALTH = [
-    "关于开展护理质量提升行动的通知",
-    "关于做好疫苗接种工作的通知",
-    "关于印发基本药物目录的通知",
-    "关于开展医师资格考试的通知",
-    "关于做好护理人员培训工作的通知",
-    "关于调整医疗服务价格的通知",
-]
+from tests.factories import HEALTH_IT_TITLES, HEALTH_TITLES
 
 
 def _reference(data: dict[str, object], text: str) -> float:
@@ -53,15 +37,15 @@ def _reference(data: dict[str, object], text: str) -> float:
 
 
 def test_scoring_counts_exactly_the_ngrams_the_model_knows() -> None:
-    texts = [model_text(t, t + "，请认真贯彻执行。") for t in _HIT + _HEALTH]
-    data = train_relevance(texts, [True] * len(_HIT) + [False] * len(_HEALTH))
+    texts = [model_text(t, t + "，请认真贯彻执行。") for t in HEALTH_IT_TITLES + HEALTH_TITLES]
+    data = train_relevance(texts, [True] * len(HEALTH_IT_TITLES) + [False] * len(HEALTH_TITLES))
     model = RelevanceModel(data)
     for text in [*texts, "医院上线影像云平台，患者手机查看云胶片", "护理", "ABC abc 123"]:
         assert model.score(text).probability == pytest.approx(_reference(data, text), abs=1e-9)
 
 
 def test_a_health_it_title_scores_above_a_health_title() -> None:
-    texts = [model_text(t, "") for t in _HIT + _HEALTH]
+    texts = [model_text(t, "") for t in HEALTH_IT_TITLES + HEALTH_TITLES]
     model = RelevanceModel(train_relevance(texts, [True] * 6 + [False] * 6))
     it = model.score(model_text("关于推进影像云平台建设的通知", ""))
     health = model.score(model_text("关于开展护理人员考试的通知", ""))
@@ -148,7 +132,7 @@ def test_the_model_reads_pages_without_the_neutral_phrases_it_was_trained_withou
 
 
 def test_training_records_its_neutral_phrases_and_settings() -> None:
-    texts = [model_text(t, "") for t in _HIT + _HEALTH]
+    texts = [model_text(t, "") for t in HEALTH_IT_TITLES + HEALTH_TITLES]
     labels = [True] * 6 + [False] * 6
     data = train_relevance(texts, labels, neutral=("网上报名",), c=2.0, sizes=(1, 2))
     assert data["neutral"] == ["网上报名"]
